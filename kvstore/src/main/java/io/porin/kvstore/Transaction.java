@@ -31,6 +31,12 @@ public final class Transaction {
     return this;
   }
 
+  /** The key exists. */
+  public Transaction ifPresent(String key) {
+    conditions.add(new Cmp(bytes(key), Cmp.Op.GREATER, CmpTarget.version(0)));
+    return this;
+  }
+
   /** The key exists with exactly this value. */
   public Transaction ifValue(String key, String value) {
     conditions.add(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.value(bytes(value))));

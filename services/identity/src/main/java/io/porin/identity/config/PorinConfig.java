@@ -1,0 +1,54 @@
+package io.porin.identity.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** The identity service's settings ({@code porin.*}). */
+@ConfigMapping(prefix = "porin")
+public interface PorinConfig {
+
+  /** Where etcd is. */
+  Etcd etcd();
+
+  /** How identities are allocated and collected. */
+  Identity identity();
+
+  /** etcd connection. */
+  interface Etcd {
+    /** etcd client URLs, comma-separated. */
+    @WithDefault("http://127.0.0.1:2379")
+    List<String> endpoints();
+
+    /** How long one etcd call may take before the request fails with UNAVAILABLE. */
+    @WithDefault("5s")
+    Duration timeout();
+  }
+
+  /** Allocation and garbage collection. */
+  interface Identity {
+    /** This cluster's ID, 1..255: bits 16..23 of every identity it allocates. */
+    @WithDefault("1")
+    int clusterId();
+
+    /** How long an owner's references live without a keep-alive (an owner's lease TTL). */
+    @WithDefault("30s")
+    Duration ownerTtl();
+
+    /** How long an identity without references stays before it is deleted. */
+    @WithDefault("5m")
+    Duration gcGracePeriod();
+
+    /** How often unreferenced identities are looked for. */
+    @WithDefault("30s")
+    Duration gcInterval();
+
+    /**
+     * Extra label prefixes for the label filter, in Cilium's {@code --labels} syntax: {@code
+     * [source:][!]regex}. Any include switches to whitelist mode.
+     */
+    Optional<List<String>> labels();
+  }
+}

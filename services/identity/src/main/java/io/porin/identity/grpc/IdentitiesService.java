@@ -1,0 +1,281 @@
+package io.porin.identity.grpc;
+
+import io.grpc.Status;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.porin.api.identity.v1.AllocateRequest;
+import io.porin.api.identity.v1.AllocateResponse;
+import io.porin.api.identity.v1.GetRequest;
+import io.porin.api.identity.v1.Identities;
+import io.porin.api.identity.v1.Identity;
+import io.porin.api.identity.v1.KeepAliveRequest;
+import io.porin.api.identity.v1.KeepAliveResponse;
+import io.porin.api.identity.v1.ListRequest;
+import io.porin.api.identity.v1.ListResponse;
+import io.porin.api.identity.v1.LookupRequest;
+import io.porin.api.identity.v1.ReleaseRequest;
+import io.porin.api.identity.v1.ReleaseResponse;
+import io.porin.api.identity.v1.WatchEvent;
+import io.porin.api.identity.v1.WatchRequest;
+import io.porin.core.identity.NumericIdentity;
+import io.porin.core.labels.LabelSet;
+import io.porin.identity.allocate.Allocation;
+import io.porin.identity.allocate.IdentityAllocator;
+import io.porin.identity.allocate.IdentityRecord;
+import io.porin.kvstore.Entry;
+import io.porin.kvstore.KvStore;
+import io.porin.kvstore.Snapshot;
+import io.porin.kvstore.WatchListener;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.RunOnVirtualThread;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Inject;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/** {@code porin.identity.v1.Identities}: translates and delegates to the allocator. */
+@GrpcService
+public class IdentitiesService implements Identities {
+  private final IdentityAllocator allocator;
+  private final KvStore kv;
+  private final Timer allocationTimer;
+  private final MeterRegistry registry;
+  private final ConcurrentHashMap<String, Counter> errors = new ConcurrentHashMap<>();
+
+  @Inject
+  public IdentitiesService(IdentityAllocator allocator, KvStore kv, MeterRegistry registry) {
+    this.allocator = allocator;
+    this.kv = kv;
+    this.registry = registry;
+    this.allocationTimer =
+        Timer.builder("porin.identity.allocation")
+            .description("Time to answer an Allocate request")
+            .publishPercentileHistogram()
+            .register(registry);
+  }
+
+  @Override
+  @RunOnVirtualThread
+  public Uni<AllocateResponse> allocate(AllocateRequest request) {
+    return call(
+        () -> {
+          long start = System.nanoTime();
+          try {
+            LabelSet labels = IdentityAllocator.parseLabels(request.getLabelsList());
+            Allocation a = allocator.allocate(labels, request.getOwner());
+            return AllocateResponse.newBuilder()
+                .setIdentity(toProto(a.identity()))
+                .setCreated(a.created())
+                .addAllIgnoredLabels(a.ignored().strings())
+                .build();
+          } catch (RuntimeException e) {
+            countError(e);
+            throw e;
+          } finally {
+            allocationTimer.record(
+                System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+          }
+        });
+  }
+
+  @Override
+  @RunOnVirtualThread
+  public Uni<ReleaseResponse> release(ReleaseRequest request) {
+    return call(
+        () ->
+            ReleaseResponse.newBuilder()
+                .setReleased(allocator.release(identity(request.getId()), request.getOwner()))
+                .build());
+  }
+
+  @Override
+  @RunOnVirtualThread
+  public Uni<KeepAliveResponse> keepAlive(KeepAliveRequest request) {
+    return call(
+        () ->
+            allocator
+                .keepAlive(request.getOwner())
+                .map(ttl -> KeepAliveResponse.newBuilder().setTtlSeconds(ttl.toSeconds()).build())
+                .orElseThrow(
+                    () ->
+                        Status.NOT_FOUND
+                            .withDescription(
+                                "owner \""
+                                    + request.getOwner()
+                                    + "\" holds no references (its lease expired or it never"
+                                    + " allocated); allocate again")
+                            .asRuntimeException()));
+  }
+
+  @Override
+  @RunOnVirtualThread
+  public Uni<Identity> get(GetRequest request) {
+    return call(
+        () ->
+            allocator
+                .get(identity(request.getId()))
+                .map(IdentitiesService::toProto)
+                .orElseThrow(
+                    () ->
+                        Status.NOT_FOUND
+                            .withDescription(
+                                "id: identity "
+                                    + Integer.toUnsignedString(request.getId())
+                                    + " does not exist")
+                            .asRuntimeException()));
+  }
+
+  @Override
+  @RunOnVirtualThread
+  public Uni<Identity> lookup(LookupRequest request) {
+    return call(
+        () -> {
+          LabelSet labels = IdentityAllocator.parseLabels(request.getLabelsList());
+          return allocator
+              .lookup(labels)
+              .map(IdentitiesService::toProto)
+              .orElseThrow(
+                  () ->
+                      Status.NOT_FOUND
+                          .withDescription("labels: no identity for " + labels.canonical())
+                          .asRuntimeException());
+        });
+  }
+
+  @Override
+  @RunOnVirtualThread
+  public Uni<ListResponse> list(ListRequest request) {
+    return call(
+        () -> {
+          IdentityAllocator.Listing l = allocator.list();
+          return ListResponse.newBuilder()
+              .addAllIdentities(l.identities().stream().map(IdentitiesService::toProto).toList())
+              .setRevision(l.revision())
+              .build();
+        });
+  }
+
+  @Override
+  public Multi<WatchEvent> watch(WatchRequest request) {
+    if (request.getFromRevision() < 0) {
+      return Multi.createFrom()
+          .failure(
+              Status.INVALID_ARGUMENT
+                  .withDescription("from_revision: " + request.getFromRevision() + " is negative")
+                  .asRuntimeException());
+    }
+    return Multi.createFrom()
+        .<WatchEvent>emitter(
+            emitter -> {
+              WatchListener listener =
+                  new WatchListener() {
+                    @Override
+                    public void onReset(Snapshot snapshot) {
+                      for (Entry e : snapshot.entries()) {
+                        emitter.emit(event(WatchEvent.Type.SNAPSHOT, e, e.modRevision()));
+                      }
+                      emitter.emit(
+                          WatchEvent.newBuilder()
+                              .setType(WatchEvent.Type.SYNCED)
+                              .setRevision(snapshot.revision())
+                              .build());
+                    }
+
+                    @Override
+                    public void onEvents(List<io.porin.kvstore.WatchEvent> events) {
+                      for (io.porin.kvstore.WatchEvent e : events) {
+                        WatchEvent.Type type =
+                            e.type() == io.porin.kvstore.WatchEvent.Type.PUT
+                                ? WatchEvent.Type.ADDED
+                                : WatchEvent.Type.DELETED;
+                        emitter.emit(event(type, e.entry(), e.revision()));
+                      }
+                    }
+
+                    @Override
+                    public void onClosed(Throwable cause) {
+                      emitter.fail(StatusMapping.toStatus(cause));
+                    }
+                  };
+              try {
+                AutoCloseable w =
+                    kv.watch(
+                        io.porin.kvstore.Keys.Identities.ID_PREFIX,
+                        request.getFromRevision(),
+                        listener);
+                emitter.onTermination(
+                    () -> {
+                      try {
+                        w.close();
+                      } catch (Exception ignored) {
+                        // closing a watch does not fail in a way the caller can act on
+                      }
+                    });
+              } catch (RuntimeException e) {
+                emitter.fail(StatusMapping.toStatus(e));
+              }
+            })
+        .runSubscriptionOn(r -> Thread.ofVirtual().start(r));
+  }
+
+  private static WatchEvent event(WatchEvent.Type type, Entry e, long revision) {
+    long id = io.porin.kvstore.Keys.Identities.idOf(e.key());
+    LabelSet labels = LabelSet.parseCanonical(e.value());
+    return WatchEvent.newBuilder()
+        .setType(type)
+        .setRevision(revision)
+        .setIdentity(
+            toProto(
+                new IdentityRecord(
+                    new NumericIdentity((int) id),
+                    labels,
+                    type == WatchEvent.Type.DELETED ? 0 : e.modRevision(),
+                    -1)))
+        .build();
+  }
+
+  static Identity toProto(IdentityRecord r) {
+    Identity.Builder b =
+        Identity.newBuilder()
+            .setId(r.id().value())
+            .addAllLabels(r.labels().strings())
+            .setReserved(r.id().isReserved())
+            .setClusterId(r.id().clusterId())
+            .setCreatedRevision(r.createdRevision());
+    if (r.references() >= 0) {
+      b.setReferences(r.references());
+    }
+    return b.build();
+  }
+
+  private static NumericIdentity identity(int id) {
+    if (id == 0) {
+      throw new io.porin.identity.allocate.InvalidRequestException("id", "0 is not an identity");
+    }
+    return new NumericIdentity(id);
+  }
+
+  private void countError(RuntimeException e) {
+    String code = StatusMapping.toStatus(e).getStatus().getCode().name();
+    errors
+        .computeIfAbsent(
+            code,
+            c ->
+                Counter.builder("porin.identity.allocation.errors")
+                    .description("Allocate requests that failed, by gRPC status code")
+                    .tag("code", c)
+                    .register(registry))
+        .increment();
+  }
+
+  private static <T> Uni<T> call(Supplier<T> body) {
+    try {
+      return Uni.createFrom().item(body.get());
+    } catch (RuntimeException e) {
+      return Uni.createFrom().failure(StatusMapping.toStatus(e));
+    }
+  }
+}

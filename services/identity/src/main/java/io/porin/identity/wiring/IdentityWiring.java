@@ -1,0 +1,91 @@
+package io.porin.identity.wiring;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.porin.core.identity.AllocationRange;
+import io.porin.core.identity.NumericIdentity;
+import io.porin.core.labels.LabelFilter;
+import io.porin.identity.allocate.IdentityAllocator;
+import io.porin.identity.config.PorinConfig;
+import io.porin.identity.gc.IdentityCollector;
+import io.porin.kvstore.KvStore;
+import io.quarkus.runtime.Startup;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.List;
+
+/** What the identity service is made of. */
+public class IdentityWiring {
+
+  /** The etcd client. */
+  @Produces
+  @Singleton
+  KvStore kvStore(PorinConfig config) {
+    return KvStore.connect(config.etcd().endpoints(), config.etcd().timeout());
+  }
+
+  void closeKvStore(@Disposes KvStore kv) {
+    kv.close();
+  }
+
+  /** The cluster's identity range, from {@code porin.identity.cluster-id}. */
+  @Produces
+  @Singleton
+  AllocationRange range(PorinConfig config) {
+    int id = config.identity().clusterId();
+    if (id < NumericIdentity.MIN_CLUSTER_ID || id > NumericIdentity.MAX_CLUSTER_ID) {
+      throw new IllegalArgumentException("porin.identity.cluster-id: " + id + " is outside 1..255");
+    }
+    return new AllocationRange(id);
+  }
+
+  /** The label filter: Cilium's defaults plus {@code porin.identity.labels}. */
+  @Produces
+  @Singleton
+  LabelFilter labelFilter(PorinConfig config) {
+    try {
+      return LabelFilter.configured(config.identity().labels().orElse(List.of()));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("porin.identity.labels: " + e.getMessage(), e);
+    }
+  }
+
+  /** The allocator, following etcd from start-up. */
+  @Produces
+  @Singleton
+  @Startup
+  IdentityAllocator allocator(
+      KvStore kv,
+      AllocationRange range,
+      LabelFilter filter,
+      PorinConfig config,
+      MeterRegistry registry) {
+    IdentityAllocator allocator =
+        new IdentityAllocator(kv, range, filter, config.identity().ownerTtl(), new SecureRandom())
+            .start();
+    Gauge.builder("porin.identity.count", allocator, IdentityAllocator::knownCount)
+        .description("Allocated identities (reserved ones not counted)")
+        .register(registry);
+    return allocator;
+  }
+
+  void closeAllocator(@Disposes IdentityAllocator allocator) throws Exception {
+    allocator.close();
+  }
+
+  /** Garbage collection of unreferenced identities, every {@code porin.identity.gc-interval}. */
+  @Produces
+  @Singleton
+  @Startup
+  IdentityCollector collector(KvStore kv, PorinConfig config, MeterRegistry registry) {
+    IdentityCollector collector =
+        new IdentityCollector(kv, config.identity().gcGracePeriod(), Clock.systemUTC());
+    Thread gc = collector.runEvery(config.identity().gcInterval());
+    registry.gauge("porin.identity.gc.deleted", collector, c -> c.deletedTotal());
+    Runtime.getRuntime().addShutdownHook(new Thread(gc::interrupt));
+    return collector;
+  }
+}
