@@ -5,6 +5,8 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.common.exception.ErrorCode;
+import io.etcd.jetcd.common.exception.EtcdException;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
@@ -40,6 +42,13 @@ import org.jboss.logging.Logger;
 public final class KvStore implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(KvStore.class);
 
+  private static final java.util.Set<ErrorCode> TRANSIENT_CODES =
+      java.util.EnumSet.of(
+          ErrorCode.UNAVAILABLE,
+          ErrorCode.DEADLINE_EXCEEDED,
+          ErrorCode.CANCELLED,
+          ErrorCode.ABORTED);
+
   private final Client client;
   private final Duration timeout;
 
@@ -62,11 +71,12 @@ public final class KvStore implements AutoCloseable {
         Client.builder()
             .endpoints(endpoints.toArray(String[]::new))
             .connectTimeout(timeout)
-            // Retry transient errors with short delays, but never past the call's timeout.
+            // Retry transient errors with short delays, and stop well before the call's
+            // timeout, so that a call reported as failed is not retried behind its back.
             .retryChronoUnit(ChronoUnit.MILLIS)
-            .retryDelay(Math.min(100, timeout.toMillis() / 4))
-            .retryMaxDelay(Math.min(1000, timeout.toMillis() / 2))
-            .retryMaxDuration(timeout)
+            .retryDelay(Math.min(100, timeout.toMillis() / 8))
+            .retryMaxDelay(Math.min(1000, timeout.toMillis() / 4))
+            .retryMaxDuration(timeout.dividedBy(2))
             .keepaliveTime(Duration.ofSeconds(10))
             .keepaliveTimeout(Duration.ofSeconds(5))
             .build();
@@ -227,6 +237,7 @@ public final class KvStore implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicReference<Watch.Watcher> watcher = new AtomicReference<>();
     private long lastDelivered;
+    private long backoffMs = 100;
 
     PrefixWatch(String prefix, WatchListener listener) {
       this.prefix = prefix;
@@ -290,6 +301,7 @@ public final class KvStore implements AutoCloseable {
             events.add(new WatchEvent(WatchEvent.Type.PUT, entry(kv)));
           }
         }
+        backoffMs = 100;
         if (!events.isEmpty()) {
           deliver(() -> listener.onEvents(events));
           lastDelivered = events.getLast().revision();
@@ -314,6 +326,30 @@ public final class KvStore implements AutoCloseable {
                     relist();
                   } catch (RuntimeException e) {
                     closeWith(e);
+                  } finally {
+                    lock.unlock();
+                  }
+                });
+        return;
+      }
+      if (isTransient(t)) {
+        long delay = backoffMs;
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+        LOG.warnf(
+            "watch of %s interrupted (%s); resuming after revision %d in %d ms",
+            prefix, t.getMessage(), lastDelivered, delay);
+        Thread.ofVirtual()
+            .name("kvstore-rewatch")
+            .start(
+                () -> {
+                  try {
+                    Thread.sleep(delay);
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                  lock.lock();
+                  try {
+                    subscribe(lastDelivered + 1);
                   } finally {
                     lock.unlock();
                   }
@@ -373,17 +409,35 @@ public final class KvStore implements AutoCloseable {
     if (cause instanceof CompactedException) {
       return new KvStoreException(KvStoreException.Kind.COMPACTED, what + ": compacted", cause);
     }
-    Status status = Status.fromThrowable(cause);
-    String msg = what + ": " + (status.getDescription() != null ? status.getDescription() : cause);
+    String msg = what + ": " + cause.getMessage();
     if (mentions(cause, "lease not found")) {
       return new KvStoreException(KvStoreException.Kind.LEASE_NOT_FOUND, msg, cause);
     }
-    return switch (status.getCode()) {
-      case UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED ->
-          new KvStoreException(
-              KvStoreException.Kind.UNAVAILABLE, "etcd unavailable: " + msg, cause);
-      default -> new KvStoreException(KvStoreException.Kind.OTHER, msg, cause);
-    };
+    if (isTransient(cause)) {
+      return new KvStoreException(
+          KvStoreException.Kind.UNAVAILABLE, "etcd unavailable: " + msg, cause);
+    }
+    return new KvStoreException(KvStoreException.Kind.OTHER, msg, cause);
+  }
+
+  /** True for failures that say etcd could not be reached, not that the request was wrong. */
+  static boolean isTransient(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof EtcdException e
+          && (TRANSIENT_CODES.contains(e.getErrorCode()) || mentions(e, "closed"))) {
+        return true;
+      }
+      if (c instanceof java.nio.channels.ClosedChannelException
+          || c instanceof java.net.ConnectException
+          || c instanceof java.util.concurrent.TimeoutException) {
+        return true;
+      }
+      Status.Code code = Status.fromThrowable(c).getCode();
+      if (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean mentions(Throwable t, String text) {

@@ -28,7 +28,7 @@ import io.porin.kvstore.KvStore;
 import io.porin.kvstore.Snapshot;
 import io.porin.kvstore.WatchListener;
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.common.annotation.RunOnVirtualThread;
+import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import jakarta.inject.Inject;
@@ -58,7 +58,7 @@ public class IdentitiesService implements Identities {
   }
 
   @Override
-  @RunOnVirtualThread
+  @Blocking
   public Uni<AllocateResponse> allocate(AllocateRequest request) {
     return call(
         () -> {
@@ -82,7 +82,7 @@ public class IdentitiesService implements Identities {
   }
 
   @Override
-  @RunOnVirtualThread
+  @Blocking
   public Uni<ReleaseResponse> release(ReleaseRequest request) {
     return call(
         () ->
@@ -92,7 +92,7 @@ public class IdentitiesService implements Identities {
   }
 
   @Override
-  @RunOnVirtualThread
+  @Blocking
   public Uni<KeepAliveResponse> keepAlive(KeepAliveRequest request) {
     return call(
         () ->
@@ -111,7 +111,7 @@ public class IdentitiesService implements Identities {
   }
 
   @Override
-  @RunOnVirtualThread
+  @Blocking
   public Uni<Identity> get(GetRequest request) {
     return call(
         () ->
@@ -129,7 +129,7 @@ public class IdentitiesService implements Identities {
   }
 
   @Override
-  @RunOnVirtualThread
+  @Blocking
   public Uni<Identity> lookup(LookupRequest request) {
     return call(
         () -> {
@@ -146,7 +146,7 @@ public class IdentitiesService implements Identities {
   }
 
   @Override
-  @RunOnVirtualThread
+  @Blocking
   public Uni<ListResponse> list(ListRequest request) {
     return call(
         () -> {
