@@ -1,0 +1,58 @@
+package io.porin.cli;
+
+import io.porin.cli.context.Contexts;
+import io.porin.cli.output.OutputFormat;
+import java.util.Locale;
+import java.util.Optional;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * Options every command takes, before or after the subcommand ({@code porin --context lab identity
+ * list} or {@code porin identity list --context lab}). Declared on {@code porin} and inherited by
+ * every subcommand.
+ */
+public class GlobalOptions {
+  @Option(
+      names = "--context",
+      scope = ScopeType.INHERIT,
+      description = "Context from the context file (default: $PORIN_CONTEXT, else the current one)")
+  Optional<String> context = Optional.empty();
+
+  @Option(
+      names = {"-o", "--output"},
+      scope = ScopeType.INHERIT,
+      description = "Output format: table or json (default: table)",
+      converter = OutputFormatConverter.class)
+  OutputFormat output = OutputFormat.TABLE;
+
+  /** The options given to this invocation of {@code porin}. */
+  public static GlobalOptions of(CommandSpec spec) {
+    return ((PorinCommand) spec.root().userObject()).options;
+  }
+
+  /** The output format. */
+  public OutputFormat output() {
+    return output;
+  }
+
+  /** The context to talk to. */
+  public Contexts.Named context() {
+    return Contexts.load(Contexts.defaultPath()).resolve(context);
+  }
+
+  /** Accepts table/json in any case. */
+  public static final class OutputFormatConverter implements ITypeConverter<OutputFormat> {
+    @Override
+    public OutputFormat convert(String value) {
+      try {
+        return OutputFormat.valueOf(value.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException("\"" + value + "\" is not one of table, json");
+      }
+    }
+  }
+}

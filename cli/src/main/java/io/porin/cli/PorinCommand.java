@@ -1,0 +1,19 @@
+package io.porin.cli;
+
+import io.porin.cli.context.ContextCommand;
+import io.porin.cli.identity.IdentityCommand;
+import io.quarkus.picocli.runtime.annotations.TopCommand;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code porin}: talks to a Porin installation's services. */
+@TopCommand
+@Command(
+    name = "porin",
+    mixinStandardHelpOptions = true,
+    version = "porin 0.1.0",
+    description = "Identity-based networking, security and observability for Kubernetes.",
+    subcommands = {IdentityCommand.class, ContextCommand.class})
+public class PorinCommand {
+  @Mixin GlobalOptions options;
+}

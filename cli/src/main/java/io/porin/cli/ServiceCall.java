@@ -1,0 +1,60 @@
+package io.porin.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
+import java.io.PrintWriter;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/** One call to a Porin service, with errors turned into a message and an exit code. */
+public final class ServiceCall {
+  private ServiceCall() {}
+
+  /** Exit code when the service answered with an error or could not be reached. */
+  public static final int FAILED = 1;
+
+  /**
+   * Opens a channel to {@code target} (host:port), runs {@code body}, closes the channel.
+   *
+   * @return the body's exit code, or {@link #FAILED} after printing what went wrong
+   */
+  public static int run(
+      String service,
+      String target,
+      String context,
+      PrintWriter err,
+      Function<ManagedChannel, Integer> body) {
+    ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
+    try {
+      return body.apply(channel);
+    } catch (StatusRuntimeException e) {
+      String what =
+          switch (e.getStatus().getCode()) {
+            case UNAVAILABLE -> "cannot reach the " + service + " service at " + target;
+            case DEADLINE_EXCEEDED ->
+                "the " + service + " service at " + target + " did not answer in time";
+            default -> "the " + service + " service at " + target + " answered";
+          };
+      err.println(
+          "porin: "
+              + what
+              + " (context \""
+              + context
+              + "\"): "
+              + e.getStatus().getCode()
+              + (e.getStatus().getDescription() != null
+                  ? ": " + e.getStatus().getDescription()
+                  : ""));
+      err.flush();
+      return FAILED;
+    } finally {
+      channel.shutdownNow();
+      try {
+        channel.awaitTermination(2, TimeUnit.SECONDS);
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package io.porin.cli.context;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.porin.cli.GlobalOptions;
+import io.porin.cli.output.OutputFormat;
+import io.porin.cli.output.Table;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code porin context}: which Porin installation the other commands talk to. */
+@Command(
+    name = "context",
+    description =
+        "Contexts: where a Porin installation's services are ($PORIN_CONFIG or ~/.porin/config).",
+    subcommands = {
+      ContextCommand.ListContexts.class,
+      ContextCommand.SetContext.class,
+      ContextCommand.UseContext.class
+    })
+public class ContextCommand {
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  @Command(name = "list", description = "List the contexts; * marks the current one.")
+  static class ListContexts implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      Contexts c = Contexts.load(Contexts.defaultPath());
+      PrintWriter out = spec.commandLine().getOut();
+      String current = c.current().orElse("");
+      if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
+        List<Map<String, Object>> json = new ArrayList<>();
+        c.all()
+            .forEach(
+                (name, ctx) -> {
+                  Map<String, Object> m = new LinkedHashMap<>();
+                  m.put("name", name);
+                  m.put("current", name.equals(current));
+                  m.put("identity", ctx.identity());
+                  json.add(m);
+                });
+        out.println(JSON.writeValueAsString(json));
+      } else {
+        Table t = new Table("CURRENT", "NAME", "IDENTITY");
+        c.all()
+            .forEach((name, ctx) -> t.row(name.equals(current) ? "*" : "", name, ctx.identity()));
+        t.print(out);
+      }
+      out.flush();
+      return 0;
+    }
+  }
+
+  @Command(name = "set", description = "Add or replace a context.")
+  static class SetContext implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "NAME")
+    String name;
+
+    @Option(names = "--identity", required = true, description = "The identity service, host:port")
+    String identity;
+
+    @Option(names = "--use", description = "Make it the current context")
+    boolean use;
+
+    @Override
+    public Integer call() throws IOException {
+      if (!identity.matches("[^:\\s]+:\\d{1,5}")) {
+        spec.commandLine()
+            .getErr()
+            .println("porin: --identity: \"" + identity + "\" is not host:port");
+        return 2;
+      }
+      Contexts.load(Contexts.defaultPath()).with(name, new Contexts.Context(identity), use);
+      spec.commandLine()
+          .getOut()
+          .println("context \"" + name + "\" set" + (use ? " and in use" : ""));
+      return 0;
+    }
+  }
+
+  @Command(name = "use", description = "Make a context the current one.")
+  static class UseContext implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "NAME")
+    String name;
+
+    @Override
+    public Integer call() throws IOException {
+      try {
+        Contexts.load(Contexts.defaultPath()).use(name);
+      } catch (IllegalArgumentException e) {
+        spec.commandLine().getErr().println("porin: " + e.getMessage());
+        return 2;
+      }
+      spec.commandLine().getOut().println("using context \"" + name + "\"");
+      return 0;
+    }
+  }
+}

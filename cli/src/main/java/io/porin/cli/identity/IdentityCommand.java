@@ -1,0 +1,121 @@
+package io.porin.cli.identity;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.porin.api.identity.v1.GetRequest;
+import io.porin.api.identity.v1.IdentitiesGrpc;
+import io.porin.api.identity.v1.Identity;
+import io.porin.api.identity.v1.ListRequest;
+import io.porin.cli.GlobalOptions;
+import io.porin.cli.ServiceCall;
+import io.porin.cli.context.Contexts;
+import io.porin.cli.output.OutputFormat;
+import io.porin.cli.output.Table;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code porin identity}: security identities, as {@code cilium identity}. */
+@Command(
+    name = "identity",
+    description = "Security identities: label sets and their numbers.",
+    subcommands = {IdentityCommand.ListIdentities.class, IdentityCommand.GetIdentity.class})
+public class IdentityCommand {
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  @Command(name = "list", description = "List every identity: reserved ones, then allocated ones.")
+  static class ListIdentities implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      Contexts.Named ctx = GlobalOptions.of(spec).context();
+      PrintWriter out = spec.commandLine().getOut();
+      return ServiceCall.run(
+          "identity",
+          ctx.context().identity(),
+          ctx.name(),
+          spec.commandLine().getErr(),
+          channel -> {
+            List<Identity> ids =
+                IdentitiesGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .list(ListRequest.getDefaultInstance())
+                    .getIdentitiesList();
+            print(ids, GlobalOptions.of(spec).output(), out);
+            return 0;
+          });
+    }
+  }
+
+  @Command(name = "get", description = "Show one identity.")
+  static class GetIdentity implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "ID", description = "The identity's number")
+    long id;
+
+    @Override
+    public Integer call() {
+      if (id <= 0 || id > 0xFFFFFFFFL) {
+        spec.commandLine().getErr().println("porin: ID: " + id + " is not an identity number");
+        return 2;
+      }
+      Contexts.Named ctx = GlobalOptions.of(spec).context();
+      PrintWriter out = spec.commandLine().getOut();
+      return ServiceCall.run(
+          "identity",
+          ctx.context().identity(),
+          ctx.name(),
+          spec.commandLine().getErr(),
+          channel -> {
+            Identity identity =
+                IdentitiesGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .get(GetRequest.newBuilder().setId((int) id).build());
+            print(List.of(identity), GlobalOptions.of(spec).output(), out);
+            return 0;
+          });
+    }
+  }
+
+  /** ID and LABELS as {@code cilium identity list}; JSON as an array of objects. */
+  static void print(List<Identity> ids, OutputFormat format, PrintWriter out) {
+    if (format == OutputFormat.JSON) {
+      List<Map<String, Object>> json = new ArrayList<>();
+      for (Identity i : ids) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", Integer.toUnsignedLong(i.getId()));
+        m.put("labels", i.getLabelsList());
+        m.put("reserved", i.getReserved());
+        m.put("clusterId", i.getClusterId());
+        if (!i.getReserved()) {
+          m.put("references", i.getReferences());
+        }
+        json.add(m);
+      }
+      try {
+        out.println(JSON.writeValueAsString(json));
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
+      out.flush();
+      return;
+    }
+    Table t = new Table("ID", "LABELS");
+    for (Identity i : ids) {
+      t.row(List.of(List.of(Integer.toUnsignedString(i.getId())), i.getLabelsList()));
+    }
+    t.print(out);
+  }
+}
