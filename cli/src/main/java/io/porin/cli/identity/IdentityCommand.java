@@ -27,7 +27,11 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "identity",
     description = "Security identities: label sets and their numbers.",
-    subcommands = {IdentityCommand.ListIdentities.class, IdentityCommand.GetIdentity.class})
+    subcommands = {
+      IdentityCommand.ListIdentities.class,
+      IdentityCommand.GetIdentity.class,
+      IdentityCommand.AllocateIdentity.class
+    })
 public class IdentityCommand {
 
   private static final ObjectMapper JSON =
@@ -84,6 +88,64 @@ public class IdentityCommand {
                     .withDeadlineAfter(10, TimeUnit.SECONDS)
                     .get(GetRequest.newBuilder().setId((int) id).build());
             print(List.of(identity), GlobalOptions.of(spec).output(), out);
+            return 0;
+          });
+    }
+  }
+
+  @Command(
+      name = "allocate",
+      description = {
+        "Allocate (or find) the identity of a label set, with a reference held by --owner.",
+        "For standalone workloads and testing: node agents allocate for their pods. The",
+        "reference lasts while the owner is kept alive; then garbage collection may delete it."
+      })
+  static class AllocateIdentity implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @picocli.CommandLine.Option(
+        names = "--owner",
+        defaultValue = "porin-cli",
+        description = "Who holds the reference (default: ${DEFAULT-VALUE})")
+    String owner;
+
+    @Parameters(
+        arity = "1..*",
+        paramLabel = "LABEL",
+        description = "source:key=value, e.g. k8s:app=web")
+    List<String> labels;
+
+    @Override
+    public Integer call() {
+      Contexts.Named ctx = GlobalOptions.of(spec).context();
+      PrintWriter out = spec.commandLine().getOut();
+      return ServiceCall.run(
+          "identity",
+          ctx.context().identity(),
+          ctx.name(),
+          spec.commandLine().getErr(),
+          channel -> {
+            var r =
+                IdentitiesGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .allocate(
+                        io.porin.api.identity.v1.AllocateRequest.newBuilder()
+                            .setOwner(owner)
+                            .addAllLabels(labels)
+                            .build());
+            if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
+              print(List.of(r.getIdentity()), OutputFormat.JSON, out);
+            } else {
+              out.println(
+                  (r.getCreated() ? "allocated " : "existing ")
+                      + Integer.toUnsignedString(r.getIdentity().getId())
+                      + "  "
+                      + String.join(" ", r.getIdentity().getLabelsList())
+                      + (r.getIgnoredLabelsCount() > 0
+                          ? "  (ignored: " + String.join(" ", r.getIgnoredLabelsList()) + ")"
+                          : ""));
+              out.flush();
+            }
             return 0;
           });
     }
