@@ -37,7 +37,7 @@ run() { # name, parent directory of etcd's data
   local id_pid=$!
   for _ in $(seq 1 600); do curl -fsS "http://127.0.0.1:$id_port/q/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
   "$java" -cp "bench/target/classes:bench/target/lib/*" io.porin.bench.IdentityAllocationBench \
-    "127.0.0.1:$id_port" "http://127.0.0.1:$etcd_port" "$COUNT" "$IN_FLIGHT" 2> >(grep -v -E "^(porin|baseline|warm-up)[^:]*: [0-9]+/[0-9]+$|keepalive|AtomicBackoff" >&2)
+    "127.0.0.1:$id_port" "http://127.0.0.1:$etcd_port" "$COUNT" "$IN_FLIGHT" 2> >(grep -v -E "keepalive|AtomicBackoff|onGoAwayReceived|^WARNING" >&2)
   kill "$id_pid" "$etcd_pid"; wait "$id_pid" "$etcd_pid" 2>/dev/null || true
   echo
 }
