@@ -9,6 +9,8 @@ package io.porin.kvstore;
  * /porin/v1/identities/value/&lt;labels&gt;          -&gt; id                        (reverse index)
  * /porin/v1/identities/refs/&lt;id&gt;/&lt;owner&gt;       -&gt; owner, on the owner's lease (a reference)
  * /porin/v1/identities/owners/&lt;owner&gt;          -&gt; lease id, on that lease   (an owner)
+ * /porin/v1/ipam/nodes/&lt;node&gt;                  -&gt; the node's CIDRs, comma-separated
+ * /porin/v1/ipam/blocks/&lt;family&gt;/&lt;cidr&gt;        -&gt; the node holding that block ('/' as '_')
  * </pre>
  */
 public final class Keys {
@@ -61,6 +63,40 @@ public final class Keys {
     public static long idOfRef(String refKey) {
       String rest = refKey.substring(REFS_PREFIX.length());
       return Long.parseLong(rest.substring(0, rest.indexOf('/')));
+    }
+  }
+
+  /** Keys of the IPAM service. */
+  public static final class Ipam {
+    public static final String PREFIX = ROOT + "ipam/";
+    public static final String NODES_PREFIX = PREFIX + "nodes/";
+    public static final String BLOCKS_PREFIX = PREFIX + "blocks/";
+
+    private Ipam() {}
+
+    /** A node's CIDRs. */
+    public static String node(String node) {
+      return NODES_PREFIX + node;
+    }
+
+    /** The node name of a node key. */
+    public static String nodeOf(String nodeKey) {
+      return nodeKey.substring(NODES_PREFIX.length());
+    }
+
+    /** The prefix of one family's blocks ({@code ipv4}, {@code ipv6}). */
+    public static String blocks(String family) {
+      return BLOCKS_PREFIX + family + "/";
+    }
+
+    /** The key that says which node holds a block. */
+    public static String block(String family, String cidr) {
+      return blocks(family) + cidr.replace('/', '_');
+    }
+
+    /** The CIDR of a block key. */
+    public static String cidrOf(String family, String blockKey) {
+      return blockKey.substring(blocks(family).length()).replace('_', '/');
     }
   }
 }
