@@ -2,6 +2,7 @@ package io.porin.cli;
 
 import io.porin.cli.context.ContextCommand;
 import io.porin.cli.identity.IdentityCommand;
+import io.porin.cli.ipam.IpamCommand;
 import io.quarkus.picocli.runtime.annotations.TopCommand;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -13,7 +14,7 @@ import picocli.CommandLine.Mixin;
     mixinStandardHelpOptions = true,
     version = "porin 0.1.0",
     description = "Identity-based networking, security and observability for Kubernetes.",
-    subcommands = {IdentityCommand.class, ContextCommand.class})
+    subcommands = {IdentityCommand.class, IpamCommand.class, ContextCommand.class})
 public class PorinCommand {
   @Mixin GlobalOptions options;
 }

@@ -50,13 +50,16 @@ public class ContextCommand {
                   m.put("name", name);
                   m.put("current", name.equals(current));
                   m.put("identity", ctx.identity());
+                  m.put("ipam", ctx.ipam());
                   json.add(m);
                 });
         out.println(JSON.writeValueAsString(json));
       } else {
-        Table t = new Table("CURRENT", "NAME", "IDENTITY");
+        Table t = new Table("CURRENT", "NAME", "IDENTITY", "IPAM");
         c.all()
-            .forEach((name, ctx) -> t.row(name.equals(current) ? "*" : "", name, ctx.identity()));
+            .forEach(
+                (name, ctx) ->
+                    t.row(name.equals(current) ? "*" : "", name, ctx.identity(), ctx.ipam()));
         t.print(out);
       }
       out.flush();
@@ -71,21 +74,28 @@ public class ContextCommand {
     @Parameters(index = "0", paramLabel = "NAME")
     String name;
 
-    @Option(names = "--identity", required = true, description = "The identity service, host:port")
+    @Option(
+        names = "--identity",
+        description = "The identity service, host:port (default 127.0.0.1:9401)")
     String identity;
+
+    @Option(names = "--ipam", description = "The IPAM service, host:port (default 127.0.0.1:9402)")
+    String ipam;
 
     @Option(names = "--use", description = "Make it the current context")
     boolean use;
 
     @Override
     public Integer call() throws IOException {
-      if (!identity.matches("[^:\\s]+:\\d{1,5}")) {
-        spec.commandLine()
-            .getErr()
-            .println("porin: --identity: \"" + identity + "\" is not host:port");
-        return 2;
+      for (String[] flag : new String[][] {{"--identity", identity}, {"--ipam", ipam}}) {
+        if (flag[1] != null && !flag[1].matches("[^:\\s]+:\\d{1,5}")) {
+          spec.commandLine()
+              .getErr()
+              .println("porin: " + flag[0] + ": \"" + flag[1] + "\" is not host:port");
+          return 2;
+        }
       }
-      Contexts.load(Contexts.defaultPath()).with(name, new Contexts.Context(identity), use);
+      Contexts.load(Contexts.defaultPath()).with(name, new Contexts.Context(identity, ipam), use);
       spec.commandLine()
           .getOut()
           .println("context \"" + name + "\" set" + (use ? " and in use" : ""));

@@ -21,6 +21,7 @@ import java.util.TreeMap;
  * contexts:
  *   lab:
  *     identity: 127.0.0.1:9401
+ *     ipam: 127.0.0.1:9402
  * </pre>
  */
 public final class Contexts {
@@ -32,11 +33,17 @@ public final class Contexts {
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .setSerializationInclusion(JsonInclude.Include.NON_NULL);
 
-  /** Where one installation's services are (host:port each). */
-  public record Context(@JsonProperty("identity") String identity) {
+  /** Where one installation's services are (host:port each; absent ones on their defaults). */
+  public record Context(
+      @JsonProperty("identity") String identity, @JsonProperty("ipam") String ipam) {
+    public Context {
+      identity = identity == null ? "127.0.0.1:9401" : identity;
+      ipam = ipam == null ? "127.0.0.1:9402" : ipam;
+    }
+
     /** A local installation with every service on its default port. */
     public static Context local() {
-      return new Context("127.0.0.1:9401");
+      return new Context(null, null);
     }
   }
 

@@ -2,7 +2,6 @@ package io.porin.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -22,53 +21,11 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The packaged identity service and the porin command, used from outside as a user would. */
+/** Two packaged identity-service replicas and the porin command, used from outside. */
 class IdentityE2EIT {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir Path tmp;
-
-  @Test
-  void theReadmeDemoRunsAndCleansUp() throws Exception {
-    Map<String, String> env =
-        Map.of(
-            "PORIN_DEMO_DIR", tmp.resolve("demo").toString(),
-            "PORIN_DEMO_ETCD_PORT", Integer.toString(EtcdProcess.freePort()),
-            "PORIN_DEMO_IDENTITY_PORT", Integer.toString(EtcdProcess.freePort()),
-            "PORIN_CONFIG", tmp.resolve("config").toString());
-    try {
-      Repo.Result up = Repo.run(env, Repo.Duration.ofSeconds(240), "bin/demo");
-      assertThat(up.exitCode()).as(up.stdout() + up.stderr()).isZero();
-      assertThat(up.stdout())
-          .contains("[1/4] etcd", "[2/4] identity service", "reserved:host", "reserved:world-ipv6")
-          .contains("(ignored: k8s:pod-template-hash=7d9c5b)");
-      Repo.Result list =
-          Repo.run(env, Repo.Duration.ofSeconds(60), "bin/porin", "identity", "list", "-o", "json");
-      assertThat(list.exitCode()).as(list.stderr()).isZero();
-      JsonNode ids = JSON.readTree(list.stdout());
-      assertThat(ids).hasSize(13);
-      List<String> apps = new ArrayList<>();
-      for (JsonNode i : ids) {
-        if (!i.get("reserved").asBoolean()) {
-          assertThat(i.get("clusterId").asInt()).isEqualTo(1);
-          assertThat(i.get("references").asInt()).isEqualTo(1);
-          i.get("labels")
-              .forEach(
-                  l -> {
-                    if (l.asText().startsWith("k8s:app=")) {
-                      apps.add(l.asText());
-                    }
-                  });
-        }
-      }
-      assertThat(apps)
-          .containsExactlyInAnyOrder("k8s:app=frontend", "k8s:app=api", "k8s:app=database");
-    } finally {
-      Repo.Result down = Repo.run(env, Repo.Duration.ofSeconds(60), "bin/demo", "down");
-      assertThat(down.exitCode()).isZero();
-    }
-    assertThat(tmp.resolve("demo")).doesNotExist();
-  }
 
   @Test
   void twoReplicaProcessesAgreeAndAKilledReplicaComesBackWithTheSameIdentities() throws Exception {
