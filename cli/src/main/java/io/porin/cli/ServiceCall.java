@@ -3,9 +3,11 @@ package io.porin.cli;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
+import io.porin.cli.context.Contexts;
 import java.io.PrintWriter;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import picocli.CommandLine.Model.CommandSpec;
 
 /** One call to a Porin service, with errors turned into a message and an exit code. */
 public final class ServiceCall {
@@ -13,6 +15,44 @@ public final class ServiceCall {
 
   /** Exit code when the service answered with an error or could not be reached. */
   public static final int FAILED = 1;
+
+  /** A Porin service the CLI talks to, and where the context says it is. */
+  public enum Service {
+    IDENTITY("identity") {
+      @Override
+      String address(Contexts.Context c) {
+        return c.identity();
+      }
+    },
+    IPAM("ipam") {
+      @Override
+      String address(Contexts.Context c) {
+        return c.ipam();
+      }
+    };
+
+    private final String label;
+
+    Service(String label) {
+      this.label = label;
+    }
+
+    abstract String address(Contexts.Context c);
+  }
+
+  /**
+   * Calls a service of the invocation's context ({@code --context}, {@code $PORIN_CONTEXT} or the
+   * current one).
+   */
+  public static int run(CommandSpec spec, Service service, Function<ManagedChannel, Integer> body) {
+    Contexts.Named ctx = GlobalOptions.of(spec).context();
+    return run(
+        service.label,
+        service.address(ctx.context()),
+        ctx.name(),
+        spec.commandLine().getErr(),
+        body);
+  }
 
   /**
    * Opens a channel to {@code target} (host:port), runs {@code body}, closes the channel.

@@ -103,14 +103,7 @@ public final class Contexts {
       if (name.equals(DEFAULT)) {
         return new Named(DEFAULT, Context.local());
       }
-      throw new IllegalArgumentException(
-          "context \""
-              + name
-              + "\" is not in "
-              + path
-              + " (it has: "
-              + file.contexts().keySet()
-              + ")");
+      throw unknown(name);
     }
     return new Named(name, c);
   }
@@ -141,18 +134,22 @@ public final class Contexts {
   /** Makes an existing context current and writes the file. */
   public Contexts use(String name) throws IOException {
     if (!file.contexts().containsKey(name)) {
-      throw new IllegalArgumentException(
-          "context \""
-              + name
-              + "\" is not in "
-              + path
-              + " (it has: "
-              + file.contexts().keySet()
-              + ")");
+      throw unknown(name);
     }
     Contexts updated = new Contexts(path, new File(name, file.contexts()));
     updated.write();
     return updated;
+  }
+
+  private IllegalArgumentException unknown(String name) {
+    return new IllegalArgumentException(
+        "context \""
+            + name
+            + "\" is not in "
+            + path
+            + " (it has: "
+            + file.contexts().keySet()
+            + ")");
   }
 
   private void write() throws IOException {

@@ -8,7 +8,6 @@ import io.porin.api.identity.v1.Identity;
 import io.porin.api.identity.v1.ListRequest;
 import io.porin.cli.GlobalOptions;
 import io.porin.cli.ServiceCall;
-import io.porin.cli.context.Contexts;
 import io.porin.cli.output.OutputFormat;
 import io.porin.cli.output.Table;
 import java.io.PrintWriter;
@@ -43,13 +42,10 @@ public class IdentityCommand {
 
     @Override
     public Integer call() {
-      Contexts.Named ctx = GlobalOptions.of(spec).context();
       PrintWriter out = spec.commandLine().getOut();
       return ServiceCall.run(
-          "identity",
-          ctx.context().identity(),
-          ctx.name(),
-          spec.commandLine().getErr(),
+          spec,
+          ServiceCall.Service.IDENTITY,
           channel -> {
             List<Identity> ids =
                 IdentitiesGrpc.newBlockingStub(channel)
@@ -75,13 +71,10 @@ public class IdentityCommand {
         spec.commandLine().getErr().println("porin: ID: " + id + " is not an identity number");
         return 2;
       }
-      Contexts.Named ctx = GlobalOptions.of(spec).context();
       PrintWriter out = spec.commandLine().getOut();
       return ServiceCall.run(
-          "identity",
-          ctx.context().identity(),
-          ctx.name(),
-          spec.commandLine().getErr(),
+          spec,
+          ServiceCall.Service.IDENTITY,
           channel -> {
             Identity identity =
                 IdentitiesGrpc.newBlockingStub(channel)
@@ -117,13 +110,10 @@ public class IdentityCommand {
 
     @Override
     public Integer call() {
-      Contexts.Named ctx = GlobalOptions.of(spec).context();
       PrintWriter out = spec.commandLine().getOut();
       return ServiceCall.run(
-          "identity",
-          ctx.context().identity(),
-          ctx.name(),
-          spec.commandLine().getErr(),
+          spec,
+          ServiceCall.Service.IDENTITY,
           channel -> {
             var r =
                 IdentitiesGrpc.newBlockingStub(channel)

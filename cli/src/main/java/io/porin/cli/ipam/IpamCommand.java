@@ -2,7 +2,6 @@ package io.porin.cli.ipam;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.grpc.ManagedChannel;
 import io.porin.api.ipam.v1.AllocateNodeRequest;
 import io.porin.api.ipam.v1.IpamGrpc;
 import io.porin.api.ipam.v1.ListRequest;
@@ -12,7 +11,6 @@ import io.porin.api.ipam.v1.PoolUsage;
 import io.porin.api.ipam.v1.ReleaseNodeRequest;
 import io.porin.cli.GlobalOptions;
 import io.porin.cli.ServiceCall;
-import io.porin.cli.context.Contexts;
 import io.porin.cli.output.OutputFormat;
 import io.porin.cli.output.Table;
 import java.io.PrintWriter;
@@ -42,13 +40,10 @@ public class IpamCommand {
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   static int call(CommandSpec spec, Function<IpamGrpc.IpamBlockingStub, Integer> body) {
-    Contexts.Named ctx = GlobalOptions.of(spec).context();
     return ServiceCall.run(
-        "ipam",
-        ctx.context().ipam(),
-        ctx.name(),
-        spec.commandLine().getErr(),
-        (ManagedChannel channel) ->
+        spec,
+        ServiceCall.Service.IPAM,
+        channel ->
             body.apply(IpamGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)));
   }
 

@@ -25,16 +25,14 @@ import io.porin.identity.allocate.IdentityAllocator;
 import io.porin.identity.allocate.IdentityRecord;
 import io.porin.kvstore.Entry;
 import io.porin.kvstore.KvStore;
-import io.porin.kvstore.Snapshot;
-import io.porin.kvstore.WatchListener;
+import io.porin.service.GrpcCalls;
+import io.porin.service.WatchStreams;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import jakarta.inject.Inject;
-import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
 
 /** {@code porin.identity.v1.Identities}: translates and delegates to the allocator. */
 @GrpcService
@@ -60,7 +58,7 @@ public class IdentitiesService implements Identities {
   @Override
   @Blocking
   public Uni<AllocateResponse> allocate(AllocateRequest request) {
-    return call(
+    return GrpcCalls.call(
         () -> {
           long start = System.nanoTime();
           try {
@@ -84,7 +82,7 @@ public class IdentitiesService implements Identities {
   @Override
   @Blocking
   public Uni<ReleaseResponse> release(ReleaseRequest request) {
-    return call(
+    return GrpcCalls.call(
         () ->
             ReleaseResponse.newBuilder()
                 .setReleased(allocator.release(identity(request.getId()), request.getOwner()))
@@ -94,7 +92,7 @@ public class IdentitiesService implements Identities {
   @Override
   @Blocking
   public Uni<KeepAliveResponse> keepAlive(KeepAliveRequest request) {
-    return call(
+    return GrpcCalls.call(
         () ->
             allocator
                 .keepAlive(request.getOwner())
@@ -113,7 +111,7 @@ public class IdentitiesService implements Identities {
   @Override
   @Blocking
   public Uni<Identity> get(GetRequest request) {
-    return call(
+    return GrpcCalls.call(
         () ->
             allocator
                 .get(identity(request.getId()))
@@ -131,7 +129,7 @@ public class IdentitiesService implements Identities {
   @Override
   @Blocking
   public Uni<Identity> lookup(LookupRequest request) {
-    return call(
+    return GrpcCalls.call(
         () -> {
           LabelSet labels = IdentityAllocator.parseLabels(request.getLabelsList());
           return allocator
@@ -148,7 +146,7 @@ public class IdentitiesService implements Identities {
   @Override
   @Blocking
   public Uni<ListResponse> list(ListRequest request) {
-    return call(
+    return GrpcCalls.call(
         () -> {
           IdentityAllocator.Listing l = allocator.list();
           return ListResponse.newBuilder()
@@ -160,65 +158,33 @@ public class IdentitiesService implements Identities {
 
   @Override
   public Multi<WatchEvent> watch(WatchRequest request) {
-    if (request.getFromRevision() < 0) {
-      return Multi.createFrom()
-          .failure(
-              Status.INVALID_ARGUMENT
-                  .withDescription("from_revision: " + request.getFromRevision() + " is negative")
-                  .asRuntimeException());
-    }
-    return Multi.createFrom()
-        .<WatchEvent>emitter(
-            emitter -> {
-              WatchListener listener =
-                  new WatchListener() {
-                    @Override
-                    public void onReset(Snapshot snapshot) {
-                      for (Entry e : snapshot.entries()) {
-                        emitter.emit(event(WatchEvent.Type.SNAPSHOT, e, e.modRevision()));
-                      }
-                      emitter.emit(
-                          WatchEvent.newBuilder()
-                              .setType(WatchEvent.Type.SYNCED)
-                              .setRevision(snapshot.revision())
-                              .build());
-                    }
+    return WatchStreams.of(
+        kv,
+        io.porin.kvstore.Keys.Identities.ID_PREFIX,
+        request.getFromRevision(),
+        new WatchStreams.Messages<>() {
+          @Override
+          public WatchEvent snapshot(Entry e) {
+            return event(WatchEvent.Type.SNAPSHOT, e, e.modRevision());
+          }
 
-                    @Override
-                    public void onEvents(List<io.porin.kvstore.WatchEvent> events) {
-                      for (io.porin.kvstore.WatchEvent e : events) {
-                        WatchEvent.Type type =
-                            e.type() == io.porin.kvstore.WatchEvent.Type.PUT
-                                ? WatchEvent.Type.ADDED
-                                : WatchEvent.Type.DELETED;
-                        emitter.emit(event(type, e.entry(), e.revision()));
-                      }
-                    }
+          @Override
+          public WatchEvent synced(long revision) {
+            return WatchEvent.newBuilder()
+                .setType(WatchEvent.Type.SYNCED)
+                .setRevision(revision)
+                .build();
+          }
 
-                    @Override
-                    public void onClosed(Throwable cause) {
-                      emitter.fail(StatusMapping.toStatus(cause));
-                    }
-                  };
-              try {
-                AutoCloseable w =
-                    kv.watch(
-                        io.porin.kvstore.Keys.Identities.ID_PREFIX,
-                        request.getFromRevision(),
-                        listener);
-                emitter.onTermination(
-                    () -> {
-                      try {
-                        w.close();
-                      } catch (Exception ignored) {
-                        // closing a watch does not fail in a way the caller can act on
-                      }
-                    });
-              } catch (RuntimeException e) {
-                emitter.fail(StatusMapping.toStatus(e));
-              }
-            })
-        .runSubscriptionOn(r -> Thread.ofVirtual().start(r));
+          @Override
+          public WatchEvent change(io.porin.kvstore.WatchEvent e) {
+            WatchEvent.Type type =
+                e.type() == io.porin.kvstore.WatchEvent.Type.PUT
+                    ? WatchEvent.Type.ADDED
+                    : WatchEvent.Type.DELETED;
+            return event(type, e.entry(), e.revision());
+          }
+        });
   }
 
   private static WatchEvent event(WatchEvent.Type type, Entry e, long revision) {
@@ -259,7 +225,7 @@ public class IdentitiesService implements Identities {
   }
 
   private void countError(RuntimeException e) {
-    String code = StatusMapping.toStatus(e).getStatus().getCode().name();
+    String code = GrpcCalls.toStatus(e).getStatus().getCode().name();
     errors
         .computeIfAbsent(
             code,
@@ -269,13 +235,5 @@ public class IdentitiesService implements Identities {
                     .tag("code", c)
                     .register(registry))
         .increment();
-  }
-
-  private static <T> Uni<T> call(Supplier<T> body) {
-    try {
-      return Uni.createFrom().item(body.get());
-    } catch (RuntimeException e) {
-      return Uni.createFrom().failure(StatusMapping.toStatus(e));
-    }
   }
 }

@@ -1,14 +1,13 @@
 package io.porin.identity.grpc;
 
+import static io.porin.service.testing.GrpcAssertions.assertStatus;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.hamcrest.Matchers.containsString;
 
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.porin.api.identity.v1.AllocateRequest;
 import io.porin.api.identity.v1.AllocateResponse;
 import io.porin.api.identity.v1.GetRequest;
@@ -275,15 +274,5 @@ class IdentitiesServiceIT {
     }
     given().port(EtcdResource.port).get("/q/health/ready").then().statusCode(200);
     assertThat(allocate("node-1", "k8s:app=offline").getCreated()).isTrue();
-  }
-
-  private static void assertStatus(Runnable call, Status.Code code, String message) {
-    assertThatThrownBy(call::run)
-        .isInstanceOfSatisfying(
-            StatusRuntimeException.class,
-            e -> {
-              assertThat(e.getStatus().getCode()).isEqualTo(code);
-              assertThat(e.getStatus().getDescription()).contains(message);
-            });
   }
 }

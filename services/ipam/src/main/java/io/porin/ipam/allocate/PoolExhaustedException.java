@@ -1,9 +1,10 @@
 package io.porin.ipam.allocate;
 
 import io.porin.core.ipam.ClusterPool;
+import io.porin.service.ExhaustedException;
 
 /** A family's pools have no free node block. */
-public final class PoolExhaustedException extends RuntimeException {
+public final class PoolExhaustedException extends ExhaustedException {
   public PoolExhaustedException(String setting, ClusterPool pool, long nodesHolding) {
     super(
         "the "

@@ -1,7 +1,5 @@
 package io.porin.ipam.grpc;
 
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.porin.api.ipam.v1.AllocateNodeRequest;
@@ -16,21 +14,17 @@ import io.porin.api.ipam.v1.WatchRequest;
 import io.porin.core.ipam.Cidr;
 import io.porin.ipam.allocate.NodeCidrAllocator;
 import io.porin.ipam.allocate.NodeCidrs;
-import io.porin.ipam.allocate.PoolExhaustedException;
 import io.porin.kvstore.Entry;
 import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
-import io.porin.kvstore.KvStoreException;
-import io.porin.kvstore.Snapshot;
-import io.porin.kvstore.WatchListener;
+import io.porin.service.GrpcCalls;
+import io.porin.service.WatchStreams;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import jakarta.inject.Inject;
-import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
 
 /** {@code porin.ipam.v1.Ipam}: translates and delegates to the allocator. */
 @GrpcService
@@ -50,12 +44,12 @@ public class IpamService implements Ipam {
   @Override
   @Blocking
   public Uni<io.porin.api.ipam.v1.NodeCidrs> allocateNode(AllocateNodeRequest request) {
-    return call(
+    return GrpcCalls.call(
         () -> {
           try {
             return toProto(allocator.allocate(request.getNode()));
           } catch (RuntimeException e) {
-            String code = toStatus(e).getStatus().getCode().name();
+            String code = GrpcCalls.toStatus(e).getStatus().getCode().name();
             errors
                 .computeIfAbsent(
                     code,
@@ -73,7 +67,7 @@ public class IpamService implements Ipam {
   @Override
   @Blocking
   public Uni<ReleaseNodeResponse> releaseNode(ReleaseNodeRequest request) {
-    return call(
+    return GrpcCalls.call(
         () ->
             ReleaseNodeResponse.newBuilder()
                 .setReleased(allocator.release(request.getNode()))
@@ -83,7 +77,7 @@ public class IpamService implements Ipam {
   @Override
   @Blocking
   public Uni<ListResponse> list(ListRequest request) {
-    return call(
+    return GrpcCalls.call(
         () -> {
           NodeCidrAllocator.Listing l = allocator.list();
           ListResponse.Builder b = ListResponse.newBuilder().setRevision(l.revision());
@@ -107,62 +101,33 @@ public class IpamService implements Ipam {
 
   @Override
   public Multi<WatchEvent> watch(WatchRequest request) {
-    if (request.getFromRevision() < 0) {
-      return Multi.createFrom()
-          .failure(
-              Status.INVALID_ARGUMENT
-                  .withDescription("from_revision: " + request.getFromRevision() + " is negative")
-                  .asRuntimeException());
-    }
-    return Multi.createFrom()
-        .<WatchEvent>emitter(
-            emitter -> {
-              WatchListener listener =
-                  new WatchListener() {
-                    @Override
-                    public void onReset(Snapshot snapshot) {
-                      for (Entry e : snapshot.entries()) {
-                        emitter.emit(event(WatchEvent.Type.SNAPSHOT, e, e.modRevision()));
-                      }
-                      emitter.emit(
-                          WatchEvent.newBuilder()
-                              .setType(WatchEvent.Type.SYNCED)
-                              .setRevision(snapshot.revision())
-                              .build());
-                    }
+    return WatchStreams.of(
+        kv,
+        Keys.Ipam.NODES_PREFIX,
+        request.getFromRevision(),
+        new WatchStreams.Messages<>() {
+          @Override
+          public WatchEvent snapshot(Entry e) {
+            return event(WatchEvent.Type.SNAPSHOT, e, e.modRevision());
+          }
 
-                    @Override
-                    public void onEvents(List<io.porin.kvstore.WatchEvent> events) {
-                      for (io.porin.kvstore.WatchEvent e : events) {
-                        WatchEvent.Type type =
-                            e.type() == io.porin.kvstore.WatchEvent.Type.PUT
-                                ? WatchEvent.Type.ALLOCATED
-                                : WatchEvent.Type.RELEASED;
-                        emitter.emit(event(type, e.entry(), e.revision()));
-                      }
-                    }
+          @Override
+          public WatchEvent synced(long revision) {
+            return WatchEvent.newBuilder()
+                .setType(WatchEvent.Type.SYNCED)
+                .setRevision(revision)
+                .build();
+          }
 
-                    @Override
-                    public void onClosed(Throwable cause) {
-                      emitter.fail(toStatus(cause));
-                    }
-                  };
-              try {
-                AutoCloseable w =
-                    kv.watch(Keys.Ipam.NODES_PREFIX, request.getFromRevision(), listener);
-                emitter.onTermination(
-                    () -> {
-                      try {
-                        w.close();
-                      } catch (Exception ignored) {
-                        // closing a watch does not fail in a way the caller can act on
-                      }
-                    });
-              } catch (RuntimeException e) {
-                emitter.fail(toStatus(e));
-              }
-            })
-        .runSubscriptionOn(r -> Thread.ofVirtual().start(r));
+          @Override
+          public WatchEvent change(io.porin.kvstore.WatchEvent e) {
+            WatchEvent.Type type =
+                e.type() == io.porin.kvstore.WatchEvent.Type.PUT
+                    ? WatchEvent.Type.ALLOCATED
+                    : WatchEvent.Type.RELEASED;
+            return event(type, e.entry(), e.revision());
+          }
+        });
   }
 
   private static WatchEvent event(WatchEvent.Type type, Entry e, long revision) {
@@ -180,30 +145,5 @@ public class IpamService implements Ipam {
         .addAllIpv6Cidrs(n.of(Cidr.Family.IPV6).stream().map(Cidr::toString).toList())
         .setRevision(n.revision())
         .build();
-  }
-
-  static StatusRuntimeException toStatus(Throwable t) {
-    return switch (t) {
-      case StatusRuntimeException s -> s;
-      case IllegalArgumentException e ->
-          Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException();
-      case PoolExhaustedException e ->
-          Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException();
-      case KvStoreException e when e.kind() == KvStoreException.Kind.UNAVAILABLE ->
-          Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException();
-      default ->
-          Status.INTERNAL
-              .withDescription(String.valueOf(t.getMessage()))
-              .withCause(t)
-              .asRuntimeException();
-    };
-  }
-
-  private static <T> Uni<T> call(Supplier<T> body) {
-    try {
-      return Uni.createFrom().item(body.get());
-    } catch (RuntimeException e) {
-      return Uni.createFrom().failure(toStatus(e));
-    }
   }
 }

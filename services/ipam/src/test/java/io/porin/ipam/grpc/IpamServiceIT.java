@@ -1,14 +1,13 @@
 package io.porin.ipam.grpc;
 
+import static io.porin.service.testing.GrpcAssertions.assertStatus;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.hamcrest.Matchers.containsString;
 
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.porin.api.ipam.v1.AllocateNodeRequest;
 import io.porin.api.ipam.v1.IpamGrpc;
 import io.porin.api.ipam.v1.ListRequest;
@@ -161,15 +160,5 @@ class IpamServiceIT {
         Files.deleteIfExists(log);
       }
     }
-  }
-
-  private static void assertStatus(Runnable call, Status.Code code, String message) {
-    assertThatThrownBy(call::run)
-        .isInstanceOfSatisfying(
-            StatusRuntimeException.class,
-            e -> {
-              assertThat(e.getStatus().getCode()).isEqualTo(code);
-              assertThat(e.getStatus().getDescription()).contains(message);
-            });
   }
 }
