@@ -1,8 +1,7 @@
 package io.porin.cli.context;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.porin.cli.GlobalOptions;
+import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
 import io.porin.cli.output.Table;
 import java.io.IOException;
@@ -29,8 +28,6 @@ import picocli.CommandLine.Spec;
       ContextCommand.UseContext.class
     })
 public class ContextCommand {
-  private static final ObjectMapper JSON =
-      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   @Command(name = "list", description = "List the contexts; * marks the current one.")
   static class ListContexts implements Callable<Integer> {
@@ -53,7 +50,7 @@ public class ContextCommand {
                   m.put("ipam", ctx.ipam());
                   json.add(m);
                 });
-        out.println(JSON.writeValueAsString(json));
+        Output.json(out, json);
       } else {
         Table t = new Table("CURRENT", "NAME", "IDENTITY", "IPAM");
         c.all()

@@ -1,13 +1,12 @@
 package io.porin.cli.identity;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.porin.api.identity.v1.GetRequest;
 import io.porin.api.identity.v1.IdentitiesGrpc;
 import io.porin.api.identity.v1.Identity;
 import io.porin.api.identity.v1.ListRequest;
 import io.porin.cli.GlobalOptions;
 import io.porin.cli.ServiceCall;
+import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
 import io.porin.cli.output.Table;
 import java.io.PrintWriter;
@@ -32,9 +31,6 @@ import picocli.CommandLine.Spec;
       IdentityCommand.AllocateIdentity.class
     })
 public class IdentityCommand {
-
-  private static final ObjectMapper JSON =
-      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   @Command(name = "list", description = "List every identity: reserved ones, then allocated ones.")
   static class ListIdentities implements Callable<Integer> {
@@ -156,12 +152,7 @@ public class IdentityCommand {
         }
         json.add(m);
       }
-      try {
-        out.println(JSON.writeValueAsString(json));
-      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-        throw new IllegalStateException(e);
-      }
-      out.flush();
+      Output.json(out, json);
       return;
     }
     Table t = new Table("ID", "LABELS");

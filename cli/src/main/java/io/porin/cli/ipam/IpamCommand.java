@@ -1,7 +1,5 @@
 package io.porin.cli.ipam;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.porin.api.ipam.v1.AllocateNodeRequest;
 import io.porin.api.ipam.v1.IpamGrpc;
 import io.porin.api.ipam.v1.ListRequest;
@@ -11,6 +9,7 @@ import io.porin.api.ipam.v1.PoolUsage;
 import io.porin.api.ipam.v1.ReleaseNodeRequest;
 import io.porin.cli.GlobalOptions;
 import io.porin.cli.ServiceCall;
+import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
 import io.porin.cli.output.Table;
 import java.io.PrintWriter;
@@ -36,8 +35,6 @@ import picocli.CommandLine.Spec;
       IpamCommand.ReleaseNode.class
     })
 public class IpamCommand {
-  private static final ObjectMapper JSON =
-      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   static int call(CommandSpec spec, Function<IpamGrpc.IpamBlockingStub, Integer> body) {
     return ServiceCall.run(
@@ -72,7 +69,7 @@ public class IpamCommand {
                 pools.add(m);
               }
               json.put("pools", pools);
-              print(out, json);
+              Output.json(out, json);
             } else {
               Table t = new Table("NODE", "IPV4 CIDRS", "IPV6 CIDRS");
               for (NodeCidrs n : l.getNodesList()) {
@@ -114,14 +111,13 @@ public class IpamCommand {
           spec,
           stub -> {
             NodeCidrs n = stub.allocateNode(AllocateNodeRequest.newBuilder().setNode(node).build());
-            if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
-              print(out, json(n));
-            } else {
-              List<String> all = new ArrayList<>(n.getIpv4CidrsList());
-              all.addAll(n.getIpv6CidrsList());
-              out.println(n.getNode() + "  " + String.join("  ", all));
-              out.flush();
-            }
+            List<String> all = new ArrayList<>(n.getIpv4CidrsList());
+            all.addAll(n.getIpv6CidrsList());
+            Output.print(
+                out,
+                GlobalOptions.of(spec).output(),
+                () -> json(n),
+                () -> n.getNode() + "  " + String.join("  ", all));
             return 0;
           });
     }
@@ -143,12 +139,11 @@ public class IpamCommand {
             boolean released =
                 stub.releaseNode(ReleaseNodeRequest.newBuilder().setNode(node).build())
                     .getReleased();
-            if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
-              print(out, Map.of("node", node, "released", released));
-            } else {
-              out.println(released ? "released " + node : node + " held no CIDRs");
-              out.flush();
-            }
+            Output.print(
+                out,
+                GlobalOptions.of(spec).output(),
+                () -> Map.of("node", node, "released", released),
+                () -> released ? "released " + node : node + " held no CIDRs");
             return 0;
           });
     }
@@ -160,14 +155,5 @@ public class IpamCommand {
     m.put("ipv4Cidrs", n.getIpv4CidrsList());
     m.put("ipv6Cidrs", n.getIpv6CidrsList());
     return m;
-  }
-
-  static void print(PrintWriter out, Object json) {
-    try {
-      out.println(JSON.writeValueAsString(json));
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
-    out.flush();
   }
 }

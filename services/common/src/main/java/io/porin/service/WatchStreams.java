@@ -8,6 +8,7 @@ import io.porin.kvstore.WatchEvent;
 import io.porin.kvstore.WatchListener;
 import io.smallrye.mutiny.Multi;
 import java.util.List;
+import java.util.function.LongFunction;
 
 /**
  * A gRPC Watch stream over an etcd prefix, as every Porin service offers one: a snapshot (one
@@ -17,21 +18,25 @@ import java.util.List;
 public final class WatchStreams {
   private WatchStreams() {}
 
-  /** How one service turns keys and changes into its own messages. */
-  public interface Messages<T> {
-    /** One key of the snapshot. */
-    T snapshot(Entry entry);
+  /** What happened to a key, as a stream tells it. */
+  public enum Kind {
+    /** The key is part of the snapshot. */
+    SNAPSHOT,
+    /** The key was written after the snapshot. */
+    PUT,
+    /** The key was deleted after the snapshot (the entry holds its last value). */
+    DELETE
+  }
 
-    /** The snapshot is complete, at this revision. */
-    T synced(long revision);
-
-    /** A change after the snapshot or the revision resumed from. */
-    T change(WatchEvent event);
+  /** How one service turns a key into its own message. */
+  @FunctionalInterface
+  public interface KeyMessage<T> {
+    T of(Kind kind, Entry entry, long revision);
   }
 
   /** The stream; {@code fromRevision} below 0 fails with INVALID_ARGUMENT naming the field. */
   public static <T> Multi<T> of(
-      KvStore kv, String prefix, long fromRevision, Messages<T> messages) {
+      KvStore kv, String prefix, long fromRevision, KeyMessage<T> message, LongFunction<T> synced) {
     if (fromRevision < 0) {
       return Multi.createFrom()
           .failure(
@@ -46,13 +51,22 @@ public final class WatchStreams {
                   new WatchListener() {
                     @Override
                     public void onReset(Snapshot snapshot) {
-                      snapshot.entries().forEach(e -> emitter.emit(messages.snapshot(e)));
-                      emitter.emit(messages.synced(snapshot.revision()));
+                      snapshot
+                          .entries()
+                          .forEach(
+                              e -> emitter.emit(message.of(Kind.SNAPSHOT, e, e.modRevision())));
+                      emitter.emit(synced.apply(snapshot.revision()));
                     }
 
                     @Override
                     public void onEvents(List<WatchEvent> events) {
-                      events.forEach(e -> emitter.emit(messages.change(e)));
+                      events.forEach(
+                          e ->
+                              emitter.emit(
+                                  message.of(
+                                      e.type() == WatchEvent.Type.PUT ? Kind.PUT : Kind.DELETE,
+                                      e.entry(),
+                                      e.revision())));
                     }
 
                     @Override

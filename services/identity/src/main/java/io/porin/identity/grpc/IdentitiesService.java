@@ -162,29 +162,17 @@ public class IdentitiesService implements Identities {
         kv,
         io.porin.kvstore.Keys.Identities.ID_PREFIX,
         request.getFromRevision(),
-        new WatchStreams.Messages<>() {
-          @Override
-          public WatchEvent snapshot(Entry e) {
-            return event(WatchEvent.Type.SNAPSHOT, e, e.modRevision());
-          }
-
-          @Override
-          public WatchEvent synced(long revision) {
-            return WatchEvent.newBuilder()
-                .setType(WatchEvent.Type.SYNCED)
-                .setRevision(revision)
-                .build();
-          }
-
-          @Override
-          public WatchEvent change(io.porin.kvstore.WatchEvent e) {
-            WatchEvent.Type type =
-                e.type() == io.porin.kvstore.WatchEvent.Type.PUT
-                    ? WatchEvent.Type.ADDED
-                    : WatchEvent.Type.DELETED;
-            return event(type, e.entry(), e.revision());
-          }
-        });
+        (kind, entry, revision) ->
+            event(
+                switch (kind) {
+                  case SNAPSHOT -> WatchEvent.Type.SNAPSHOT;
+                  case PUT -> WatchEvent.Type.ADDED;
+                  case DELETE -> WatchEvent.Type.DELETED;
+                },
+                entry,
+                revision),
+        revision ->
+            WatchEvent.newBuilder().setType(WatchEvent.Type.SYNCED).setRevision(revision).build());
   }
 
   private static WatchEvent event(WatchEvent.Type type, Entry e, long revision) {

@@ -105,29 +105,17 @@ public class IpamService implements Ipam {
         kv,
         Keys.Ipam.NODES_PREFIX,
         request.getFromRevision(),
-        new WatchStreams.Messages<>() {
-          @Override
-          public WatchEvent snapshot(Entry e) {
-            return event(WatchEvent.Type.SNAPSHOT, e, e.modRevision());
-          }
-
-          @Override
-          public WatchEvent synced(long revision) {
-            return WatchEvent.newBuilder()
-                .setType(WatchEvent.Type.SYNCED)
-                .setRevision(revision)
-                .build();
-          }
-
-          @Override
-          public WatchEvent change(io.porin.kvstore.WatchEvent e) {
-            WatchEvent.Type type =
-                e.type() == io.porin.kvstore.WatchEvent.Type.PUT
-                    ? WatchEvent.Type.ALLOCATED
-                    : WatchEvent.Type.RELEASED;
-            return event(type, e.entry(), e.revision());
-          }
-        });
+        (kind, entry, revision) ->
+            event(
+                switch (kind) {
+                  case SNAPSHOT -> WatchEvent.Type.SNAPSHOT;
+                  case PUT -> WatchEvent.Type.ALLOCATED;
+                  case DELETE -> WatchEvent.Type.RELEASED;
+                },
+                entry,
+                revision),
+        revision ->
+            WatchEvent.newBuilder().setType(WatchEvent.Type.SYNCED).setRevision(revision).build());
   }
 
   private static WatchEvent event(WatchEvent.Type type, Entry e, long revision) {
