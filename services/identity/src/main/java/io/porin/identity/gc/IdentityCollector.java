@@ -29,7 +29,7 @@ import org.jboss.logging.Logger;
  * <p>References live on their owners' leases, so a dead owner's references expire by themselves and
  * its identities become collectable without anyone releasing them.
  */
-public final class IdentityCollector {
+public final class IdentityCollector implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(IdentityCollector.class);
 
   private final KvStore kv;
@@ -37,6 +37,7 @@ public final class IdentityCollector {
   private final Clock clock;
   private final Map<Long, Instant> unreferencedSince = new ConcurrentHashMap<>();
   private final AtomicLong deleted = new AtomicLong();
+  private volatile Thread loop;
 
   public IdentityCollector(KvStore kv, Duration grace, Clock clock) {
     this.kv = kv;
@@ -98,24 +99,35 @@ public final class IdentityCollector {
     return deleted.get();
   }
 
-  /** Runs passes every {@code interval} on a virtual thread until interrupted. */
-  public Thread runEvery(Duration interval) {
-    return Thread.ofVirtual()
-        .name("identity-gc")
-        .start(
-            () -> {
-              while (!Thread.currentThread().isInterrupted()) {
-                try {
-                  Thread.sleep(interval);
-                  collectOnce();
-                } catch (InterruptedException e) {
-                  return;
-                } catch (KvStoreException e) {
-                  LOG.warnf("identity GC pass skipped: %s", e.getMessage());
-                } catch (RuntimeException e) {
-                  LOG.errorf(e, "identity GC pass failed");
-                }
-              }
-            });
+  /** Runs a pass every {@code interval} on a virtual thread until {@link #close()}. */
+  public IdentityCollector start(Duration interval) {
+    loop =
+        Thread.ofVirtual()
+            .name("identity-gc")
+            .start(
+                () -> {
+                  while (!Thread.currentThread().isInterrupted()) {
+                    try {
+                      Thread.sleep(interval);
+                      collectOnce();
+                    } catch (InterruptedException e) {
+                      return;
+                    } catch (KvStoreException e) {
+                      LOG.warnf("identity GC pass skipped: %s", e.getMessage());
+                    } catch (RuntimeException e) {
+                      LOG.errorf(e, "identity GC pass failed");
+                    }
+                  }
+                });
+    return this;
+  }
+
+  /** Stops the passes. */
+  @Override
+  public void close() {
+    Thread t = loop;
+    if (t != null) {
+      t.interrupt();
+    }
   }
 }

@@ -1,5 +1,6 @@
 package io.porin.identity.wiring;
 
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.porin.core.identity.AllocationRange;
@@ -82,10 +83,15 @@ public class IdentityWiring {
   @Startup
   IdentityCollector collector(KvStore kv, PorinConfig config, MeterRegistry registry) {
     IdentityCollector collector =
-        new IdentityCollector(kv, config.identity().gcGracePeriod(), Clock.systemUTC());
-    Thread gc = collector.runEvery(config.identity().gcInterval());
-    registry.gauge("porin.identity.gc.deleted", collector, c -> c.deletedTotal());
-    Runtime.getRuntime().addShutdownHook(new Thread(gc::interrupt));
+        new IdentityCollector(kv, config.identity().gcGracePeriod(), Clock.systemUTC())
+            .start(config.identity().gcInterval());
+    FunctionCounter.builder("porin.identity.gc.deleted", collector, IdentityCollector::deletedTotal)
+        .description("Identities deleted by garbage collection on this replica")
+        .register(registry);
     return collector;
+  }
+
+  void closeCollector(@Disposes IdentityCollector collector) {
+    collector.close();
   }
 }

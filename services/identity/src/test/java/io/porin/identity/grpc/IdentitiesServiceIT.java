@@ -249,6 +249,13 @@ class IdentitiesServiceIT {
         .body(containsString("porin_identity_count "))
         .body(containsString("porin_identity_allocation_seconds_bucket"))
         .body(containsString("porin_identity_allocation_errors_total{code=\"INVALID_ARGUMENT\"}"));
+    // Test 5 waited for one deletion; leases of earlier tests may have expired into more.
+    String metrics = given().port(EtcdResource.port).get("/q/metrics").asString();
+    var deleted =
+        java.util.regex.Pattern.compile("(?m)^porin_identity_gc_deleted_total (\\S+)$")
+            .matcher(metrics);
+    assertThat(deleted.find()).isTrue();
+    assertThat(Double.parseDouble(deleted.group(1))).isGreaterThanOrEqualTo(1.0);
   }
 
   @Test
