@@ -27,10 +27,7 @@ run() { # name, parent directory of etcd's data
   local etcd_port peer_port id_port
   etcd_port=$(free_port); peer_port=$(free_port); id_port=$(free_port)
   echo "== $name: etcd data in $work ($(df --output=fstype "$work" | tail -1)), identity service on 127.0.0.1:$id_port"
-  etcd --name bench --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
-    --advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" --initial-cluster "bench=http://127.0.0.1:$peer_port" \
-    >"$work/etcd.log" 2>&1 & pids+=($!)
+  "$here/bin/etcd-local" bench "$work/etcd" "$etcd_port" "$peer_port" >"$work/etcd.log" 2>&1 & pids+=($!)
   local etcd_pid=$!
   "$java" -Dporin.etcd.endpoints="http://127.0.0.1:$etcd_port" -Dquarkus.http.port="$id_port" \
     -Dquarkus.log.level=WARN -jar services/identity/target/quarkus-app/quarkus-run.jar >"$work/identity.log" 2>&1 & pids+=($!)

@@ -3,6 +3,7 @@ package io.porin.cli;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.AbstractStub;
 import io.porin.cli.context.Contexts;
 import java.io.PrintWriter;
 import java.util.concurrent.TimeUnit;
@@ -15,6 +16,9 @@ public final class ServiceCall {
 
   /** Exit code when the service answered with an error or could not be reached. */
   public static final int FAILED = 1;
+
+  /** How long one CLI call may take. */
+  private static final long DEADLINE_SECONDS = 30;
 
   /** A Porin service the CLI talks to, and where the context says it is. */
   public enum Service {
@@ -44,14 +48,20 @@ public final class ServiceCall {
    * Calls a service of the invocation's context ({@code --context}, {@code $PORIN_CONTEXT} or the
    * current one).
    */
-  public static int run(CommandSpec spec, Service service, Function<ManagedChannel, Integer> body) {
+  public static <S extends AbstractStub<S>> int run(
+      CommandSpec spec,
+      Service service,
+      Function<ManagedChannel, S> stubOf,
+      Function<S, Integer> body) {
     Contexts.Named ctx = GlobalOptions.of(spec).context();
     return run(
         service.label,
         service.address(ctx.context()),
         ctx.name(),
         spec.commandLine().getErr(),
-        body);
+        channel ->
+            body.apply(
+                stubOf.apply(channel).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)));
   }
 
   /**

@@ -15,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
@@ -42,12 +41,9 @@ public class IdentityCommand {
       return ServiceCall.run(
           spec,
           ServiceCall.Service.IDENTITY,
-          channel -> {
-            List<Identity> ids =
-                IdentitiesGrpc.newBlockingStub(channel)
-                    .withDeadlineAfter(30, TimeUnit.SECONDS)
-                    .list(ListRequest.getDefaultInstance())
-                    .getIdentitiesList();
+          IdentitiesGrpc::newBlockingStub,
+          stub -> {
+            List<Identity> ids = stub.list(ListRequest.getDefaultInstance()).getIdentitiesList();
             print(ids, GlobalOptions.of(spec).output(), out);
             return 0;
           });
@@ -71,11 +67,9 @@ public class IdentityCommand {
       return ServiceCall.run(
           spec,
           ServiceCall.Service.IDENTITY,
-          channel -> {
-            Identity identity =
-                IdentitiesGrpc.newBlockingStub(channel)
-                    .withDeadlineAfter(10, TimeUnit.SECONDS)
-                    .get(GetRequest.newBuilder().setId((int) id).build());
+          IdentitiesGrpc::newBlockingStub,
+          stub -> {
+            Identity identity = stub.get(GetRequest.newBuilder().setId((int) id).build());
             print(List.of(identity), GlobalOptions.of(spec).output(), out);
             return 0;
           });
@@ -110,15 +104,14 @@ public class IdentityCommand {
       return ServiceCall.run(
           spec,
           ServiceCall.Service.IDENTITY,
-          channel -> {
+          IdentitiesGrpc::newBlockingStub,
+          stub -> {
             var r =
-                IdentitiesGrpc.newBlockingStub(channel)
-                    .withDeadlineAfter(10, TimeUnit.SECONDS)
-                    .allocate(
-                        io.porin.api.identity.v1.AllocateRequest.newBuilder()
-                            .setOwner(owner)
-                            .addAllLabels(labels)
-                            .build());
+                stub.allocate(
+                    io.porin.api.identity.v1.AllocateRequest.newBuilder()
+                        .setOwner(owner)
+                        .addAllLabels(labels)
+                        .build());
             if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
               print(List.of(r.getIdentity()), OutputFormat.JSON, out);
             } else {

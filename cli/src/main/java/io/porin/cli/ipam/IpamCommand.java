@@ -18,8 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
@@ -36,14 +34,6 @@ import picocli.CommandLine.Spec;
     })
 public class IpamCommand {
 
-  static int call(CommandSpec spec, Function<IpamGrpc.IpamBlockingStub, Integer> body) {
-    return ServiceCall.run(
-        spec,
-        ServiceCall.Service.IPAM,
-        channel ->
-            body.apply(IpamGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)));
-  }
-
   @Command(name = "list", description = "List every node's pod CIDRs and the pools' usage.")
   static class ListNodes implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -51,8 +41,10 @@ public class IpamCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      return IpamCommand.call(
+      return ServiceCall.run(
           spec,
+          ServiceCall.Service.IPAM,
+          IpamGrpc::newBlockingStub,
           stub -> {
             ListResponse l = stub.list(ListRequest.getDefaultInstance());
             if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
@@ -107,8 +99,10 @@ public class IpamCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      return IpamCommand.call(
+      return ServiceCall.run(
           spec,
+          ServiceCall.Service.IPAM,
+          IpamGrpc::newBlockingStub,
           stub -> {
             NodeCidrs n = stub.allocateNode(AllocateNodeRequest.newBuilder().setNode(node).build());
             List<String> all = new ArrayList<>(n.getIpv4CidrsList());
@@ -133,8 +127,10 @@ public class IpamCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      return IpamCommand.call(
+      return ServiceCall.run(
           spec,
+          ServiceCall.Service.IPAM,
+          IpamGrpc::newBlockingStub,
           stub -> {
             boolean released =
                 stub.releaseNode(ReleaseNodeRequest.newBuilder().setNode(node).build())

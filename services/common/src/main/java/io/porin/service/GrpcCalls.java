@@ -30,6 +30,11 @@ public final class GrpcCalls {
     };
   }
 
+  /** NOT_FOUND with a description that names the field and what is missing. */
+  public static StatusRuntimeException notFound(String description) {
+    return Status.NOT_FOUND.withDescription(description).asRuntimeException();
+  }
+
   /** Runs a blocking body and answers with its result or its failure's status. */
   public static <T> Uni<T> call(Supplier<T> body) {
     try {

@@ -1,6 +1,5 @@
 package io.porin.identity.grpc;
 
-import io.grpc.Status;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -99,13 +98,11 @@ public class IdentitiesService implements Identities {
                 .map(ttl -> KeepAliveResponse.newBuilder().setTtlSeconds(ttl.toSeconds()).build())
                 .orElseThrow(
                     () ->
-                        Status.NOT_FOUND
-                            .withDescription(
-                                "owner \""
-                                    + request.getOwner()
-                                    + "\" holds no references (its lease expired or it never"
-                                    + " allocated); allocate again")
-                            .asRuntimeException()));
+                        GrpcCalls.notFound(
+                            "owner \""
+                                + request.getOwner()
+                                + "\" holds no references (its lease expired or it never"
+                                + " allocated); allocate again")));
   }
 
   @Override
@@ -118,12 +115,10 @@ public class IdentitiesService implements Identities {
                 .map(IdentitiesService::toProto)
                 .orElseThrow(
                     () ->
-                        Status.NOT_FOUND
-                            .withDescription(
-                                "id: identity "
-                                    + Integer.toUnsignedString(request.getId())
-                                    + " does not exist")
-                            .asRuntimeException()));
+                        GrpcCalls.notFound(
+                            "id: identity "
+                                + Integer.toUnsignedString(request.getId())
+                                + " does not exist")));
   }
 
   @Override
@@ -136,10 +131,7 @@ public class IdentitiesService implements Identities {
               .lookup(labels)
               .map(IdentitiesService::toProto)
               .orElseThrow(
-                  () ->
-                      Status.NOT_FOUND
-                          .withDescription("labels: no identity for " + labels.canonical())
-                          .asRuntimeException());
+                  () -> GrpcCalls.notFound("labels: no identity for " + labels.canonical()));
         });
   }
 
