@@ -11,6 +11,8 @@ package io.porin.kvstore;
  * /porin/v1/identities/owners/&lt;owner&gt;          -&gt; lease id, on that lease   (an owner)
  * /porin/v1/ipam/nodes/&lt;node&gt;                  -&gt; the node's CIDRs, comma-separated
  * /porin/v1/ipam/blocks/&lt;family&gt;/&lt;cidr&gt;        -&gt; the node holding that block ('/' as '_')
+ * /porin/v1/resources/&lt;kind&gt;/&lt;namespace&gt;/&lt;name&gt; -&gt; the resource as JSON (standalone store;
+ *                                                 kind is the plural, '_' for no namespace)
  * </pre>
  */
 public final class Keys {
@@ -97,6 +99,31 @@ public final class Keys {
     /** The CIDR of a block key. */
     public static String cidrOf(String family, String blockKey) {
       return blockKey.substring(blocks(family).length()).replace('_', '/');
+    }
+  }
+
+  /** The standalone resource store, written by {@code porin apply}. */
+  public static final class Resources {
+    public static final String PREFIX = ROOT + "resources/";
+
+    /** The namespace segment of cluster-scoped resources (not a valid namespace name). */
+    public static final String CLUSTER_SCOPE = "_";
+
+    private Resources() {}
+
+    /** The prefix of one kind (by its plural, e.g. {@code networkpolicies}). */
+    public static String kind(String plural) {
+      return PREFIX + plural + "/";
+    }
+
+    /** The prefix of one kind in one namespace. */
+    public static String namespace(String plural, String namespace) {
+      return kind(plural) + (namespace.isEmpty() ? CLUSTER_SCOPE : namespace) + "/";
+    }
+
+    /** One resource's key. */
+    public static String resource(String plural, String namespace, String name) {
+      return namespace(plural, namespace) + name;
     }
   }
 }

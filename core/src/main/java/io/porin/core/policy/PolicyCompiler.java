@@ -261,6 +261,15 @@ public final class PolicyCompiler {
     return Map.copyOf(cidrIdentities);
   }
 
+  /** How many cluster identities a policy's rules select now. */
+  public int selectedCount(PolicyRef ref) {
+    Set<Integer> s = new HashSet<>();
+    for (PolicyRule r : policies.getOrDefault(ref, List.of())) {
+      s.addAll(subjects(r));
+    }
+    return s.size();
+  }
+
   /** The labels of a cluster or reserved identity, if known. */
   public LabelSet labelsOf(int identity) {
     LabelSet l = identities.get(identity);

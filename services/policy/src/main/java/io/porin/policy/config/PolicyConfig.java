@@ -1,0 +1,57 @@
+package io.porin.policy.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** The policy service's settings ({@code porin.*}). */
+@ConfigMapping(prefix = "porin")
+public interface PolicyConfig {
+
+  /** Where etcd is. */
+  Etcd etcd();
+
+  /** How policies are read and enforced. */
+  Policy policy();
+
+  /** etcd connection. */
+  interface Etcd {
+    /** etcd client URLs, comma-separated. */
+    @WithDefault("http://127.0.0.1:2379")
+    List<String> endpoints();
+
+    /** How long one etcd call may take before the request fails with UNAVAILABLE. */
+    @WithDefault("5s")
+    Duration timeout();
+  }
+
+  /** Policy sources and enforcement. */
+  interface Policy {
+    /**
+     * Where resources come from: {@code standalone} (etcd, written by {@code porin apply}) or
+     * {@code kubernetes} (the API server the Kubernetes client is configured for).
+     */
+    @WithDefault("standalone")
+    String source();
+
+    /** Cilium's {@code enable-policy}: {@code default}, {@code always} or {@code never}. */
+    @WithDefault("default")
+    String enforcementMode();
+
+    /** Agent-wide audit mode: every drop becomes AUDIT (as Cilium's policy-audit-mode). */
+    @WithDefault("false")
+    boolean auditMode();
+
+    /** This cluster's ID, 1..255: the {@code cluster} entity means its identities. */
+    @WithDefault("1")
+    int clusterId();
+
+    /**
+     * Extra label prefixes for the label filter (must equal the identity service's {@code
+     * porin.identity.labels}), in Cilium's {@code [source:][!]regex} syntax.
+     */
+    Optional<List<String>> labels();
+  }
+}

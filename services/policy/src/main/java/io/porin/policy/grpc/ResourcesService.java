@@ -1,0 +1,130 @@
+package io.porin.policy.grpc;
+
+import io.porin.api.resource.v1.ApplyRequest;
+import io.porin.api.resource.v1.ApplyResponse;
+import io.porin.api.resource.v1.DeleteRequest;
+import io.porin.api.resource.v1.DeleteResponse;
+import io.porin.api.resource.v1.ListRequest;
+import io.porin.api.resource.v1.ListResponse;
+import io.porin.api.resource.v1.Outcome;
+import io.porin.api.resource.v1.ResourceRef;
+import io.porin.api.resource.v1.Resources;
+import io.porin.api.resource.v1.Result;
+import io.porin.api.resource.v1.StoredResource;
+import io.porin.core.resource.ResourceId;
+import io.porin.core.resource.ResourceKind;
+import io.porin.policy.store.ResourceStore;
+import io.porin.service.GrpcCalls;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Inject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** {@code porin.resource.v1.Resources}: the standalone store behind {@code porin apply}. */
+@GrpcService
+public class ResourcesService implements Resources {
+  private final ResourceStore store;
+
+  @Inject
+  public ResourcesService(ResourceStore store) {
+    this.store = store;
+  }
+
+  @Override
+  @Blocking
+  public Uni<ApplyResponse> apply(ApplyRequest request) {
+    return GrpcCalls.call(
+        () -> {
+          ResourceStore.Results r = store.apply(request.getText(), request.getDryRun());
+          return ApplyResponse.newBuilder()
+              .addAllResults(results(r))
+              .setRevision(r.revision())
+              .build();
+        });
+  }
+
+  @Override
+  @Blocking
+  public Uni<DeleteResponse> delete(DeleteRequest request) {
+    return GrpcCalls.call(
+        () -> {
+          List<ResourceId> ids = new ArrayList<>();
+          for (int i = 0; i < request.getRefsCount(); i++) {
+            ids.add(id(request.getRefs(i), "refs[" + i + "]"));
+          }
+          ResourceStore.Results r = store.delete(request.getText(), ids);
+          return DeleteResponse.newBuilder()
+              .addAllResults(results(r))
+              .setRevision(r.revision())
+              .build();
+        });
+  }
+
+  @Override
+  @Blocking
+  public Uni<ListResponse> list(ListRequest request) {
+    return GrpcCalls.call(
+        () -> {
+          Optional<ResourceKind> kind = Optional.empty();
+          if (!request.getKind().isEmpty()) {
+            kind =
+                Optional.of(
+                    ResourceKind.parse(request.getKind())
+                        .orElseThrow(
+                            () ->
+                                new IllegalArgumentException(
+                                    "kind: \"" + request.getKind() + "\" is not a kind")));
+          }
+          ListResponse.Builder b = ListResponse.newBuilder();
+          for (ResourceStore.Stored s : store.list(kind, request.getNamespace())) {
+            b.addResources(
+                StoredResource.newBuilder()
+                    .setRef(ref(s.id()))
+                    .setJson(s.json())
+                    .setModRevision(s.modRevision()));
+          }
+          return b.build();
+        });
+  }
+
+  private static List<Result> results(ResourceStore.Results r) {
+    List<Result> out = new ArrayList<>();
+    for (ResourceStore.Result x : r.results()) {
+      Result.Builder b =
+          Result.newBuilder()
+              .setOutcome(Outcome.valueOf(x.outcome().name()))
+              .setMessage(x.message())
+              .setDocument(x.document());
+      if (x.id() != null) {
+        b.setRef(ref(x.id()));
+      }
+      out.add(b.build());
+    }
+    return out;
+  }
+
+  private static ResourceRef ref(ResourceId id) {
+    return ResourceRef.newBuilder()
+        .setKind(id.kind().kind())
+        .setNamespace(id.namespace())
+        .setName(id.name())
+        .build();
+  }
+
+  private static ResourceId id(ResourceRef ref, String field) {
+    ResourceKind kind =
+        ResourceKind.parse(ref.getKind())
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        field + ".kind: \"" + ref.getKind() + "\" is not a kind"));
+    if (ref.getName().isEmpty()) {
+      throw new IllegalArgumentException(field + ".name: is required");
+    }
+    String ns = kind.namespaced() && ref.getNamespace().isEmpty() ? "default" : ref.getNamespace();
+    return new ResourceId(kind, ns, ref.getName());
+  }
+}

@@ -1,0 +1,135 @@
+package io.porin.policy.wiring;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.porin.core.identity.NumericIdentity;
+import io.porin.core.labels.LabelFilter;
+import io.porin.core.policy.EnforcementMode;
+import io.porin.core.policy.PolicySettings;
+import io.porin.kvstore.KvStore;
+import io.porin.policy.compile.PolicyEngine;
+import io.porin.policy.config.PolicyConfig;
+import io.porin.policy.source.KubernetesSource;
+import io.porin.policy.source.ResourceSource;
+import io.porin.policy.source.StandaloneSource;
+import io.porin.policy.store.ResourceStore;
+import io.porin.policy.stream.Subscriptions;
+import io.quarkus.runtime.Startup;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** What the policy service is made of. */
+public class PolicyWiring {
+
+  /** The etcd client. */
+  @Produces
+  @Singleton
+  KvStore kvStore(PolicyConfig config) {
+    return KvStore.connect(config.etcd().endpoints(), config.etcd().timeout());
+  }
+
+  void closeKvStore(@Disposes KvStore kv) {
+    kv.close();
+  }
+
+  /** Cluster-wide settings from {@code porin.policy.*}; a bad value stops start-up, named. */
+  @Produces
+  @Singleton
+  PolicySettings settings(PolicyConfig config) {
+    EnforcementMode mode =
+        EnforcementMode.parse(config.policy().enforcementMode())
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        "porin.policy.enforcement-mode: \""
+                            + config.policy().enforcementMode()
+                            + "\" is not default, always or never"));
+    int cluster = config.policy().clusterId();
+    if (cluster < NumericIdentity.MIN_CLUSTER_ID || cluster > NumericIdentity.MAX_CLUSTER_ID) {
+      throw new IllegalArgumentException(
+          "porin.policy.cluster-id: " + cluster + " is outside 1..255");
+    }
+    return new PolicySettings(mode, config.policy().auditMode(), cluster);
+  }
+
+  /** The label filter: Cilium's defaults plus {@code porin.policy.labels}. */
+  @Produces
+  @Singleton
+  LabelFilter labelFilter(PolicyConfig config) {
+    try {
+      return LabelFilter.configured(config.policy().labels().orElse(List.of()));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("porin.policy.labels: " + e.getMessage(), e);
+    }
+  }
+
+  /** Where resources come from: {@code porin.policy.source}. */
+  @Produces
+  @Singleton
+  ResourceSource source(PolicyConfig config, KvStore kv, Instance<KubernetesClient> kubernetes) {
+    return switch (config.policy().source()) {
+      case "standalone" -> new StandaloneSource(kv);
+      case "kubernetes" -> new KubernetesSource(kubernetes.get());
+      default ->
+          throw new IllegalArgumentException(
+              "porin.policy.source: \""
+                  + config.policy().source()
+                  + "\" is not standalone or kubernetes");
+    };
+  }
+
+  /** The resource store written by porin apply (always etcd). */
+  @Produces
+  @Singleton
+  ResourceStore store(KvStore kv) {
+    return new ResourceStore(kv);
+  }
+
+  /** The nodes' policy streams. */
+  @Produces
+  @Singleton
+  Subscriptions subscriptions() {
+    return new Subscriptions();
+  }
+
+  /** The compiler's owner, running from start-up and feeding the subscriptions. */
+  @Produces
+  @Singleton
+  @Startup
+  PolicyEngine engine(
+      KvStore kv,
+      ResourceSource source,
+      PolicySettings settings,
+      LabelFilter filter,
+      Subscriptions subscriptions,
+      MeterRegistry registry) {
+    PolicyEngine engine = new PolicyEngine(kv, source, settings, filter);
+    engine.addListener(subscriptions);
+    Timer latency =
+        Timer.builder("porin.policy.update")
+            .description("From a change (identity or resource) to its deltas leaving the engine")
+            .publishPercentileHistogram()
+            .register(registry);
+    engine.addLatencyObserver(nanos -> latency.record(nanos, TimeUnit.NANOSECONDS));
+    Gauge.builder("porin.policy.revision", engine, e -> e.state().revision())
+        .description("The policy revision")
+        .register(registry);
+    Gauge.builder("porin.policy.identities", engine, e -> e.state().policies().size())
+        .description("Identities with a compiled policy")
+        .register(registry);
+    Gauge.builder("porin.policy.subscribers", subscriptions, s -> s.subscribers().size())
+        .description("Nodes subscribed to policy")
+        .register(registry);
+    return engine.start();
+  }
+
+  void closeEngine(@Disposes PolicyEngine engine) {
+    engine.close();
+  }
+}

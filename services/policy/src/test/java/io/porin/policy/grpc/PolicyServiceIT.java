@@ -1,0 +1,384 @@
+package io.porin.policy.grpc;
+
+import static io.porin.service.testing.GrpcAssertions.assertStatus;
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.porin.api.policy.v1.Ack;
+import io.porin.api.policy.v1.GetRequest;
+import io.porin.api.policy.v1.IdentityPolicy;
+import io.porin.api.policy.v1.ListRequest;
+import io.porin.api.policy.v1.ListResponse;
+import io.porin.api.policy.v1.PoliciesGrpc;
+import io.porin.api.policy.v1.PolicyStatus;
+import io.porin.api.policy.v1.PolicyUpdate;
+import io.porin.api.policy.v1.SubscribeRequest;
+import io.porin.api.policy.v1.Subscription;
+import io.porin.api.policy.v1.TraceEndpoint;
+import io.porin.api.policy.v1.TraceRequest;
+import io.porin.api.policy.v1.TraceResponse;
+import io.porin.api.policy.v1.Verdict;
+import io.porin.api.policy.v1.WaitRequest;
+import io.porin.api.policy.v1.WaitResponse;
+import io.porin.api.resource.v1.ApplyRequest;
+import io.porin.api.resource.v1.ApplyResponse;
+import io.porin.api.resource.v1.DeleteRequest;
+import io.porin.api.resource.v1.Outcome;
+import io.porin.api.resource.v1.ResourcesGrpc;
+import io.porin.api.resource.v1.Result;
+import io.porin.kvstore.KvStore;
+import io.porin.policy.EtcdResource;
+import io.porin.policy.Identities;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusIntegrationTest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The packaged policy service against a real etcd: apply the three-tier app and its policies, a
+ * node subscribes for the three pods' identities and receives them, acknowledges, and {@code Wait}
+ * sees it; a change arrives as a delta; trace explains verdicts.
+ */
+@QuarkusIntegrationTest
+@WithTestResource(EtcdResource.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PolicyServiceIT {
+  static final int FRONTEND = 65536 + 300;
+  static final int API = 65536 + 301;
+  static final int DATABASE = 65536 + 302;
+
+  static ManagedChannel channel;
+  static KvStore kv;
+  static Node node;
+
+  /** A node agent's side of the stream. */
+  static final class Node implements StreamObserver<PolicyUpdate> {
+    final BlockingQueue<PolicyUpdate> received = new LinkedBlockingQueue<>();
+    StreamObserver<SubscribeRequest> requests;
+
+    @Override
+    public void onNext(PolicyUpdate u) {
+      received.add(u);
+    }
+
+    @Override
+    public void onError(Throwable t) {}
+
+    @Override
+    public void onCompleted() {}
+
+    void subscribe(String name, int... ids) {
+      Subscription.Builder s = Subscription.newBuilder().setNode(name);
+      for (int id : ids) {
+        s.addIdentities(id);
+      }
+      requests.onNext(SubscribeRequest.newBuilder().setSubscription(s).build());
+    }
+
+    void ack(long revision) {
+      requests.onNext(
+          SubscribeRequest.newBuilder().setAck(Ack.newBuilder().setRevision(revision)).build());
+    }
+
+    /** Updates until (and including) the next SYNCED. */
+    List<PolicyUpdate> untilSynced() throws InterruptedException {
+      List<PolicyUpdate> out = new ArrayList<>();
+      while (true) {
+        PolicyUpdate u = received.poll(10, TimeUnit.SECONDS);
+        assertThat(u).as("an update within 10 s (got %s)", out).isNotNull();
+        out.add(u);
+        if (u.getType() == PolicyUpdate.Type.SYNCED) {
+          return out;
+        }
+      }
+    }
+  }
+
+  @BeforeAll
+  static void connect() {
+    channel =
+        ManagedChannelBuilder.forAddress("127.0.0.1", EtcdResource.port).usePlaintext().build();
+    kv = KvStore.connect(List.of(EtcdResource.etcd.endpoint()), Duration.ofSeconds(5));
+  }
+
+  @AfterAll
+  static void disconnect() throws InterruptedException {
+    if (node != null && node.requests != null) {
+      node.requests.onCompleted();
+    }
+    kv.close();
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  static PoliciesGrpc.PoliciesBlockingStub policies() {
+    return PoliciesGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  static ResourcesGrpc.ResourcesBlockingStub resources() {
+    return ResourcesGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  static ApplyResponse apply(String file) throws Exception {
+    return resources()
+        .apply(
+            ApplyRequest.newBuilder()
+                .setText(Files.readString(Path.of("../../examples", file)))
+                .build());
+  }
+
+  @Test
+  @Order(1)
+  void applyValidatesStoresAndReports() throws Exception {
+    ApplyResponse app = apply("50-three-tier-app.yaml");
+    assertThat(app.getResultsList())
+        .extracting(Result::getOutcome)
+        .containsOnly(Outcome.CREATED)
+        .hasSize(6);
+    ApplyResponse pol = apply("51-three-tier-policies.yaml");
+    assertThat(pol.getResultsList())
+        .extracting(Result::getOutcome)
+        .containsOnly(Outcome.CREATED)
+        .hasSize(6);
+    assertThat(apply("51-three-tier-policies.yaml").getResultsList())
+        .extracting(Result::getOutcome)
+        .containsOnly(Outcome.UNCHANGED);
+    ApplyResponse mixed = apply("seed/00-zero-trust-namespace-isolation.yaml");
+    assertThat(mixed.getResultsList())
+        .extracting(r -> r.getRef().getName() + " " + r.getOutcome())
+        .containsExactly(
+            "default-deny-all CREATED", "allow-dns REFUSED", "frontend-to-backend REFUSED");
+    assertThat(mixed.getResults(1).getMessage())
+        .contains("production/allow-dns: refused, because Porin does not enforce this yet")
+        .contains("spec.egress[0].toPorts[0].rules.dns");
+    ApplyResponse bad = apply("seed/09-zero-trust-identity-audit.yaml");
+    assertThat(bad.getResultsList())
+        .extracting(r -> r.getRef().getName() + " " + r.getOutcome())
+        .containsExactly(
+            "default-deny CREATED", "allow-by-identity CREATED", "audit-mode-policy REFUSED");
+    assertThat(bad.getResults(2).getMessage())
+        .startsWith("production/audit-mode-policy: spec: is empty");
+  }
+
+  @Test
+  @Order(2)
+  void aNodeReceivesItsIdentitiesPoliciesAndWaitSeesTheAck() throws Exception {
+    Map<String, String> ns = Map.of();
+    Identities.put(
+        kv, FRONTEND, Identities.podLabels("demo", Map.of("app", "frontend", "tier", "web"), ns));
+    Identities.put(
+        kv, API, Identities.podLabels("demo", Map.of("app", "api", "tier", "backend"), ns));
+    Identities.put(
+        kv, DATABASE, Identities.podLabels("demo", Map.of("app", "database", "tier", "data"), ns));
+    // The engine picks the identities up; wait until the pods resolve to them.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (true) {
+      try {
+        policies().get(GetRequest.newBuilder().setPod("demo/database").build());
+        break;
+      } catch (io.grpc.StatusRuntimeException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(100);
+      }
+    }
+    node = new Node();
+    node.requests = PoliciesGrpc.newStub(channel).subscribe(node);
+    node.subscribe("node-1", FRONTEND, API, DATABASE);
+    List<PolicyUpdate> snapshot = node.untilSynced();
+    assertThat(snapshot)
+        .filteredOn(u -> u.getType() == PolicyUpdate.Type.SNAPSHOT)
+        .extracting(PolicyUpdate::getIdentity)
+        .containsExactlyInAnyOrder(FRONTEND, API, DATABASE);
+    IdentityPolicy db =
+        snapshot.stream()
+            .filter(u -> u.getIdentity() == DATABASE)
+            .findFirst()
+            .orElseThrow()
+            .getPolicy();
+    assertThat(db.getIngress().getEnforced()).isTrue();
+    assertThat(db.getIngress().getEntriesList())
+        .anySatisfy(
+            e -> {
+              assertThat(e.getPeer()).isEqualTo(API);
+              assertThat(e.getPort()).isEqualTo(5432);
+              assertThat(e.getRules(0).getPolicy().getName()).isEqualTo("api-to-database");
+            });
+    long revision = snapshot.getLast().getRevision();
+    WaitResponse before = policies().wait(WaitRequest.newBuilder().setTimeoutMillis(300).build());
+    assertThat(before.getReached()).isFalse();
+    assertThat(before.getNodes(0).getNode()).isEqualTo("node-1");
+    node.ack(revision);
+    WaitResponse after = policies().wait(WaitRequest.newBuilder().setTimeoutMillis(10_000).build());
+    assertThat(after.getReached()).isTrue();
+    assertThat(after.getNodes(0).getAcknowledged()).isEqualTo(revision);
+  }
+
+  @Test
+  @Order(3)
+  void traceNamesTheRulesAndTheDefaultDeny() {
+    TraceResponse ok = trace("demo/frontend", "demo/api", 3000);
+    assertThat(ok.getVerdict()).isEqualTo(Verdict.ALLOW);
+    assertThat(ok.getEgress().getExplanation())
+        .isEqualTo("allowed by demo/frontend-egress egress[0]");
+    assertThat(ok.getIngress().getExplanation())
+        .isEqualTo("allowed by demo/frontend-to-api ingress[0]");
+    TraceResponse blocked = trace("demo/frontend", "demo/database", 5432);
+    assertThat(blocked.getVerdict()).isEqualTo(Verdict.DENY);
+    assertThat(blocked.getEgress().getExplanation())
+        .isEqualTo(
+            "denied by default deny (no rule allows it), enabled by demo/allow-dns,"
+                + " demo/default-deny, demo/frontend-egress");
+    assertThat(blocked.getIngress().getExplanation())
+        .isEqualTo(
+            "denied by default deny (no rule allows it), enabled by demo/api-to-database,"
+                + " demo/default-deny");
+    assertStatus(
+        () ->
+            policies()
+                .trace(
+                    TraceRequest.newBuilder()
+                        .setFrom(TraceEndpoint.newBuilder().setPod("demo/frontend"))
+                        .setTo(TraceEndpoint.newBuilder().setIp("not-an-ip"))
+                        .setProtocol("tcp")
+                        .build()),
+        Status.Code.INVALID_ARGUMENT,
+        "to.ip: \"not-an-ip\" is not an IP address");
+    assertStatus(
+        () -> trace("demo/frontend", "demo/api", 80, "gre"),
+        Status.Code.INVALID_ARGUMENT,
+        "protocol: \"gre\" is not tcp, udp, sctp, icmp or icmpv6");
+    assertStatus(
+        () -> trace("demo/nobody", "demo/api", 80, "tcp"),
+        Status.Code.NOT_FOUND,
+        "from.pod: pod demo/nobody is not known");
+  }
+
+  @Test
+  @Order(4)
+  void aChangeArrivesAsADeltaAndWaitFollowsTheAck() throws Exception {
+    resources()
+        .apply(
+            ApplyRequest.newBuilder()
+                .setText(
+                    """
+                    apiVersion: cilium.io/v2
+                    kind: CiliumNetworkPolicy
+                    metadata: {name: frontend-to-database, namespace: demo}
+                    spec:
+                      endpointSelector: {matchLabels: {app: database}}
+                      ingress:
+                      - fromEndpoints: [{matchLabels: {app: frontend}}]
+                        toPorts: [{ports: [{port: "5432", protocol: TCP}]}]
+                    """)
+                .build());
+    List<PolicyUpdate> delta = node.untilSynced();
+    assertThat(delta)
+        .filteredOn(u -> u.getType() == PolicyUpdate.Type.UPSERT)
+        .extracting(PolicyUpdate::getIdentity)
+        .containsExactly(DATABASE);
+    long revision = delta.getLast().getRevision();
+    assertThat(trace("demo/frontend", "demo/database", 5432).getIngress().getVerdict())
+        .isEqualTo(Verdict.ALLOW);
+    assertThat(policies().wait(WaitRequest.newBuilder().setTimeoutMillis(200).build()).getReached())
+        .isFalse();
+    node.ack(revision);
+    assertThat(
+            policies().wait(WaitRequest.newBuilder().setTimeoutMillis(10_000).build()).getReached())
+        .isTrue();
+
+    resources()
+        .delete(
+            DeleteRequest.newBuilder()
+                .addRefs(
+                    io.porin.api.resource.v1.ResourceRef.newBuilder()
+                        .setKind("cnp")
+                        .setNamespace("demo")
+                        .setName("frontend-to-database"))
+                .build());
+    assertThat(node.untilSynced())
+        .filteredOn(u -> u.getType() == PolicyUpdate.Type.UPSERT)
+        .extracting(PolicyUpdate::getIdentity)
+        .containsExactly(DATABASE);
+  }
+
+  @Test
+  @Order(5)
+  void resubscribingYieldsTheFullState() throws Exception {
+    node.subscribe("node-1", DATABASE);
+    List<PolicyUpdate> again = node.untilSynced();
+    assertThat(again)
+        .filteredOn(u -> u.getType() == PolicyUpdate.Type.SNAPSHOT)
+        .extracting(PolicyUpdate::getIdentity)
+        .containsExactly(DATABASE);
+  }
+
+  @Test
+  @Order(6)
+  void listShowsValidAndRefusedPoliciesAndReadinessIsUp() {
+    ListResponse l = policies().list(ListRequest.getDefaultInstance());
+    assertThat(l.getSynced()).isTrue();
+    assertThat(l.getPoliciesList())
+        .extracting(
+            p -> p.getPolicy().getNamespace() + "/" + p.getPolicy().getName() + " " + p.getState())
+        .contains(
+            "demo/default-deny valid",
+            "demo/api-egress valid",
+            "production/default-deny-all valid");
+    PolicyStatus dd =
+        l.getPoliciesList().stream()
+            .filter(
+                p ->
+                    p.getPolicy().getName().equals("default-deny")
+                        && p.getPolicy().getNamespace().equals("demo"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(dd.getSelectedIdentities()).isEqualTo(3);
+    given()
+        .port(EtcdResource.port)
+        .get("/q/health/ready")
+        .then()
+        .statusCode(200)
+        .body(containsString("\"synced\": true"));
+    given()
+        .port(EtcdResource.port)
+        .get("/q/metrics")
+        .then()
+        .statusCode(200)
+        .body(containsString("porin_policy_update_seconds_count"))
+        .body(containsString("porin_policy_subscribers"));
+  }
+
+  static TraceResponse trace(String from, String to, int port) {
+    return trace(from, to, port, "tcp");
+  }
+
+  static TraceResponse trace(String from, String to, int port, String protocol) {
+    return policies()
+        .trace(
+            TraceRequest.newBuilder()
+                .setFrom(TraceEndpoint.newBuilder().setPod(from))
+                .setTo(TraceEndpoint.newBuilder().setPod(to))
+                .setPort(port)
+                .setProtocol(protocol)
+                .build());
+  }
+}
