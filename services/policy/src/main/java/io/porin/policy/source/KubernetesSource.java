@@ -3,6 +3,7 @@ package io.porin.policy.source;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -39,7 +40,7 @@ public final class KubernetesSource implements ResourceSource {
       try {
         SharedIndexInformer<GenericKubernetesResource> informer =
             client
-                .genericKubernetesResources(kind.apiVersion(), kind.kind())
+                .genericKubernetesResources(context(kind))
                 .inAnyNamespace()
                 .inform(handler(kind, serial), 0);
         informers.add(informer);
@@ -62,6 +63,19 @@ public final class KubernetesSource implements ResourceSource {
                     Thread.currentThread().interrupt();
                   }
                 });
+  }
+
+  /** The kind's group, version and plural, so that no API discovery is needed. */
+  static ResourceDefinitionContext context(ResourceKind kind) {
+    String av = kind.apiVersion();
+    int slash = av.indexOf('/');
+    return new ResourceDefinitionContext.Builder()
+        .withGroup(slash < 0 ? "" : av.substring(0, slash))
+        .withVersion(slash < 0 ? av : av.substring(slash + 1))
+        .withKind(kind.kind())
+        .withPlural(kind.plural())
+        .withNamespaced(kind.namespaced())
+        .build();
   }
 
   private static ResourceEventHandler<GenericKubernetesResource> handler(

@@ -1,0 +1,171 @@
+package io.porin.policy.source;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.porin.core.policy.Direction;
+import io.porin.core.policy.IdentityPolicy;
+import io.porin.core.policy.Protocol;
+import io.porin.core.policy.Verdict;
+import io.porin.core.resource.ResourceKind;
+import io.porin.kvstore.KvStore;
+import io.porin.policy.Identities;
+import io.porin.policy.KubernetesEtcdResource;
+import io.porin.policy.compile.PolicyEngine;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Kubernetes source, against the fabric8 mock API server in CRUD mode (no real API server is
+ * available here): Namespaces, Pods, a NetworkPolicy and a CiliumNetworkPolicy created through the
+ * Kubernetes client reach the compiled policy; an update and a delete follow.
+ */
+@QuarkusTest
+@WithKubernetesTestServer(crud = true)
+@WithTestResource(KubernetesEtcdResource.class)
+class KubernetesSourceIT {
+  static final int WEB = 65536 + 400;
+  static final int CLIENT = 65536 + 401;
+
+  @Inject KubernetesClient client;
+  @Inject PolicyEngine engine;
+
+  @Test
+  void kubernetesPoliciesAndPodsAreCompiled() throws Exception {
+    try (KvStore kv =
+        KvStore.connect(List.of(KubernetesEtcdResource.etcd.endpoint()), Duration.ofSeconds(5))) {
+      client
+          .namespaces()
+          .resource(
+              new NamespaceBuilder()
+                  .withNewMetadata()
+                  .withName("shop")
+                  .addToLabels("team", "blue")
+                  .endMetadata()
+                  .build())
+          .create();
+      client
+          .pods()
+          .inNamespace("shop")
+          .resource(
+              new PodBuilder()
+                  .withNewMetadata()
+                  .withName("web")
+                  .addToLabels("app", "web")
+                  .endMetadata()
+                  .withNewSpec()
+                  .addNewContainer()
+                  .withName("c")
+                  .addNewPort()
+                  .withName("http")
+                  .withContainerPort(8080)
+                  .endPort()
+                  .endContainer()
+                  .endSpec()
+                  .build())
+          .create();
+      client
+          .pods()
+          .inNamespace("shop")
+          .resource(
+              new PodBuilder()
+                  .withNewMetadata()
+                  .withName("client")
+                  .addToLabels("app", "client")
+                  .endMetadata()
+                  .withNewSpec()
+                  .addNewContainer()
+                  .withName("c")
+                  .endContainer()
+                  .endSpec()
+                  .build())
+          .create();
+      Map<String, String> ns = Map.of("team", "blue");
+      Identities.put(kv, WEB, Identities.podLabels("shop", Map.of("app", "web"), ns));
+      Identities.put(kv, CLIENT, Identities.podLabels("shop", Map.of("app", "client"), ns));
+
+      client
+          .network()
+          .v1()
+          .networkPolicies()
+          .inNamespace("shop")
+          .resource(
+              Serialization.unmarshal(
+                  """
+              apiVersion: networking.k8s.io/v1
+              kind: NetworkPolicy
+              metadata: {name: web-http, namespace: shop}
+              spec:
+                podSelector: {matchLabels: {app: web}}
+                ingress:
+                - from: [{podSelector: {matchLabels: {app: client}}}]
+                  ports: [{port: http}]
+              """,
+                  NetworkPolicy.class))
+          .create();
+      awaitPolicy(WEB, p -> verdict(p, 8080) == Verdict.ALLOW && verdict(p, 9090) == Verdict.DENY);
+
+      GenericKubernetesResource cnp =
+          Serialization.unmarshal(
+              """
+          apiVersion: cilium.io/v2
+          kind: CiliumNetworkPolicy
+          metadata: {name: no-8080, namespace: shop}
+          spec:
+            endpointSelector: {matchLabels: {app: web}}
+            ingressDeny:
+            - fromEndpoints: [{matchLabels: {app: client}}]
+              toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+          """,
+              GenericKubernetesResource.class);
+      client
+          .genericKubernetesResources(KubernetesSource.context(ResourceKind.CILIUM_NETWORK_POLICY))
+          .inNamespace("shop")
+          .resource(cnp)
+          .create();
+      awaitPolicy(WEB, p -> verdict(p, 8080) == Verdict.DENY);
+
+      client
+          .genericKubernetesResources(KubernetesSource.context(ResourceKind.CILIUM_NETWORK_POLICY))
+          .inNamespace("shop")
+          .withName("no-8080")
+          .delete();
+      awaitPolicy(WEB, p -> verdict(p, 8080) == Verdict.ALLOW);
+
+      client.network().v1().networkPolicies().inNamespace("shop").withName("web-http").delete();
+      awaitPolicy(WEB, p -> !p.ingress().enforced());
+    }
+  }
+
+  private static Verdict verdict(IdentityPolicy p, int port) {
+    return p.direction(Direction.INGRESS).decide(CLIENT, null, null, Protocol.TCP, port).verdict();
+  }
+
+  private void awaitPolicy(int identity, Predicate<IdentityPolicy> condition)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (System.nanoTime() < deadline) {
+      IdentityPolicy p = engine.state().policies().get(identity);
+      if (p != null && condition.test(p)) {
+        return;
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError(
+        "identity "
+            + identity
+            + " never reached the expected policy; last: "
+            + engine.state().policies().get(identity));
+  }
+}
