@@ -3,6 +3,9 @@ package io.porin.cli;
 import io.porin.cli.context.ContextCommand;
 import io.porin.cli.identity.IdentityCommand;
 import io.porin.cli.ipam.IpamCommand;
+import io.porin.cli.policy.PolicyCommand;
+import io.porin.cli.resource.ApplyCommand;
+import io.porin.cli.resource.DeleteCommand;
 import io.quarkus.picocli.runtime.annotations.TopCommand;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -14,7 +17,14 @@ import picocli.CommandLine.Mixin;
     mixinStandardHelpOptions = true,
     version = "porin 0.1.0",
     description = "Identity-based networking, security and observability for Kubernetes.",
-    subcommands = {IdentityCommand.class, IpamCommand.class, ContextCommand.class})
+    subcommands = {
+      IdentityCommand.class,
+      IpamCommand.class,
+      PolicyCommand.class,
+      ApplyCommand.class,
+      DeleteCommand.class,
+      ContextCommand.class
+    })
 public class PorinCommand {
   @Mixin GlobalOptions options;
 }

@@ -6,6 +6,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.AbstractStub;
 import io.porin.cli.context.Contexts;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,6 +34,12 @@ public final class ServiceCall {
       String address(Contexts.Context c) {
         return c.ipam();
       }
+    },
+    POLICY("policy") {
+      @Override
+      String address(Contexts.Context c) {
+        return c.policy();
+      }
     };
 
     private final String label;
@@ -53,6 +60,16 @@ public final class ServiceCall {
       Service service,
       Function<ManagedChannel, S> stubOf,
       Function<S, Integer> body) {
+    return run(spec, service, stubOf, Duration.ofSeconds(DEADLINE_SECONDS), body);
+  }
+
+  /** As {@link #run(CommandSpec, Service, Function, Function)}, with a longer deadline. */
+  public static <S extends AbstractStub<S>> int run(
+      CommandSpec spec,
+      Service service,
+      Function<ManagedChannel, S> stubOf,
+      Duration deadline,
+      Function<S, Integer> body) {
     Contexts.Named ctx = GlobalOptions.of(spec).context();
     return run(
         service.label,
@@ -61,7 +78,11 @@ public final class ServiceCall {
         spec.commandLine().getErr(),
         channel ->
             body.apply(
-                stubOf.apply(channel).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)));
+                stubOf
+                    .apply(channel)
+                    .withDeadlineAfter(
+                        Math.max(deadline.toMillis(), DEADLINE_SECONDS * 1000),
+                        TimeUnit.MILLISECONDS)));
   }
 
   /**

@@ -48,15 +48,21 @@ public class ContextCommand {
                   m.put("current", name.equals(current));
                   m.put("identity", ctx.identity());
                   m.put("ipam", ctx.ipam());
+                  m.put("policy", ctx.policy());
                   json.add(m);
                 });
         Output.json(out, json);
       } else {
-        Table t = new Table("CURRENT", "NAME", "IDENTITY", "IPAM");
+        Table t = new Table("CURRENT", "NAME", "IDENTITY", "IPAM", "POLICY");
         c.all()
             .forEach(
                 (name, ctx) ->
-                    t.row(name.equals(current) ? "*" : "", name, ctx.identity(), ctx.ipam()));
+                    t.row(
+                        name.equals(current) ? "*" : "",
+                        name,
+                        ctx.identity(),
+                        ctx.ipam(),
+                        ctx.policy()));
         t.print(out);
       }
       out.flush();
@@ -79,12 +85,18 @@ public class ContextCommand {
     @Option(names = "--ipam", description = "The IPAM service, host:port (default 127.0.0.1:9402)")
     String ipam;
 
+    @Option(
+        names = "--policy",
+        description = "The policy service, host:port (default 127.0.0.1:9403)")
+    String policy;
+
     @Option(names = "--use", description = "Make it the current context")
     boolean use;
 
     @Override
     public Integer call() throws IOException {
-      for (String[] flag : new String[][] {{"--identity", identity}, {"--ipam", ipam}}) {
+      for (String[] flag :
+          new String[][] {{"--identity", identity}, {"--ipam", ipam}, {"--policy", policy}}) {
         if (flag[1] != null && !flag[1].matches("[^:\\s]+:\\d{1,5}")) {
           spec.commandLine()
               .getErr()
@@ -92,7 +104,8 @@ public class ContextCommand {
           return 2;
         }
       }
-      Contexts.load(Contexts.defaultPath()).with(name, new Contexts.Context(identity, ipam), use);
+      Contexts.load(Contexts.defaultPath())
+          .with(name, new Contexts.Context(identity, ipam, policy), use);
       spec.commandLine()
           .getOut()
           .println("context \"" + name + "\" set" + (use ? " and in use" : ""));

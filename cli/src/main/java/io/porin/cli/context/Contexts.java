@@ -22,6 +22,7 @@ import java.util.TreeMap;
  *   lab:
  *     identity: 127.0.0.1:9401
  *     ipam: 127.0.0.1:9402
+ *     policy: 127.0.0.1:9403
  * </pre>
  */
 public final class Contexts {
@@ -35,15 +36,18 @@ public final class Contexts {
 
   /** Where one installation's services are (host:port each; absent ones on their defaults). */
   public record Context(
-      @JsonProperty("identity") String identity, @JsonProperty("ipam") String ipam) {
+      @JsonProperty("identity") String identity,
+      @JsonProperty("ipam") String ipam,
+      @JsonProperty("policy") String policy) {
     public Context {
       identity = identity == null ? "127.0.0.1:9401" : identity;
       ipam = ipam == null ? "127.0.0.1:9402" : ipam;
+      policy = policy == null ? "127.0.0.1:9403" : policy;
     }
 
     /** A local installation with every service on its default port. */
     public static Context local() {
-      return new Context(null, null);
+      return new Context(null, null, null);
     }
   }
 

@@ -119,7 +119,23 @@ public class PoliciesService implements Policies {
                     + Integer.toUnsignedString(id)
                     + " has no compiled policy (not an identity of this cluster, or not known yet)");
           }
-          return ProtoMapping.toProto(p, state.revision(), state.identities().get(id));
+          IdentityPolicy.Builder b =
+              ProtoMapping.toProto(p, state.revision(), state.identities().get(id)).toBuilder();
+          for (io.porin.core.policy.DirectionPolicy d : List.of(p.ingress(), p.egress())) {
+            for (int peer : d.byPeer().keySet()) {
+              io.porin.core.labels.LabelSet l = state.identities().get(peer);
+              if (l == null) {
+                l =
+                    ReservedIdentity.of(new io.porin.core.identity.NumericIdentity(peer))
+                        .map(ReservedIdentity::labels)
+                        .orElse(null);
+              }
+              if (l != null) {
+                b.putPeerLabels(peer, String.join(",", l.strings()));
+              }
+            }
+          }
+          return b.build();
         });
   }
 
@@ -243,8 +259,9 @@ public class PoliciesService implements Policies {
       notes.add(
           d.display()
               + " policy of identity "
-              + subject.identity
-              + " has ipBlock rules; the peer's address is not known, so they were not applied");
+              + Integer.toUnsignedString(subject.identity)
+              + " has ipBlock rules; the peer's address is not known to the policy service (give"
+              + " --from-ip/--to-ip), so they were not applied");
     }
     return ProtoMapping.toProto(
         dp.decide(peer.identity, peer.address, peer.family, protocol, port));
@@ -255,12 +272,6 @@ public class PoliciesService implements Policies {
     return switch (e.getEndpointCase()) {
       case POD -> {
         int id = podIdentity(state, field + ".pod", e.getPod());
-        notes.add(
-            field
-                + ".pod "
-                + e.getPod()
-                + ": its address is not known to the policy service; ipBlock rules are not"
-                + " applied to it");
         yield new Side(id, null, Cidr.Family.IPV4, true);
       }
       case IDENTITY -> {

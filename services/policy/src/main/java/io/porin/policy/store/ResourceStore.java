@@ -68,7 +68,7 @@ public final class ResourceStore {
                 index,
                 Outcome.REFUSED,
                 r.id().displayName()
-                    + ": refused, because Porin does not enforce this yet: "
+                    + ": Porin does not enforce this yet, so the policy is not applied: "
                     + String.join("; ", p.notYetEnforced())));
         continue;
       }

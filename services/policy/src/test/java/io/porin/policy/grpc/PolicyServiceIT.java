@@ -166,7 +166,8 @@ class PolicyServiceIT {
         .containsExactly(
             "default-deny-all CREATED", "allow-dns REFUSED", "frontend-to-backend REFUSED");
     assertThat(mixed.getResults(1).getMessage())
-        .contains("production/allow-dns: refused, because Porin does not enforce this yet")
+        .contains(
+            "production/allow-dns: Porin does not enforce this yet, so the policy is not applied")
         .contains("spec.egress[0].toPorts[0].rules.dns");
     ApplyResponse bad = apply("seed/09-zero-trust-identity-audit.yaml");
     assertThat(bad.getResultsList())

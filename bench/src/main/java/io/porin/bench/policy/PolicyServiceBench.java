@@ -1,0 +1,220 @@
+package io.porin.bench.policy;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.porin.api.policy.v1.Ack;
+import io.porin.api.policy.v1.PoliciesGrpc;
+import io.porin.api.policy.v1.PolicyUpdate;
+import io.porin.api.policy.v1.SubscribeRequest;
+import io.porin.api.policy.v1.Subscription;
+import io.porin.api.resource.v1.ApplyRequest;
+import io.porin.api.resource.v1.ResourcesGrpc;
+import io.porin.core.labels.LabelSet;
+import io.porin.kvstore.Keys;
+import io.porin.kvstore.KvStore;
+import io.porin.kvstore.Transaction;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The policy service end to end at cluster scale: the workload's identities written to etcd as the
+ * identity service writes them, its policies applied through {@code Resources.Apply}, one node
+ * subscribed for namespace 0's identities. Then, per round, a change is written (a new identity in
+ * namespace 0, or a changed app policy there) and the time until the node has the delta (UPSERT
+ * then SYNCED) is taken: etcd write + watch + compile + gRPC, i.e. until the delta has left the
+ * service and arrived. The engine's own share is read from porin_policy_update_seconds.
+ *
+ * <p>Usage: {@code PolicyServiceBench POLICY_HOST:PORT ETCD_URL [NAMESPACES] [ROUNDS]}.
+ */
+public final class PolicyServiceBench {
+  private PolicyServiceBench() {}
+
+  public static void main(String[] args) throws Exception {
+    String policy = args[0];
+    String etcd = args[1];
+    int namespaces = args.length > 2 ? Integer.parseInt(args[2]) : 100;
+    int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 100;
+    ManagedChannel channel =
+        ManagedChannelBuilder.forTarget(policy)
+            .usePlaintext()
+            .maxInboundMessageSize(256 << 20)
+            .build();
+    try (KvStore kv = KvStore.connect(List.of(etcd), Duration.ofSeconds(10))) {
+      long t0 = System.nanoTime();
+      Map<Integer, LabelSet> identities = PolicyWorkload.identities(namespaces);
+      List<Map.Entry<Integer, LabelSet>> all = new ArrayList<>(identities.entrySet());
+      for (int i = 0; i < all.size(); i += 50) {
+        Transaction tx = kv.transaction();
+        for (Map.Entry<Integer, LabelSet> e : all.subList(i, Math.min(all.size(), i + 50))) {
+          tx.put(Keys.Identities.id(e.getKey()), e.getValue().canonical());
+          tx.put(Keys.Identities.value(e.getValue().canonical()), Integer.toString(e.getKey()));
+        }
+        tx.commit();
+      }
+      System.out.printf(
+          "loaded %d identities into etcd in %.1f s%n", all.size(), (System.nanoTime() - t0) / 1e9);
+      t0 = System.nanoTime();
+      ResourcesGrpc.ResourcesBlockingStub resources =
+          ResourcesGrpc.newBlockingStub(channel).withDeadlineAfter(300, TimeUnit.SECONDS);
+      StringBuilder text = new StringBuilder();
+      int count = 0;
+      for (int ns = 0; ns < namespaces; ns++) {
+        for (String doc : PolicyWorkload.policies(ns, namespaces, 0)) {
+          text.append(doc).append("---\n");
+          count++;
+        }
+      }
+      resources.apply(ApplyRequest.newBuilder().setText(text.toString()).build());
+      System.out.printf("applied %d policies in %.1f s%n", count, (System.nanoTime() - t0) / 1e9);
+
+      // One node hosting namespace 0 (and the identities the rounds will create there).
+      Node node = new Node();
+      node.requests = PoliciesGrpc.newStub(channel).subscribe(node);
+      Subscription.Builder sub = Subscription.newBuilder().setNode("bench-node");
+      for (int app = 0; app < 20; app++) {
+        for (int v = 0; v < 5; v++) {
+          sub.addIdentities(PolicyWorkload.identity(0, app, v));
+        }
+      }
+      int base = PolicyWorkload.identity(namespaces, 0, 0) + 1000;
+      for (int r = 0; r < rounds; r++) {
+        sub.addIdentities(base + r);
+      }
+      t0 = System.nanoTime();
+      waitForFullState(node, sub.build(), identities.size());
+      System.out.printf(
+          "node snapshot (100 identities) after the service compiled everything: %.1f s%n",
+          (System.nanoTime() - t0) / 1e9);
+
+      long[] identity = new long[rounds];
+      for (int r = 0; r < rounds; r++) {
+        int id = base + r;
+        LabelSet labels = PolicyWorkload.labels(0, r % 20, 10 + r);
+        long start = System.nanoTime();
+        kv.transaction().put(Keys.Identities.id(id), labels.canonical()).commit();
+        node.awaitUpsertOf(id);
+        identity[r] = System.nanoTime() - start;
+      }
+      long[] policyChange = new long[rounds];
+      for (int r = 0; r < rounds; r++) {
+        String doc = PolicyWorkload.policies(0, namespaces, 1 + r % 7).get(1);
+        long start = System.nanoTime();
+        resources.apply(ApplyRequest.newBuilder().setText(doc).build());
+        node.awaitAnyUpsert();
+        policyChange[r] = System.nanoTime() - start;
+      }
+      report("new identity (etcd write -> delta at the node)", identity);
+      report("changed app policy (apply -> delta at the node)", policyChange);
+      node.requests.onCompleted();
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  private static void waitForFullState(Node node, Subscription sub, int expectedIdentities)
+      throws InterruptedException {
+    // The service answers the subscription once it has read everything; the snapshot ends with
+    // SYNCED. Resubscribe until the snapshot holds namespace 0's identities (compiled).
+    node.requests.onNext(SubscribeRequest.newBuilder().setSubscription(sub).build());
+    int snapshots = 0;
+    while (true) {
+      PolicyUpdate u = node.received.poll(600, TimeUnit.SECONDS);
+      if (u == null) {
+        throw new IllegalStateException("no snapshot in 600 s");
+      }
+      if (u.getType() == PolicyUpdate.Type.SNAPSHOT) {
+        snapshots++;
+      }
+      if (u.getType() == PolicyUpdate.Type.SYNCED) {
+        node.ack(u.getRevision());
+        if (snapshots >= 100) {
+          return;
+        }
+        snapshots = 0;
+        Thread.sleep(200);
+        node.requests.onNext(SubscribeRequest.newBuilder().setSubscription(sub).build());
+      }
+    }
+  }
+
+  private static void report(String what, long[] nanos) {
+    long[] s = nanos.clone();
+    Arrays.sort(s);
+    System.out.printf(
+        "%s: p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d%n",
+        what,
+        s[s.length / 2] / 1e6,
+        s[Math.min(s.length - 1, (int) Math.ceil(s.length * 0.99) - 1)] / 1e6,
+        s[s.length - 1] / 1e6,
+        s.length);
+  }
+
+  /** The node's end of the stream. */
+  static final class Node implements StreamObserver<PolicyUpdate> {
+    final BlockingQueue<PolicyUpdate> received = new LinkedBlockingQueue<>();
+    StreamObserver<SubscribeRequest> requests;
+
+    @Override
+    public void onNext(PolicyUpdate u) {
+      received.add(u);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      System.err.println("stream failed: " + t);
+    }
+
+    @Override
+    public void onCompleted() {}
+
+    void ack(long revision) {
+      requests.onNext(
+          SubscribeRequest.newBuilder().setAck(Ack.newBuilder().setRevision(revision)).build());
+    }
+
+    void awaitUpsertOf(int id) throws InterruptedException {
+      boolean seen = false;
+      while (true) {
+        PolicyUpdate u = received.poll(30, TimeUnit.SECONDS);
+        if (u == null) {
+          throw new IllegalStateException("no delta for identity " + id + " in 30 s");
+        }
+        if (u.getType() == PolicyUpdate.Type.UPSERT && u.getIdentity() == id) {
+          seen = true;
+        }
+        if (u.getType() == PolicyUpdate.Type.SYNCED) {
+          ack(u.getRevision());
+          if (seen) {
+            return;
+          }
+        }
+      }
+    }
+
+    void awaitAnyUpsert() throws InterruptedException {
+      boolean seen = false;
+      while (true) {
+        PolicyUpdate u = received.poll(30, TimeUnit.SECONDS);
+        if (u == null) {
+          throw new IllegalStateException("no delta in 30 s");
+        }
+        if (u.getType() == PolicyUpdate.Type.UPSERT) {
+          seen = true;
+        }
+        if (u.getType() == PolicyUpdate.Type.SYNCED) {
+          ack(u.getRevision());
+          if (seen) {
+            return;
+          }
+        }
+      }
+    }
+  }
+}
