@@ -11,6 +11,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -49,6 +50,13 @@ public final class PolicyCompiler {
   private final Map<Integer, LabelSet> identities = new HashMap<>();
   private final Map<PolicyRef, List<PolicyRule>> policies = new HashMap<>();
   private List<PolicyRule> rules = List.of();
+  // The cache's live sets, looked up by the rule and selector instances (identity hashing: a
+  // Selector's own hashCode walks its requirements, and these lookups are the hot path).
+  private final Map<PolicyRule, Set<Integer>> subjectSets = new IdentityHashMap<>();
+  private final Map<Selector, Set<Integer>> peerSets = new IdentityHashMap<>();
+  // The rules selecting each subject; whether a rule selects an identity depends only on the
+  // rule and that identity's labels, so an entry is dropped when either changes.
+  private final Map<Integer, List<PolicyRule>> rulesOf = new HashMap<>();
   private final Map<Selector, Set<Integer>> selectorCache = new HashMap<>();
   private final Map<Selector, Integer> selectorUsers = new HashMap<>();
   private final Map<String, Endpoint> endpoints = new HashMap<>();
@@ -96,6 +104,7 @@ public final class PolicyCompiler {
     if (labels.equals(old)) {
       return;
     }
+    rulesOf.remove(id);
     if (old != null) {
       markPeer(id, old);
       for (Set<Integer> s : selectorCache.values()) {
@@ -117,6 +126,7 @@ public final class PolicyCompiler {
     if (old == null) {
       return;
     }
+    rulesOf.remove(id);
     markPeer(id, old);
     for (Set<Integer> s : selectorCache.values()) {
       s.remove(id);
@@ -128,7 +138,7 @@ public final class PolicyCompiler {
 
   /** Adds or replaces a policy's rules (an enforceable policy; refused ones are never fed in). */
   public void putPolicy(PolicyRef ref, List<PolicyRule> policyRules) {
-    removePolicy(ref);
+    forgetPolicy(ref);
     List<PolicyRule> copy = List.copyOf(policyRules);
     policies.put(ref, copy);
     for (PolicyRule r : copy) {
@@ -141,9 +151,16 @@ public final class PolicyCompiler {
   }
 
   public void removePolicy(PolicyRef ref) {
+    if (forgetPolicy(ref)) {
+      rebuildRules();
+    }
+  }
+
+  /** Removes a policy's rules without rebuilding the rule list; true when it existed. */
+  private boolean forgetPolicy(PolicyRef ref) {
     List<PolicyRule> old = policies.remove(ref);
     if (old == null) {
-      return;
+      return false;
     }
     for (PolicyRule r : old) {
       dirtyFull.addAll(subjects(r));
@@ -151,7 +168,7 @@ public final class PolicyCompiler {
         releaseSelector(s);
       }
     }
-    rebuildRules();
+    return true;
   }
 
   /** An endpoint (a pod) of an identity, with its named container ports. */
@@ -295,9 +312,24 @@ public final class PolicyCompiler {
 
   private DirectionPolicy patchDirection(DirectionPolicy old, int identity, Set<Integer> peers) {
     DirectionPolicy fresh = compileDirection(identity, old.direction(), peers);
-    Map<Integer, List<PolicyEntry>> byPeer = new HashMap<>(old.byPeer());
-    byPeer.keySet().removeAll(peers);
-    byPeer.putAll(fresh.byPeer());
+    boolean touched = !fresh.byPeer().isEmpty();
+    for (int p : peers) {
+      touched |= old.byPeer().containsKey(p);
+    }
+    if (!touched) {
+      return old;
+    }
+    // One pass over the old map: keep what the peers did not change, add what they produce.
+    List<Map.Entry<Integer, List<PolicyEntry>>> entries =
+        new ArrayList<>(old.byPeer().size() + fresh.byPeer().size());
+    for (Map.Entry<Integer, List<PolicyEntry>> e : old.byPeer().entrySet()) {
+      if (!peers.contains(e.getKey())) {
+        entries.add(e);
+      }
+    }
+    entries.addAll(fresh.byPeer().entrySet());
+    @SuppressWarnings("unchecked")
+    Map<Integer, List<PolicyEntry>> byPeer = Map.ofEntries(entries.toArray(new Map.Entry[0]));
     return new DirectionPolicy(
         old.direction(),
         old.enforced(),
@@ -307,18 +339,28 @@ public final class PolicyCompiler {
         old.cidrClasses());
   }
 
+  private List<PolicyRule> rulesOf(int subject) {
+    List<PolicyRule> mine = rulesOf.get(subject);
+    if (mine == null) {
+      List<PolicyRule> found = new ArrayList<>();
+      for (PolicyRule r : rules) {
+        if (subjectSets.get(r).contains(subject)) {
+          found.add(r);
+        }
+      }
+      mine = List.copyOf(found);
+      rulesOf.put(subject, mine);
+    }
+    return mine;
+  }
+
   /** One direction of an identity's policy; with {@code onlyPeers}, only those peers' entries. */
   private DirectionPolicy compileDirection(int subject, Direction d, Set<Integer> onlyPeers) {
     LabelSet labels = identities.get(subject);
     if (settings.mode() == EnforcementMode.NEVER) {
       return new DirectionPolicy(d, false, Verdict.ALLOW, List.of(), Map.of(), List.of());
     }
-    List<PolicyRule> mine = new ArrayList<>();
-    for (PolicyRule r : rules) {
-      if (selectorCache.get(r.subject()).contains(subject)) {
-        mine.add(r);
-      }
-    }
+    List<PolicyRule> mine = rulesOf(subject);
     boolean endpointAudit = settings.auditAll() || auditNamespaces.contains(namespaceOf(labels));
     Set<PolicyRef> enforcing = new TreeSet<>();
     Set<PolicyRef> auditing = new TreeSet<>();
@@ -372,7 +414,7 @@ public final class PolicyCompiler {
               Collection<Integer> set =
                   !item.deny() && !requires.isEmpty()
                       ? matchingAll(e.selector(), requires)
-                      : selectorCache.get(e.selector());
+                      : peerSets.get(e.selector());
               addPeers(acc, item, subject, v, set, onlyPeers);
             }
             case Peer.Entities en -> {
@@ -640,6 +682,21 @@ public final class PolicyCompiler {
     List<PolicyRule> all = new ArrayList<>();
     policies.keySet().stream().sorted().forEach(ref -> all.addAll(policies.get(ref)));
     rules = List.copyOf(all);
+    rulesOf.clear();
+    subjectSets.clear();
+    peerSets.clear();
+    for (PolicyRule r : rules) {
+      subjectSets.put(r, selectorCache.get(r.subject()));
+      for (RuleItem item : r.items()) {
+        if (item.peers() != null) {
+          for (Peer p : item.peers()) {
+            if (p instanceof Peer.Endpoints e) {
+              peerSets.put(e.selector(), selectorCache.get(e.selector()));
+            }
+          }
+        }
+      }
+    }
     Set<Cidr> wanted = new TreeSet<>();
     for (PolicyRule r : rules) {
       for (RuleItem item : r.items()) {

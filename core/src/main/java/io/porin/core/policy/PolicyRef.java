@@ -11,9 +11,15 @@ public record PolicyRef(ResourceKind kind, String namespace, String name)
     return namespace.isEmpty() ? name : namespace + "/" + name;
   }
 
+  private static final java.util.Comparator<PolicyRef> ORDER =
+      java.util.Comparator.comparing((PolicyRef r) -> r.kind().kind())
+          .thenComparing(PolicyRef::namespace)
+          .thenComparing(PolicyRef::name);
+
+  /** By kind name, namespace, name (the order of {@link #toString()}). */
   @Override
   public int compareTo(PolicyRef o) {
-    return toString().compareTo(o.toString());
+    return ORDER.compare(this, o);
   }
 
   /** {@code CiliumNetworkPolicy demo/frontend-to-api}. */

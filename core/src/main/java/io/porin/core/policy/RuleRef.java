@@ -12,9 +12,15 @@ public record RuleRef(PolicyRef policy, String section, int index) implements Co
     return policy.displayName() + " " + section + "[" + index + "]";
   }
 
+  private static final java.util.Comparator<RuleRef> ORDER =
+      java.util.Comparator.comparing(RuleRef::policy)
+          .thenComparing(RuleRef::section)
+          .thenComparingInt(RuleRef::index);
+
+  /** By policy, section, index. */
   @Override
   public int compareTo(RuleRef o) {
-    return toString().compareTo(o.toString());
+    return ORDER.compare(this, o);
   }
 
   /** {@code CiliumNetworkPolicy demo/frontend-to-api ingress[0]}. */
