@@ -57,6 +57,8 @@ public final class PolicyCompiler {
   // The rules selecting each subject; whether a rule selects an identity depends only on the
   // rule and that identity's labels, so an entry is dropped when either changes.
   private final Map<Integer, List<PolicyRule>> rulesOf = new HashMap<>();
+  // Cluster identities by "key=value" (source left out): the candidates of an In requirement.
+  private final Map<String, Set<Integer>> byLabel = new HashMap<>();
   private final Map<Selector, Set<Integer>> selectorCache = new HashMap<>();
   private final Map<Selector, Integer> selectorUsers = new HashMap<>();
   private final Map<String, Endpoint> endpoints = new HashMap<>();
@@ -106,6 +108,10 @@ public final class PolicyCompiler {
     }
     rulesOf.remove(id);
     if (old != null) {
+      unindex(id, old);
+    }
+    index(id, labels);
+    if (old != null) {
       markPeer(id, old);
       for (Set<Integer> s : selectorCache.values()) {
         s.remove(id);
@@ -127,6 +133,7 @@ public final class PolicyCompiler {
       return;
     }
     rulesOf.remove(id);
+    unindex(id, old);
     markPeer(id, old);
     for (Set<Integer> s : selectorCache.values()) {
       s.remove(id);
@@ -773,12 +780,33 @@ public final class PolicyCompiler {
 
   private Set<Integer> computeSelector(Selector s) {
     Set<Integer> out = new HashSet<>();
-    identities.forEach(
-        (id, labels) -> {
-          if (s.matches(labels)) {
-            out.add(id);
-          }
-        });
+    // Start from the smallest In requirement's candidates when there is one; check them all.
+    Set<Integer> candidates = null;
+    for (Requirement r : s.requirements()) {
+      if (r.operator() == Requirement.Operator.IN) {
+        Set<Integer> c = new HashSet<>();
+        for (String v : r.values()) {
+          c.addAll(byLabel.getOrDefault(r.bareKey() + "=" + v, Set.of()));
+        }
+        if (candidates == null || c.size() < candidates.size()) {
+          candidates = c;
+        }
+      }
+    }
+    if (candidates == null) {
+      identities.forEach(
+          (id, labels) -> {
+            if (s.matches(labels)) {
+              out.add(id);
+            }
+          });
+    } else {
+      for (int id : candidates) {
+        if (s.matches(identities.get(id))) {
+          out.add(id);
+        }
+      }
+    }
     RESERVED.forEach(
         (id, labels) -> {
           if (s.matches(labels)) {
@@ -786,6 +814,25 @@ public final class PolicyCompiler {
           }
         });
     return out;
+  }
+
+  private void index(int id, LabelSet labels) {
+    for (Label l : labels) {
+      byLabel.computeIfAbsent(l.key() + "=" + l.value(), k -> new HashSet<>()).add(id);
+    }
+  }
+
+  private void unindex(int id, LabelSet labels) {
+    for (Label l : labels) {
+      String k = l.key() + "=" + l.value();
+      Set<Integer> ids = byLabel.get(k);
+      if (ids != null) {
+        ids.remove(id);
+        if (ids.isEmpty()) {
+          byLabel.remove(k);
+        }
+      }
+    }
   }
 
   /** The cluster identities a rule selects as subjects (reserved ones are not Porin endpoints). */
