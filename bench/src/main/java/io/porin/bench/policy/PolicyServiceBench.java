@@ -186,7 +186,8 @@ public final class PolicyServiceBench {
         if (u == null) {
           throw new IllegalStateException("no delta for identity " + id + " in 30 s");
         }
-        if (u.getType() == PolicyUpdate.Type.UPSERT && u.getIdentity() == id) {
+        if ((u.getType() == PolicyUpdate.Type.UPSERT || u.getType() == PolicyUpdate.Type.PATCH)
+            && u.getIdentity() == id) {
           seen = true;
         }
         if (u.getType() == PolicyUpdate.Type.SYNCED) {
@@ -205,7 +206,7 @@ public final class PolicyServiceBench {
         if (u == null) {
           throw new IllegalStateException("no delta in 30 s");
         }
-        if (u.getType() == PolicyUpdate.Type.UPSERT) {
+        if (u.getType() == PolicyUpdate.Type.UPSERT || u.getType() == PolicyUpdate.Type.PATCH) {
           seen = true;
         }
         if (u.getType() == PolicyUpdate.Type.SYNCED) {

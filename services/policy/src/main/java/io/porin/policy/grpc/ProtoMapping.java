@@ -2,8 +2,10 @@ package io.porin.policy.grpc;
 
 import io.porin.api.policy.v1.CidrClass;
 import io.porin.api.policy.v1.Decision;
+import io.porin.api.policy.v1.DirectionPatch;
 import io.porin.api.policy.v1.DirectionPolicy;
 import io.porin.api.policy.v1.IdentityPolicy;
+import io.porin.api.policy.v1.IdentityPolicyPatch;
 import io.porin.api.policy.v1.PolicyEntry;
 import io.porin.api.policy.v1.PolicyRef;
 import io.porin.api.policy.v1.RuleRef;
@@ -29,6 +31,67 @@ public final class ProtoMapping {
     return b.build();
   }
 
+  /** What changed from {@code old} to {@code now}: the peers whose entries differ, and flags. */
+  public static IdentityPolicyPatch patch(
+      io.porin.core.policy.IdentityPolicy old, io.porin.core.policy.IdentityPolicy now) {
+    return IdentityPolicyPatch.newBuilder()
+        .setIdentity(now.identity())
+        .setIngress(patch(old.ingress(), now.ingress()))
+        .setEgress(patch(old.egress(), now.egress()))
+        .build();
+  }
+
+  private static DirectionPatch patch(
+      io.porin.core.policy.DirectionPolicy old, io.porin.core.policy.DirectionPolicy now) {
+    DirectionPatch.Builder b =
+        DirectionPatch.newBuilder()
+            .setDirection(toProto(now.direction()))
+            .setEnforced(now.enforced())
+            .setDefaultVerdict(toProto(now.defaultVerdict()));
+    now.defaultDenyBy().forEach(r -> b.addDefaultDenyBy(toProto(r)));
+    now.cidrClasses()
+        .forEach(
+            c ->
+                b.addCidrClasses(
+                    CidrClass.newBuilder()
+                        .setPrefix(c.prefix().toString())
+                        .setClassId(c.classId())));
+    java.util.TreeSet<Integer> replaced = new java.util.TreeSet<>();
+    for (var e : now.byPeer().entrySet()) {
+      var before = old.byPeer().get(e.getKey());
+      // Unchanged peers keep the very same list (the compiler patches per peer), so most of
+      // these comparisons stop at the reference.
+      if (before != e.getValue() && !e.getValue().equals(before)) {
+        replaced.add(e.getKey());
+      }
+    }
+    for (int p : old.byPeer().keySet()) {
+      if (!now.byPeer().containsKey(p)) {
+        replaced.add(p);
+      }
+    }
+    for (int p : replaced) {
+      b.addReplacedPeers(p);
+      for (io.porin.core.policy.PolicyEntry e : now.byPeer().getOrDefault(p, java.util.List.of())) {
+        b.addEntries(toProto(e));
+      }
+    }
+    return b.build();
+  }
+
+  public static PolicyEntry toProto(io.porin.core.policy.PolicyEntry e) {
+    PolicyEntry.Builder eb =
+        PolicyEntry.newBuilder()
+            .setPeer(e.peer())
+            .setProtocol(e.protocol().number())
+            .setPort(e.port())
+            .setPrefixLength(e.prefixLength())
+            .setVerdict(toProto(e.verdict()))
+            .setL7Redirect(e.l7Redirect());
+    e.rules().forEach(r -> eb.addRules(toProto(r)));
+    return eb.build();
+  }
+
   public static DirectionPolicy toProto(io.porin.core.policy.DirectionPolicy d) {
     DirectionPolicy.Builder b =
         DirectionPolicy.newBuilder()
@@ -37,16 +100,7 @@ public final class ProtoMapping {
             .setDefaultVerdict(toProto(d.defaultVerdict()));
     d.defaultDenyBy().forEach(r -> b.addDefaultDenyBy(toProto(r)));
     for (io.porin.core.policy.PolicyEntry e : d.entries()) {
-      PolicyEntry.Builder eb =
-          PolicyEntry.newBuilder()
-              .setPeer(e.peer())
-              .setProtocol(e.protocol().number())
-              .setPort(e.port())
-              .setPrefixLength(e.prefixLength())
-              .setVerdict(toProto(e.verdict()))
-              .setL7Redirect(e.l7Redirect());
-      e.rules().forEach(r -> eb.addRules(toProto(r)));
-      b.addEntries(eb);
+      b.addEntries(toProto(e));
     }
     d.cidrClasses()
         .forEach(

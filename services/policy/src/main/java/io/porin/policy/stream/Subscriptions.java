@@ -98,6 +98,7 @@ public final class Subscriptions implements Consumer<PolicyEngine.Published> {
   @Override
   public void accept(PolicyEngine.Published p) {
     synchronized (lock) {
+      PolicyEngine.State previous = current;
       current = p.state();
       for (Subscriber s : subscribers) {
         if (!s.subscribed) {
@@ -114,15 +115,7 @@ public final class Subscriptions implements Consumer<PolicyEngine.Published> {
         long rev = p.state().revision();
         for (Map.Entry<Integer, IdentityPolicy> e : p.changes().updated().entrySet()) {
           if (s.identities.contains(e.getKey())) {
-            s.emitter.emit(
-                PolicyUpdate.newBuilder()
-                    .setType(PolicyUpdate.Type.UPSERT)
-                    .setRevision(rev)
-                    .setIdentity(e.getKey())
-                    .setPolicy(
-                        ProtoMapping.toProto(
-                            e.getValue(), rev, current.identities().get(e.getKey())))
-                    .build());
+            s.emitter.emit(delta(previous, e.getKey(), e.getValue(), rev));
           }
         }
         for (int id : p.changes().removed()) {
@@ -141,6 +134,21 @@ public final class Subscriptions implements Consumer<PolicyEngine.Published> {
         s.emitter.emit(synced(rev));
       }
     }
+  }
+
+  /**
+   * A PATCH (only the peers whose entries changed) when the node already has the identity's policy;
+   * the whole policy (UPSERT) when it is new.
+   */
+  private PolicyUpdate delta(PolicyEngine.State previous, int id, IdentityPolicy now, long rev) {
+    IdentityPolicy old = previous == null ? null : previous.policies().get(id);
+    PolicyUpdate.Builder b = PolicyUpdate.newBuilder().setRevision(rev).setIdentity(id);
+    if (old == null) {
+      return b.setType(PolicyUpdate.Type.UPSERT)
+          .setPolicy(ProtoMapping.toProto(now, rev, current.identities().get(id)))
+          .build();
+    }
+    return b.setType(PolicyUpdate.Type.PATCH).setPatch(ProtoMapping.patch(old, now)).build();
   }
 
   private static void sendSnapshot(Subscriber s, PolicyEngine.State state) {

@@ -10,11 +10,15 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.porin.api.policy.v1.Ack;
+import io.porin.api.policy.v1.Direction;
+import io.porin.api.policy.v1.DirectionPatch;
+import io.porin.api.policy.v1.DirectionPolicy;
 import io.porin.api.policy.v1.GetRequest;
 import io.porin.api.policy.v1.IdentityPolicy;
 import io.porin.api.policy.v1.ListRequest;
 import io.porin.api.policy.v1.ListResponse;
 import io.porin.api.policy.v1.PoliciesGrpc;
+import io.porin.api.policy.v1.PolicyEntry;
 import io.porin.api.policy.v1.PolicyStatus;
 import io.porin.api.policy.v1.PolicyUpdate;
 import io.porin.api.policy.v1.SubscribeRequest;
@@ -72,11 +76,48 @@ class PolicyServiceIT {
   /** A node agent's side of the stream. */
   static final class Node implements StreamObserver<PolicyUpdate> {
     final BlockingQueue<PolicyUpdate> received = new LinkedBlockingQueue<>();
+
+    /** What the node holds, as an agent would: identity -> direction -> peer -> entries. */
+    final Map<Integer, Map<Direction, Map<Integer, List<PolicyEntry>>>> held =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
     StreamObserver<SubscribeRequest> requests;
 
     @Override
     public void onNext(PolicyUpdate u) {
+      switch (u.getType()) {
+        case SNAPSHOT, UPSERT -> {
+          Map<Direction, Map<Integer, List<PolicyEntry>>> m = new java.util.HashMap<>();
+          for (DirectionPolicy d : List.of(u.getPolicy().getIngress(), u.getPolicy().getEgress())) {
+            Map<Integer, List<PolicyEntry>> byPeer = new java.util.HashMap<>();
+            for (PolicyEntry e : d.getEntriesList()) {
+              byPeer.computeIfAbsent(e.getPeer(), k -> new ArrayList<>()).add(e);
+            }
+            m.put(d.getDirection(), byPeer);
+          }
+          held.put(u.getIdentity(), m);
+        }
+        case PATCH -> {
+          for (DirectionPatch d : List.of(u.getPatch().getIngress(), u.getPatch().getEgress())) {
+            Map<Integer, List<PolicyEntry>> byPeer =
+                held.get(u.getIdentity()).get(d.getDirection());
+            d.getReplacedPeersList().forEach(byPeer::remove);
+            for (PolicyEntry e : d.getEntriesList()) {
+              byPeer.computeIfAbsent(e.getPeer(), k -> new ArrayList<>()).add(e);
+            }
+          }
+        }
+        case REMOVE -> held.remove(u.getIdentity());
+        default -> {}
+      }
       received.add(u);
+    }
+
+    /** The held entries of one identity and direction, as a set. */
+    java.util.Set<PolicyEntry> entries(int identity, Direction d) {
+      java.util.Set<PolicyEntry> out = new java.util.HashSet<>();
+      held.get(identity).get(d).values().forEach(out::addAll);
+      return out;
     }
 
     @Override
@@ -293,9 +334,27 @@ class PolicyServiceIT {
                 .build());
     List<PolicyUpdate> delta = node.untilSynced();
     assertThat(delta)
-        .filteredOn(u -> u.getType() == PolicyUpdate.Type.UPSERT)
+        .as("%s", delta.stream().map(u -> u.getType() + " " + u.getIdentity()).toList())
+        .filteredOn(u -> u.getType() == PolicyUpdate.Type.PATCH)
         .extracting(PolicyUpdate::getIdentity)
         .containsExactly(DATABASE);
+    // Only the peer whose entries changed travels: frontend, now allowed on 5432.
+    io.porin.api.policy.v1.DirectionPatch in =
+        delta.stream()
+            .filter(u -> u.getType() == PolicyUpdate.Type.PATCH)
+            .findFirst()
+            .orElseThrow()
+            .getPatch()
+            .getIngress();
+    assertThat(in.getReplacedPeersList()).containsExactly(FRONTEND);
+    assertThat(in.getEntriesList()).extracting(PolicyEntry::getPort).containsOnly(5432);
+    assertThat(node.entries(DATABASE, Direction.INGRESS))
+        .isEqualTo(
+            new java.util.HashSet<>(
+                policies()
+                    .get(GetRequest.newBuilder().setIdentity(DATABASE).build())
+                    .getIngress()
+                    .getEntriesList()));
     long revision = delta.getLast().getRevision();
     assertThat(trace("demo/frontend", "demo/database", 5432).getIngress().getVerdict())
         .isEqualTo(Verdict.ALLOW);
@@ -316,9 +375,17 @@ class PolicyServiceIT {
                         .setName("frontend-to-database"))
                 .build());
     assertThat(node.untilSynced())
-        .filteredOn(u -> u.getType() == PolicyUpdate.Type.UPSERT)
+        .filteredOn(u -> u.getType() == PolicyUpdate.Type.PATCH)
         .extracting(PolicyUpdate::getIdentity)
         .containsExactly(DATABASE);
+    for (int id : List.of(FRONTEND, API, DATABASE)) {
+      IdentityPolicy now = policies().get(GetRequest.newBuilder().setIdentity(id).build());
+      for (DirectionPolicy d : List.of(now.getIngress(), now.getEgress())) {
+        assertThat(node.entries(id, d.getDirection()))
+            .as("identity %d %s: snapshot plus patches = the service's state", id, d.getDirection())
+            .isEqualTo(new java.util.HashSet<>(d.getEntriesList()));
+      }
+    }
   }
 
   @Test
