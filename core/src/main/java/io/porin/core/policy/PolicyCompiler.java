@@ -294,6 +294,25 @@ public final class PolicyCompiler {
     return s.size();
   }
 
+  /**
+   * An outside address's identity as a node's ipcache gives it: the longest CIDR identity that
+   * holds it, else world.
+   */
+  public static int outsideIdentity(
+      Map<Cidr, Integer> cidrIdentities, java.math.BigInteger address, Cidr.Family family) {
+    int id = WORLD;
+    int best = -1;
+    for (Map.Entry<Cidr, Integer> c : cidrIdentities.entrySet()) {
+      if (c.getKey().family() == family
+          && c.getKey().contains(address)
+          && c.getKey().prefixLength() > best) {
+        best = c.getKey().prefixLength();
+        id = c.getValue();
+      }
+    }
+    return id;
+  }
+
   /** The labels of a cluster or reserved identity, if known. */
   public LabelSet labelsOf(int identity) {
     LabelSet l = identities.get(identity);

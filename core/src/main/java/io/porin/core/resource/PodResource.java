@@ -1,5 +1,6 @@
 package io.porin.core.resource;
 
+import io.porin.core.policy.NamedPort;
 import io.porin.core.policy.Protocol;
 import java.util.List;
 import java.util.Map;
@@ -21,5 +22,13 @@ public record PodResource(
     labels = Map.copyOf(labels);
     annotations = Map.copyOf(annotations);
     ports = List.copyOf(ports);
+  }
+
+  /** The container ports that have a name, as named-port rules resolve them. */
+  public List<NamedPort> namedPorts() {
+    return ports.stream()
+        .filter(p -> p.name() != null)
+        .map(p -> new NamedPort(p.name(), p.protocol(), p.port()))
+        .toList();
   }
 }

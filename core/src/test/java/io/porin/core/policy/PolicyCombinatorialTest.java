@@ -247,7 +247,8 @@ class PolicyCombinatorialTest {
           for (ReferenceEvaluator.Party peer : peers) {
             int peerId =
                 peer.kind() == ReferenceEvaluator.Kind.WORLD
-                    ? worldIdentity(compiler, peer.address())
+                    ? PolicyCompiler.outsideIdentity(
+                        compiler.cidrIdentities(), peer.address(), Cidr.Family.IPV4)
                     : peer.identity();
             for (Probe probe : PROBES) {
               Verdict expected = reference.decide(subject, d, peer, probe.protocol(), probe.port());
@@ -293,19 +294,6 @@ class PolicyCombinatorialTest {
       }
     }
     return out;
-  }
-
-  /** An outside address's identity as the ipcache gives it: the longest CIDR identity, or world. */
-  static int worldIdentity(PolicyCompiler compiler, BigInteger address) {
-    int id = ReservedIdentity.WORLD.id().value();
-    int best = -1;
-    for (Map.Entry<Cidr, Integer> e : compiler.cidrIdentities().entrySet()) {
-      if (e.getKey().contains(address) && e.getKey().prefixLength() > best) {
-        best = e.getKey().prefixLength();
-        id = e.getValue();
-      }
-    }
-    return id;
   }
 
   private static ReferenceEvaluator.Party reserved(

@@ -63,13 +63,7 @@ final class Scenario {
           podIdentity.put(key, id);
           podAddress.put(key, BigInteger.valueOf((10L << 24) | n));
           compiler.putIdentity(id, labels);
-          compiler.putEndpoint(
-              key,
-              id,
-              p.ports().stream()
-                  .filter(cp -> cp.name() != null)
-                  .map(cp -> new NamedPort(cp.name(), cp.protocol(), cp.port()))
-                  .toList());
+          compiler.putEndpoint(key, id, p.namedPorts());
         }
         case PolicyResource pr -> {
           if (!pr.enforceable()) {
@@ -111,16 +105,7 @@ final class Scenario {
       byte[] b = InetAddress.getByName(address).getAddress();
       BigInteger a = new BigInteger(1, b);
       Cidr.Family f = b.length == 4 ? Cidr.Family.IPV4 : Cidr.Family.IPV6;
-      int id = ReservedIdentity.WORLD.id().value();
-      int best = -1;
-      for (Map.Entry<Cidr, Integer> e : compiler.cidrIdentities().entrySet()) {
-        if (e.getKey().family() == f
-            && e.getKey().contains(a)
-            && e.getKey().prefixLength() > best) {
-          best = e.getKey().prefixLength();
-          id = e.getValue();
-        }
-      }
+      int id = PolicyCompiler.outsideIdentity(compiler.cidrIdentities(), a, f);
       return new Endpoint(id, a, f);
     } catch (java.net.UnknownHostException e) {
       throw new IllegalArgumentException(address);

@@ -4,7 +4,6 @@ import io.porin.core.ipam.Cidr;
 import io.porin.core.labels.LabelFilter;
 import io.porin.core.labels.LabelSet;
 import io.porin.core.policy.IdentityPolicy;
-import io.porin.core.policy.NamedPort;
 import io.porin.core.policy.PolicyChanges;
 import io.porin.core.policy.PolicyCompiler;
 import io.porin.core.policy.PolicySettings;
@@ -465,13 +464,7 @@ public final class PolicyEngine implements AutoCloseable {
       if (identity == null) {
         compiler.removeEndpoint(key);
       } else {
-        compiler.putEndpoint(
-            key,
-            identity,
-            pod.ports().stream()
-                .filter(p -> p.name() != null)
-                .map(p -> new NamedPort(p.name(), p.protocol(), p.port()))
-                .toList());
+        compiler.putEndpoint(key, identity, pod.namedPorts());
       }
     }
   }

@@ -18,6 +18,7 @@ import io.porin.api.policy.v1.WaitResponse;
 import io.porin.core.identity.ReservedIdentity;
 import io.porin.core.ipam.Cidr;
 import io.porin.core.policy.Direction;
+import io.porin.core.policy.PolicyCompiler;
 import io.porin.core.policy.Protocol;
 import io.porin.core.policy.Verdict;
 import io.porin.core.resource.ResourceId;
@@ -38,7 +39,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -293,27 +293,14 @@ public class PoliciesService implements Policies {
           throw new IllegalArgumentException(
               field + ".ip: \"" + e.getIp() + "\" is not an IP address");
         }
-        yield new Side(worldIdentity(state, address, family), address, family, false);
+        yield new Side(
+            PolicyCompiler.outsideIdentity(state.cidrIdentities(), address, family),
+            address,
+            family,
+            false);
       }
       default -> throw new IllegalArgumentException(field + ": a pod, identity or ip is required");
     };
-  }
-
-  /**
-   * An outside address's identity, as a node's ipcache gives it: longest CIDR identity, or world.
-   */
-  static int worldIdentity(PolicyEngine.State state, BigInteger address, Cidr.Family family) {
-    int id = ReservedIdentity.WORLD.id().value();
-    int best = -1;
-    for (Map.Entry<Cidr, Integer> c : state.cidrIdentities().entrySet()) {
-      if (c.getKey().family() == family
-          && c.getKey().contains(address)
-          && c.getKey().prefixLength() > best) {
-        best = c.getKey().prefixLength();
-        id = c.getValue();
-      }
-    }
-    return id;
   }
 
   private static int podIdentity(PolicyEngine.State state, String field, String nsName) {

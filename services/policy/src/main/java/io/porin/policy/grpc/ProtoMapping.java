@@ -49,13 +49,7 @@ public final class ProtoMapping {
             .setEnforced(now.enforced())
             .setDefaultVerdict(toProto(now.defaultVerdict()));
     now.defaultDenyBy().forEach(r -> b.addDefaultDenyBy(toProto(r)));
-    now.cidrClasses()
-        .forEach(
-            c ->
-                b.addCidrClasses(
-                    CidrClass.newBuilder()
-                        .setPrefix(c.prefix().toString())
-                        .setClassId(c.classId())));
+    now.cidrClasses().forEach(c -> b.addCidrClasses(toProto(c)));
     java.util.TreeSet<Integer> replaced = new java.util.TreeSet<>();
     for (var e : now.byPeer().entrySet()) {
       var before = old.byPeer().get(e.getKey());
@@ -102,14 +96,12 @@ public final class ProtoMapping {
     for (io.porin.core.policy.PolicyEntry e : d.entries()) {
       b.addEntries(toProto(e));
     }
-    d.cidrClasses()
-        .forEach(
-            c ->
-                b.addCidrClasses(
-                    CidrClass.newBuilder()
-                        .setPrefix(c.prefix().toString())
-                        .setClassId(c.classId())));
+    d.cidrClasses().forEach(c -> b.addCidrClasses(toProto(c)));
     return b.build();
+  }
+
+  public static CidrClass toProto(io.porin.core.policy.CidrClass c) {
+    return CidrClass.newBuilder().setPrefix(c.prefix().toString()).setClassId(c.classId()).build();
   }
 
   public static io.porin.api.policy.v1.Direction toProto(Direction d) {
