@@ -93,6 +93,7 @@ public final class PolicyServiceBench {
           "node snapshot (100 identities) after the service compiled everything: %.1f s%n",
           (System.nanoTime() - t0) / 1e9);
 
+      double[] engine0 = engineShare(policy);
       long[] identity = new long[rounds];
       for (int r = 0; r < rounds; r++) {
         int id = base + r;
@@ -102,6 +103,7 @@ public final class PolicyServiceBench {
         node.awaitUpsertOf(id);
         identity[r] = System.nanoTime() - start;
       }
+      double[] engine1 = engineShare(policy);
       long[] policyChange = new long[rounds];
       for (int r = 0; r < rounds; r++) {
         String doc = PolicyWorkload.policies(0, namespaces, 1 + r % 7).get(1);
@@ -110,8 +112,15 @@ public final class PolicyServiceBench {
         node.awaitAnyUpsert();
         policyChange[r] = System.nanoTime() - start;
       }
+      double[] engine2 = engineShare(policy);
       report("new identity (etcd write -> delta at the node)", identity);
+      System.out.printf(
+          "  of which in the engine (change reaching it -> its deltas sent): mean %.2f ms over %.0f commits%n",
+          (engine1[1] - engine0[1]) * 1000 / (engine1[0] - engine0[0]), engine1[0] - engine0[0]);
       report("changed app policy (apply -> delta at the node)", policyChange);
+      System.out.printf(
+          "  of which in the engine (change reaching it -> its deltas sent): mean %.2f ms over %.0f commits%n",
+          (engine2[1] - engine1[1]) * 1000 / (engine2[0] - engine1[0]), engine2[0] - engine1[0]);
       node.requests.onCompleted();
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -142,6 +151,29 @@ public final class PolicyServiceBench {
         node.requests.onNext(SubscribeRequest.newBuilder().setSubscription(sub).build());
       }
     }
+  }
+
+  /** porin_policy_update_seconds count and sum, from the service's metrics. */
+  private static double[] engineShare(String hostPort) throws Exception {
+    var client = java.net.http.HttpClient.newHttpClient();
+    String body =
+        client
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://" + hostPort + "/q/metrics"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString())
+            .body();
+    double count = 0;
+    double sum = 0;
+    for (String line : body.split("\n")) {
+      if (line.startsWith("porin_policy_update_seconds_count")) {
+        count = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      } else if (line.startsWith("porin_policy_update_seconds_sum")) {
+        sum = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return new double[] {count, sum};
   }
 
   private static void report(String what, long[] nanos) {

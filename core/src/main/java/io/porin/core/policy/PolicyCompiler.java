@@ -227,6 +227,7 @@ public final class PolicyCompiler {
       }
     }
     Map<Integer, IdentityPolicy> updated = new HashMap<>();
+    Map<Integer, Set<Integer>> patched = new HashMap<>();
     for (int id : dirtyFull) {
       if (identities.containsKey(id)) {
         IdentityPolicy p = compileFull(id);
@@ -246,6 +247,9 @@ public final class PolicyCompiler {
       if (!p.equals(old)) {
         compiled.put(id, p);
         updated.put(id, p);
+        if (old != null) {
+          patched.put(id, Set.copyOf(e.getValue()));
+        }
       }
     }
     Set<Integer> removed = new HashSet<>();
@@ -262,7 +266,7 @@ public final class PolicyCompiler {
     if (!updated.isEmpty() || !removed.isEmpty() || cidr) {
       revision++;
     }
-    return new PolicyChanges(revision, updated, removed, cidrIdentities, cidr);
+    return new PolicyChanges(revision, updated, patched, removed, cidrIdentities, cidr);
   }
 
   /** The revision of the last commit that changed anything. */

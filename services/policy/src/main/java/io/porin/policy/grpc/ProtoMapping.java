@@ -31,18 +31,26 @@ public final class ProtoMapping {
     return b.build();
   }
 
-  /** What changed from {@code old} to {@code now}: the peers whose entries differ, and flags. */
+  /**
+   * What changed from {@code old} to {@code now}: the peers whose entries differ, and flags.
+   *
+   * @param candidates the only peers that can differ (from the compiler), or null to compare all
+   */
   public static IdentityPolicyPatch patch(
-      io.porin.core.policy.IdentityPolicy old, io.porin.core.policy.IdentityPolicy now) {
+      io.porin.core.policy.IdentityPolicy old,
+      io.porin.core.policy.IdentityPolicy now,
+      java.util.Set<Integer> candidates) {
     return IdentityPolicyPatch.newBuilder()
         .setIdentity(now.identity())
-        .setIngress(patch(old.ingress(), now.ingress()))
-        .setEgress(patch(old.egress(), now.egress()))
+        .setIngress(patch(old.ingress(), now.ingress(), candidates))
+        .setEgress(patch(old.egress(), now.egress(), candidates))
         .build();
   }
 
   private static DirectionPatch patch(
-      io.porin.core.policy.DirectionPolicy old, io.porin.core.policy.DirectionPolicy now) {
+      io.porin.core.policy.DirectionPolicy old,
+      io.porin.core.policy.DirectionPolicy now,
+      java.util.Set<Integer> candidates) {
     DirectionPatch.Builder b =
         DirectionPatch.newBuilder()
             .setDirection(toProto(now.direction()))
@@ -51,16 +59,10 @@ public final class ProtoMapping {
     now.defaultDenyBy().forEach(r -> b.addDefaultDenyBy(toProto(r)));
     now.cidrClasses().forEach(c -> b.addCidrClasses(toProto(c)));
     java.util.TreeSet<Integer> replaced = new java.util.TreeSet<>();
-    for (var e : now.byPeer().entrySet()) {
-      var before = old.byPeer().get(e.getKey());
-      // Unchanged peers keep the very same list (the compiler patches per peer), so most of
-      // these comparisons stop at the reference.
-      if (before != e.getValue() && !e.getValue().equals(before)) {
-        replaced.add(e.getKey());
-      }
-    }
-    for (int p : old.byPeer().keySet()) {
-      if (!now.byPeer().containsKey(p)) {
+    for (int p : candidates != null ? candidates : allPeers(old, now)) {
+      var before = old.byPeer().get(p);
+      var after = now.byPeer().get(p);
+      if (!java.util.Objects.equals(before, after)) {
         replaced.add(p);
       }
     }
@@ -71,6 +73,13 @@ public final class ProtoMapping {
       }
     }
     return b.build();
+  }
+
+  private static java.util.Set<Integer> allPeers(
+      io.porin.core.policy.DirectionPolicy old, io.porin.core.policy.DirectionPolicy now) {
+    java.util.Set<Integer> all = new java.util.HashSet<>(old.byPeer().keySet());
+    all.addAll(now.byPeer().keySet());
+    return all;
   }
 
   public static PolicyEntry toProto(io.porin.core.policy.PolicyEntry e) {

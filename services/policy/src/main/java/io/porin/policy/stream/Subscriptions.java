@@ -100,6 +100,8 @@ public final class Subscriptions implements Consumer<PolicyEngine.Published> {
     synchronized (lock) {
       PolicyEngine.State previous = current;
       current = p.state();
+      // Each identity's delta is built once and sent to every node that hosts it.
+      Map<Integer, PolicyUpdate> deltas = new java.util.HashMap<>();
       for (Subscriber s : subscribers) {
         if (!s.subscribed) {
           continue;
@@ -115,7 +117,9 @@ public final class Subscriptions implements Consumer<PolicyEngine.Published> {
         long rev = p.state().revision();
         for (Map.Entry<Integer, IdentityPolicy> e : p.changes().updated().entrySet()) {
           if (s.identities.contains(e.getKey())) {
-            s.emitter.emit(delta(previous, e.getKey(), e.getValue(), rev));
+            s.emitter.emit(
+                deltas.computeIfAbsent(
+                    e.getKey(), id -> delta(previous, p.changes(), id, e.getValue(), rev)));
           }
         }
         for (int id : p.changes().removed()) {
@@ -140,7 +144,12 @@ public final class Subscriptions implements Consumer<PolicyEngine.Published> {
    * A PATCH (only the peers whose entries changed) when the node already has the identity's policy;
    * the whole policy (UPSERT) when it is new.
    */
-  private PolicyUpdate delta(PolicyEngine.State previous, int id, IdentityPolicy now, long rev) {
+  private PolicyUpdate delta(
+      PolicyEngine.State previous,
+      io.porin.core.policy.PolicyChanges changes,
+      int id,
+      IdentityPolicy now,
+      long rev) {
     IdentityPolicy old = previous == null ? null : previous.policies().get(id);
     PolicyUpdate.Builder b = PolicyUpdate.newBuilder().setRevision(rev).setIdentity(id);
     if (old == null) {
@@ -148,7 +157,9 @@ public final class Subscriptions implements Consumer<PolicyEngine.Published> {
           .setPolicy(ProtoMapping.toProto(now, rev, current.identities().get(id)))
           .build();
     }
-    return b.setType(PolicyUpdate.Type.PATCH).setPatch(ProtoMapping.patch(old, now)).build();
+    return b.setType(PolicyUpdate.Type.PATCH)
+        .setPatch(ProtoMapping.patch(old, now, changes.patchedPeers().get(id)))
+        .build();
   }
 
   private static void sendSnapshot(Subscriber s, PolicyEngine.State state) {
