@@ -88,6 +88,25 @@ class PolicyIncrementalTest {
           }
         }
         PolicyChanges changes = compiler.commit();
+        // A patched identity's other peers are untouched: a delta of the named peers is complete.
+        changes
+            .patchedPeers()
+            .forEach(
+                (id, peers) -> {
+                  IdentityPolicy before = node.get(id);
+                  IdentityPolicy after = changes.updated().get(id);
+                  for (Direction d : Direction.values()) {
+                    Set<Integer> all = new HashSet<>(before.direction(d).byPeer().keySet());
+                    all.addAll(after.direction(d).byPeer().keySet());
+                    all.removeAll(peers);
+                    for (int peer : all) {
+                      assertThat(after.direction(d).byPeer().get(peer))
+                          .isEqualTo(before.direction(d).byPeer().get(peer));
+                    }
+                    assertThat(after.direction(d).enforced())
+                        .isEqualTo(before.direction(d).enforced());
+                  }
+                });
         node.putAll(changes.updated());
         node.keySet().removeAll(changes.removed());
         assertThat(node.keySet()).as("seed %d step %d", seed, step).isEqualTo(live);
