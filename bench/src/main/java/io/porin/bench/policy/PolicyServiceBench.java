@@ -93,7 +93,7 @@ public final class PolicyServiceBench {
           "node snapshot (100 identities) after the service compiled everything: %.1f s%n",
           (System.nanoTime() - t0) / 1e9);
 
-      double[] engine0 = engineShare(policy);
+      var engine0 = engineShare(policy);
       long[] identity = new long[rounds];
       for (int r = 0; r < rounds; r++) {
         int id = base + r;
@@ -107,7 +107,7 @@ public final class PolicyServiceBench {
         kv.delete(Keys.Identities.id(id));
         node.awaitSynced();
       }
-      double[] engine1 = engineShare(policy);
+      var engine1 = engineShare(policy);
       long[] policyChange = new long[rounds];
       for (int r = 0; r < rounds; r++) {
         String doc = PolicyWorkload.policies(0, namespaces, 1 + r % 7).get(1);
@@ -116,16 +116,15 @@ public final class PolicyServiceBench {
         node.awaitAnyUpsert();
         policyChange[r] = System.nanoTime() - start;
       }
-      double[] engine2 = engineShare(policy);
+      var engine2 = engineShare(policy);
       report("new identity (etcd write -> delta at the node)", identity);
-      System.out.printf(
-          "  of which in the engine (change reaching it -> its deltas sent): mean %.2f ms over %.0f"
-              + " commits (adds and removes)%n",
-          (engine1[1] - engine0[1]) * 1000 / (engine1[0] - engine0[0]), engine1[0] - engine0[0]);
+      System.out.println(
+          "  in the engine (change reaching it -> its deltas sent; adds and removes): "
+              + engineBetween(engine0, engine1));
       report("changed app policy (apply -> delta at the node)", policyChange);
-      System.out.printf(
-          "  of which in the engine (change reaching it -> its deltas sent): mean %.2f ms over %.0f commits%n",
-          (engine2[1] - engine1[1]) * 1000 / (engine2[0] - engine1[0]), engine2[0] - engine1[0]);
+      System.out.println(
+          "  in the engine (change reaching it -> its deltas sent): "
+              + engineBetween(engine1, engine2));
       node.requests.onCompleted();
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -158,8 +157,8 @@ public final class PolicyServiceBench {
     }
   }
 
-  /** porin_policy_update_seconds count and sum, from the service's metrics. */
-  private static double[] engineShare(String hostPort) throws Exception {
+  /** porin_policy_update_seconds: bucket upper bound (seconds) -> cumulative count. */
+  private static java.util.TreeMap<Double, Double> engineShare(String hostPort) throws Exception {
     var client = java.net.http.HttpClient.newHttpClient();
     String body =
         client
@@ -169,16 +168,35 @@ public final class PolicyServiceBench {
                     .build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString())
             .body();
-    double count = 0;
-    double sum = 0;
+    java.util.TreeMap<Double, Double> buckets = new java.util.TreeMap<>();
     for (String line : body.split("\n")) {
-      if (line.startsWith("porin_policy_update_seconds_count")) {
-        count = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      } else if (line.startsWith("porin_policy_update_seconds_sum")) {
-        sum = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      if (line.startsWith("porin_policy_update_seconds_bucket{")) {
+        int le = line.indexOf("le=\"") + 4;
+        String bound = line.substring(le, line.indexOf('"', le));
+        double b = bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound);
+        buckets.put(b, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
       }
     }
-    return new double[] {count, sum};
+    return buckets;
+  }
+
+  /** The engine's share between two snapshots: upper bounds of the buckets holding p50, p99. */
+  private static String engineBetween(
+      java.util.TreeMap<Double, Double> before, java.util.TreeMap<Double, Double> after) {
+    double total = after.lastEntry().getValue() - before.lastEntry().getValue();
+    double p50 = Double.NaN;
+    double p99 = Double.NaN;
+    for (var e : after.entrySet()) {
+      double n = e.getValue() - before.getOrDefault(e.getKey(), 0.0);
+      if (Double.isNaN(p50) && n >= total * 0.5) {
+        p50 = e.getKey();
+      }
+      if (Double.isNaN(p99) && n >= total * 0.99) {
+        p99 = e.getKey();
+      }
+    }
+    return String.format(
+        "p50 <= %.2f ms, p99 <= %.2f ms over %.0f commits", p50 * 1000, p99 * 1000, total);
   }
 
   private static void report(String what, long[] nanos) {
