@@ -279,11 +279,6 @@ public final class PolicyCompiler {
     return compiled.get(identity);
   }
 
-  /** Every compiled identity as of the last commit. */
-  public Map<Integer, IdentityPolicy> all() {
-    return Map.copyOf(compiled);
-  }
-
   /** The CIDR identities of Cilium CIDR rules: prefix to local identity, for the ipcache. */
   public Map<Cidr, Integer> cidrIdentities() {
     return Map.copyOf(cidrIdentities);
@@ -315,12 +310,6 @@ public final class PolicyCompiler {
       }
     }
     return id;
-  }
-
-  /** The labels of a cluster or reserved identity, if known. */
-  public LabelSet labelsOf(int identity) {
-    LabelSet l = identities.get(identity);
-    return l != null ? l : RESERVED.get(identity);
   }
 
   /** Compiles one identity from scratch (uses the current inputs, not the last commit). */

@@ -26,16 +26,6 @@ public enum Protocol {
     return number;
   }
 
-  /** The protocol with this IANA number. */
-  public static Optional<Protocol> ofNumber(int n) {
-    for (Protocol p : values()) {
-      if (p.number == n) {
-        return Optional.of(p);
-      }
-    }
-    return Optional.empty();
-  }
-
   /** TCP, UDP, SCTP or ANY, as written in a port rule (case-insensitive). */
   public static Optional<Protocol> parsePortProtocol(String text) {
     return switch (text.toUpperCase(Locale.ROOT)) {

@@ -35,7 +35,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import org.jboss.logging.Logger;
 
 /**
@@ -184,20 +183,6 @@ public final class PolicyEngine implements AutoCloseable {
 
   public String sourceName() {
     return source.name();
-  }
-
-  /** Runs a question on the engine's thread (which owns the compiler) and returns its answer. */
-  public <T> CompletableFuture<T> ask(Function<PolicyCompiler, T> question) {
-    CompletableFuture<T> f = new CompletableFuture<>();
-    submit(
-        () -> {
-          try {
-            f.complete(question.apply(compiler));
-          } catch (RuntimeException e) {
-            f.completeExceptionally(e);
-          }
-        });
-    return f;
   }
 
   /** Every policy's status, valid or refused (asked on the engine's thread). */

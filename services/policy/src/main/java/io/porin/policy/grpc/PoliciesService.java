@@ -176,8 +176,8 @@ public class PoliciesService implements Policies {
           }
           int port = request.getPort();
           List<String> notes = new ArrayList<>();
-          Side from = side(state, "from", request.getFrom(), notes);
-          Side to = side(state, "to", request.getTo(), notes);
+          Side from = side(state, "from", request.getFrom());
+          Side to = side(state, "to", request.getTo());
           TraceResponse.Builder b =
               TraceResponse.newBuilder()
                   .setFromIdentity(from.identity)
@@ -267,8 +267,7 @@ public class PoliciesService implements Policies {
         dp.decide(peer.identity, peer.address, peer.family, protocol, port));
   }
 
-  private static Side side(
-      PolicyEngine.State state, String field, TraceEndpoint e, List<String> notes) {
+  private static Side side(PolicyEngine.State state, String field, TraceEndpoint e) {
     return switch (e.getEndpointCase()) {
       case POD -> {
         int id = podIdentity(state, field + ".pod", e.getPod());
