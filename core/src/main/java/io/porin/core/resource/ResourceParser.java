@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -36,16 +37,23 @@ import java.util.regex.PatternSyntaxException;
  */
 public final class ResourceParser {
 
-  /** The outcome of reading one file. */
-  public record Result(List<Resource> resources, List<Refusal> refusals) {
+  /**
+   * The outcome of reading one file: the resources, the (1-based) document each came from, in the
+   * same order, and the refused documents.
+   */
+  public record Result(List<Resource> resources, List<Integer> documents, List<Refusal> refusals) {
     public Result {
       resources = List.copyOf(resources);
+      documents = List.copyOf(documents);
       refusals = List.copyOf(refusals);
     }
   }
 
-  /** A document that was refused, with the reason (which names document, field and value). */
-  public record Refusal(int document, String name, String message) {}
+  /**
+   * A document that was refused, with the reason (which names document, field and value), and the
+   * resource it names when kind and name can be read at all (else null).
+   */
+  public record Refusal(int document, String name, String message, ResourceId id) {}
 
   static final String AUDIT_ANNOTATION = NamespaceResource.AUDIT_ANNOTATION;
   static final String ENCRYPT_ANNOTATION = "cilium.io/encrypt";
@@ -62,24 +70,28 @@ public final class ResourceParser {
   /** Reads every document of the text. */
   public static Result parse(String text) {
     List<Resource> ok = new ArrayList<>();
+    List<Integer> documents = new ArrayList<>();
     List<Refusal> refused = new ArrayList<>();
     for (Document d : YamlDocuments.read(text)) {
       String fallback = "document " + d.index();
       if (d.hasSyntaxError()) {
         refused.add(
-            new Refusal(d.index(), fallback, fallback + ": not valid YAML: " + d.syntaxError()));
+            new Refusal(
+                d.index(), fallback, fallback + ": not valid YAML: " + d.syntaxError(), null));
         continue;
       }
       for (Object tree : items(d.tree())) {
-        String name = nameOf(tree, fallback);
+        Optional<ResourceId> id = idOf(tree);
+        String name = id.map(ResourceId::displayName).orElse(fallback);
         try {
           ok.add(parseDocument(tree, name));
+          documents.add(d.index());
         } catch (ResourceException e) {
-          refused.add(new Refusal(d.index(), name, e.getMessage()));
+          refused.add(new Refusal(d.index(), name, e.getMessage(), id.orElse(null)));
         }
       }
     }
-    return new Result(ok, refused);
+    return new Result(ok, documents, refused);
   }
 
   /**
@@ -128,22 +140,29 @@ public final class ResourceParser {
     return List.of(tree == null ? Map.of() : tree);
   }
 
-  private static String nameOf(Object tree, String fallback) {
-    if (tree instanceof Map<?, ?> m && m.get("metadata") instanceof Map<?, ?> meta) {
-      Object name = meta.get("name");
-      Object ns = meta.get("namespace");
-      Object kind = m.get("kind");
-      boolean clusterScoped =
-          kind instanceof String k
-              && ResourceKind.ofKind(k).map(rk -> !rk.namespaced()).orElse(false);
-      if (name instanceof String n && !n.isEmpty()) {
-        if (clusterScoped) {
-          return n;
-        }
-        return (ns instanceof String s && !s.isEmpty() ? s : "default") + "/" + n;
-      }
+  /**
+   * The resource a document names (kind, metadata.namespace, metadata.name), without validating
+   * anything else; empty when it does not name one of the kinds Porin reads.
+   */
+  public static Optional<ResourceId> idOf(Object tree) {
+    if (tree instanceof Map<?, ?> m
+        && m.get("kind") instanceof String kind
+        && m.get("metadata") instanceof Map<?, ?> meta
+        && meta.get("name") instanceof String name
+        && !name.isEmpty()) {
+      return ResourceKind.ofKind(kind)
+          .map(
+              k ->
+                  new ResourceId(
+                      k,
+                      k.namespaced()
+                          ? meta.get("namespace") instanceof String ns && !ns.isEmpty()
+                              ? ns
+                              : "default"
+                          : "",
+                      name));
     }
-    return fallback;
+    return Optional.empty();
   }
 
   // ---- metadata -------------------------------------------------------------------------------

@@ -57,15 +57,14 @@ public final class ResourceStore {
     List<Result> results = new ArrayList<>();
     Map<String, Resource> toWrite = new LinkedHashMap<>();
     Map<String, Integer> documentOf = new LinkedHashMap<>();
-    List<YamlDocuments.Document> docs = YamlDocuments.read(text);
-    int index = 0;
-    for (Resource r : parsed.resources()) {
-      index = documentIndex(docs, r.id(), index);
+    for (int i = 0; i < parsed.resources().size(); i++) {
+      Resource r = parsed.resources().get(i);
+      int document = parsed.documents().get(i);
       if (r instanceof PolicyResource p && !p.enforceable()) {
         results.add(
             new Result(
                 r.id(),
-                index,
+                document,
                 Outcome.REFUSED,
                 r.id().displayName()
                     + ": Porin does not enforce this yet, so the policy is not applied: "
@@ -75,20 +74,16 @@ public final class ResourceStore {
       String key = key(r.id());
       if (toWrite.containsKey(key)) {
         results.add(
-            new Result(r.id(), index, Outcome.REFUSED, r.id() + " appears twice in the input"));
+            new Result(r.id(), document, Outcome.REFUSED, r.id() + " appears twice in the input"));
         continue;
       }
       toWrite.put(key, r);
-      documentOf.put(key, index);
+      documentOf.put(key, document);
     }
     for (ResourceParser.Refusal refusal : parsed.refusals()) {
-      results.add(
-          new Result(
-              lenientId(docs, refusal.document()).orElse(null),
-              refusal.document(),
-              Outcome.REFUSED,
-              refusal.message()));
+      results.add(new Result(refusal.id(), refusal.document(), Outcome.REFUSED, refusal.message()));
     }
+    Map<String, String> current = current(toWrite.keySet());
     long revision = kv.revision();
     List<String> keys = new ArrayList<>(toWrite.keySet());
     for (int from = 0; from < keys.size(); from += OPS_PER_TRANSACTION) {
@@ -97,11 +92,11 @@ public final class ResourceStore {
       for (String key : chunk) {
         Resource r = toWrite.get(key);
         String json = Json.write(r.source());
-        Optional<Entry> current = kv.get(key);
+        String before = current.get(key);
         Outcome o =
-            current.isEmpty()
+            before == null
                 ? Outcome.CREATED
-                : current.get().value().equals(json) ? Outcome.UNCHANGED : Outcome.CONFIGURED;
+                : before.equals(json) ? Outcome.UNCHANGED : Outcome.CONFIGURED;
         results.add(new Result(r.id(), documentOf.get(key), o, ""));
         if (o != Outcome.UNCHANGED) {
           tx.put(key, json);
@@ -123,9 +118,9 @@ public final class ResourceStore {
     List<Result> results = new ArrayList<>();
     List<ResourceId> targets = new ArrayList<>();
     List<Integer> documents = new ArrayList<>();
-    List<YamlDocuments.Document> docs = text.isBlank() ? List.of() : YamlDocuments.read(text);
-    for (YamlDocuments.Document d : docs) {
-      Optional<ResourceId> id = lenientId(docs, d.index());
+    for (YamlDocuments.Document d :
+        text.isBlank() ? List.<YamlDocuments.Document>of() : YamlDocuments.read(text)) {
+      Optional<ResourceId> id = ResourceParser.idOf(d.tree());
       if (id.isEmpty()) {
         results.add(
             new Result(
@@ -142,6 +137,8 @@ public final class ResourceStore {
       targets.add(id);
       documents.add(0);
     }
+    Map<String, String> current =
+        current(Set.copyOf(targets.stream().map(ResourceStore::key).toList()));
     Transaction tx = kv.transaction();
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < targets.size(); i++) {
@@ -150,7 +147,7 @@ public final class ResourceStore {
       if (!seen.add(key)) {
         continue;
       }
-      boolean exists = kv.get(key).isPresent();
+      boolean exists = current.containsKey(key);
       results.add(
           new Result(id, documents.get(i), exists ? Outcome.DELETED : Outcome.NOT_FOUND, ""));
       if (exists) {
@@ -166,6 +163,23 @@ public final class ResourceStore {
     }
     long revision = seen.isEmpty() ? kv.revision() : tx.commit().revision();
     return new Results(results, revision);
+  }
+
+  /** The stored values of these keys: one range read per kind and namespace, not one per key. */
+  private Map<String, String> current(Set<String> keys) {
+    Set<String> prefixes = new java.util.TreeSet<>();
+    for (String k : keys) {
+      prefixes.add(k.substring(0, k.lastIndexOf('/') + 1));
+    }
+    Map<String, String> out = new java.util.HashMap<>();
+    for (String prefix : prefixes) {
+      for (Entry e : kv.list(prefix).entries()) {
+        if (keys.contains(e.key())) {
+          out.put(e.key(), e.value());
+        }
+      }
+    }
+    return out;
   }
 
   /** A stored resource: its id, its JSON and the revision it was last written at. */
@@ -189,38 +203,5 @@ public final class ResourceStore {
 
   public static String key(ResourceId id) {
     return Keys.Resources.resource(id.kind().plural(), id.namespace(), id.name());
-  }
-
-  /** The position of the document holding {@code id}, searching from after {@code last}. */
-  private static int documentIndex(List<YamlDocuments.Document> docs, ResourceId id, int last) {
-    for (YamlDocuments.Document d : docs) {
-      if (d.index() > last && lenientId(docs, d.index()).map(id::equals).orElse(false)) {
-        return d.index();
-      }
-    }
-    return last + 1;
-  }
-
-  /** kind, metadata.namespace and metadata.name of a document, without validating the rest. */
-  static Optional<ResourceId> lenientId(List<YamlDocuments.Document> docs, int index) {
-    for (YamlDocuments.Document d : docs) {
-      if (d.index() == index
-          && d.tree() instanceof Map<?, ?> m
-          && m.get("kind") instanceof String kind
-          && m.get("metadata") instanceof Map<?, ?> meta
-          && meta.get("name") instanceof String name
-          && !name.isEmpty()) {
-        Optional<ResourceKind> k = ResourceKind.ofKind(kind);
-        if (k.isEmpty()) {
-          return Optional.empty();
-        }
-        String ns =
-            k.get().namespaced()
-                ? meta.get("namespace") instanceof String s && !s.isEmpty() ? s : "default"
-                : "";
-        return Optional.of(new ResourceId(k.get(), ns, name));
-      }
-    }
-    return Optional.empty();
   }
 }
