@@ -23,7 +23,9 @@ import picocli.CommandLine.Mixin;
       PolicyCommand.class,
       ApplyCommand.class,
       DeleteCommand.class,
-      ContextCommand.class
+      ContextCommand.class,
+      io.porin.cli.agent.EndpointCommand.class,
+      io.porin.cli.agent.BpfCommand.class
     })
 public class PorinCommand {
   @Mixin GlobalOptions options;

@@ -40,6 +40,12 @@ public final class ServiceCall {
       String address(Contexts.Context c) {
         return c.policy();
       }
+    },
+    AGENT("node agent") {
+      @Override
+      String address(Contexts.Context c) {
+        return c.agent();
+      }
     };
 
     private final String label;

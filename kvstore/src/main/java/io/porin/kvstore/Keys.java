@@ -13,6 +13,10 @@ package io.porin.kvstore;
  * /porin/v1/ipam/blocks/&lt;family&gt;/&lt;cidr&gt;        -&gt; the node holding that block ('/' as '_')
  * /porin/v1/resources/&lt;kind&gt;/&lt;namespace&gt;/&lt;name&gt; -&gt; the resource as JSON (standalone store;
  *                                                 kind is the plural, '_' for no namespace)
+ * /porin/v1/nodes/&lt;node&gt;                       -&gt; the node as JSON (addresses, CIDRs), on its
+ *                                                 agent's lease
+ * /porin/v1/endpoints/&lt;ip&gt;                     -&gt; IP to identity (the ipcache) as JSON, on the
+ *                                                 lease of the agent hosting the endpoint
  * </pre>
  */
 public final class Keys {
@@ -124,6 +128,28 @@ public final class Keys {
     /** One resource's key. */
     public static String resource(String plural, String namespace, String name) {
       return namespace(plural, namespace) + name;
+    }
+  }
+
+  /** Nodes, published by their agents. */
+  public static final class Nodes {
+    public static final String PREFIX = ROOT + "nodes/";
+
+    private Nodes() {}
+
+    public static String node(String name) {
+      return PREFIX + name;
+    }
+  }
+
+  /** Endpoints (IP to identity), published by the agent hosting them: the cluster's ipcache. */
+  public static final class Endpoints {
+    public static final String PREFIX = ROOT + "endpoints/";
+
+    private Endpoints() {}
+
+    public static String endpoint(String ip) {
+      return PREFIX + ip;
     }
   }
 }

@@ -49,11 +49,12 @@ public class ContextCommand {
                   m.put("identity", ctx.identity());
                   m.put("ipam", ctx.ipam());
                   m.put("policy", ctx.policy());
+                  m.put("agent", ctx.agent());
                   json.add(m);
                 });
         Output.json(out, json);
       } else {
-        Table t = new Table("CURRENT", "NAME", "IDENTITY", "IPAM", "POLICY");
+        Table t = new Table("CURRENT", "NAME", "IDENTITY", "IPAM", "POLICY", "AGENT");
         c.all()
             .forEach(
                 (name, ctx) ->
@@ -62,7 +63,8 @@ public class ContextCommand {
                         name,
                         ctx.identity(),
                         ctx.ipam(),
-                        ctx.policy()));
+                        ctx.policy(),
+                        ctx.agent()));
         t.print(out);
       }
       out.flush();
@@ -90,13 +92,18 @@ public class ContextCommand {
         description = "The policy service, host:port (default 127.0.0.1:9403)")
     String policy;
 
+    @Option(names = "--agent", description = "The node agent, host:port (default 127.0.0.1:9404)")
+    String agent;
+
     @Option(names = "--use", description = "Make it the current context")
     boolean use;
 
     @Override
     public Integer call() throws IOException {
       for (String[] flag :
-          new String[][] {{"--identity", identity}, {"--ipam", ipam}, {"--policy", policy}}) {
+          new String[][] {
+            {"--identity", identity}, {"--ipam", ipam}, {"--policy", policy}, {"--agent", agent}
+          }) {
         if (flag[1] != null && !flag[1].matches("[^:\\s]+:\\d{1,5}")) {
           spec.commandLine()
               .getErr()
@@ -105,7 +112,7 @@ public class ContextCommand {
         }
       }
       Contexts.load(Contexts.defaultPath())
-          .with(name, new Contexts.Context(identity, ipam, policy), use);
+          .with(name, new Contexts.Context(identity, ipam, policy, agent), use);
       spec.commandLine()
           .getOut()
           .println("context \"" + name + "\" set" + (use ? " and in use" : ""));

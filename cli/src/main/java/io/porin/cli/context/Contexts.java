@@ -23,6 +23,7 @@ import java.util.TreeMap;
  *     identity: 127.0.0.1:9401
  *     ipam: 127.0.0.1:9402
  *     policy: 127.0.0.1:9403
+ *     agent: 127.0.0.1:9404
  * </pre>
  */
 public final class Contexts {
@@ -38,16 +39,18 @@ public final class Contexts {
   public record Context(
       @JsonProperty("identity") String identity,
       @JsonProperty("ipam") String ipam,
-      @JsonProperty("policy") String policy) {
+      @JsonProperty("policy") String policy,
+      @JsonProperty("agent") String agent) {
     public Context {
       identity = identity == null ? "127.0.0.1:9401" : identity;
       ipam = ipam == null ? "127.0.0.1:9402" : ipam;
       policy = policy == null ? "127.0.0.1:9403" : policy;
+      agent = agent == null ? "127.0.0.1:9404" : agent;
     }
 
     /** A local installation with every service on its default port. */
     public static Context local() {
-      return new Context(null, null, null);
+      return new Context(null, null, null, null);
     }
   }
 

@@ -23,10 +23,13 @@ class ContextsTest {
   @Test
   void setUseAndResolveRoundTripThroughTheFile() throws Exception {
     Path f = dir.resolve("sub/config");
-    Contexts.load(f).with("lab", new Contexts.Context("127.0.0.1:9501", null, null), true);
+    Contexts.load(f).with("lab", new Contexts.Context("127.0.0.1:9501", null, null, null), true);
     Contexts.load(f)
         .with(
-            "prod", new Contexts.Context("10.0.0.1:9401", "10.0.0.1:9402", "10.0.0.1:9403"), false);
+            "prod",
+            new Contexts.Context(
+                "10.0.0.1:9401", "10.0.0.1:9402", "10.0.0.1:9403", "10.0.0.1:9404"),
+            false);
     Contexts c = Contexts.load(f);
     assertThat(c.current()).contains("lab");
     assertThat(c.resolve(Optional.empty()).context().identity()).isEqualTo("127.0.0.1:9501");
@@ -43,7 +46,7 @@ class ContextsTest {
   @Test
   void unknownContextsAndBrokenFilesAreNamed() throws Exception {
     Path f = dir.resolve("config");
-    Contexts.load(f).with("lab", new Contexts.Context("127.0.0.1:9501", null, null), true);
+    Contexts.load(f).with("lab", new Contexts.Context("127.0.0.1:9501", null, null, null), true);
     assertThatThrownBy(() -> Contexts.load(f).resolve(Optional.of("nope")))
         .hasMessageContaining("context \"nope\" is not in " + f)
         .hasMessageContaining("[lab]");

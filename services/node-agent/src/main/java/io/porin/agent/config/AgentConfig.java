@@ -1,0 +1,71 @@
+package io.porin.agent.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** The node agent's settings ({@code porin.*}). */
+@ConfigMapping(prefix = "porin")
+public interface AgentConfig {
+
+  Etcd etcd();
+
+  Agent agent();
+
+  /** etcd connection. */
+  interface Etcd {
+    @WithDefault("http://127.0.0.1:2379")
+    List<String> endpoints();
+
+    @WithDefault("5s")
+    Duration timeout();
+  }
+
+  /** This node and where the control plane is. */
+  interface Agent {
+    /** This node's name (default: the host name). */
+    Optional<String> nodeName();
+
+    /** This node's underlay addresses (published to other nodes, routed to for pod CIDRs). */
+    Optional<List<String>> nodeAddresses();
+
+    /** Where endpoint state lives between restarts (default /var/run/porin/&lt;node&gt;). */
+    Optional<String> stateDir();
+
+    /** The bpffs directory of this node's pinned maps (default /sys/fs/bpf/porin/&lt;node&gt;). */
+    Optional<String> pinDir();
+
+    /** The CNI plugin's socket. */
+    @WithDefault("/var/run/porin/cni.sock")
+    String cniSocket();
+
+    /** The identity service, host:port. */
+    @WithDefault("127.0.0.1:9401")
+    String identity();
+
+    /** The IPAM service, host:port. */
+    @WithDefault("127.0.0.1:9402")
+    String ipam();
+
+    /** The policy service, host:port. */
+    @WithDefault("127.0.0.1:9403")
+    String policy();
+
+    /** How long a CNI ADD waits for the new endpoint's policy before returning. */
+    @WithDefault("10s")
+    Duration policyWait();
+
+    /** Label prefixes the identity service also uses ({@code porin.identity.labels}). */
+    Optional<List<String>> labels();
+
+    /** Route other nodes' pod CIDRs via their addresses (native routing). */
+    @WithDefault("true")
+    boolean autoNodeRoutes();
+
+    /** How often the events ring is drained. */
+    @WithDefault("50ms")
+    Duration eventsInterval();
+  }
+}

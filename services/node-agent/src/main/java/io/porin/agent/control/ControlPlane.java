@@ -1,0 +1,95 @@
+package io.porin.agent.control;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.porin.api.identity.v1.AllocateRequest;
+import io.porin.api.identity.v1.IdentitiesGrpc;
+import io.porin.api.identity.v1.KeepAliveRequest;
+import io.porin.api.identity.v1.ReleaseRequest;
+import io.porin.api.ipam.v1.AllocateNodeRequest;
+import io.porin.api.ipam.v1.IpamGrpc;
+import io.porin.api.ipam.v1.NodeCidrs;
+import io.porin.api.policy.v1.PoliciesGrpc;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The agent's clients of the identity, IPAM and policy services. */
+public final class ControlPlane implements AutoCloseable {
+  private static final long DEADLINE_SECONDS = 5;
+
+  private final ManagedChannel identity;
+  private final ManagedChannel ipam;
+  private final ManagedChannel policy;
+  private final String identityTarget;
+  private final String ipamTarget;
+  private final String policyTarget;
+
+  public ControlPlane(String identityTarget, String ipamTarget, String policyTarget) {
+    this.identityTarget = identityTarget;
+    this.ipamTarget = ipamTarget;
+    this.policyTarget = policyTarget;
+    identity = channel(identityTarget);
+    ipam = channel(ipamTarget);
+    policy = channel(policyTarget);
+  }
+
+  private static ManagedChannel channel(String target) {
+    return ManagedChannelBuilder.forTarget(target)
+        .usePlaintext()
+        .maxInboundMessageSize(64 * 1024 * 1024)
+        .build();
+  }
+
+  public String identityTarget() {
+    return identityTarget;
+  }
+
+  public String ipamTarget() {
+    return ipamTarget;
+  }
+
+  public String policyTarget() {
+    return policyTarget;
+  }
+
+  /** This node's pod CIDRs (allocated on first call, the same ever after). */
+  public NodeCidrs allocateNode(String node) {
+    return IpamGrpc.newBlockingStub(ipam)
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+        .allocateNode(AllocateNodeRequest.newBuilder().setNode(node).build());
+  }
+
+  /** The identity of a label set, referenced by this node. */
+  public io.porin.api.identity.v1.Identity allocateIdentity(List<String> labels, String owner) {
+    return IdentitiesGrpc.newBlockingStub(identity)
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+        .allocate(AllocateRequest.newBuilder().addAllLabels(labels).setOwner(owner).build())
+        .getIdentity();
+  }
+
+  public boolean releaseIdentity(int id, String owner) {
+    return IdentitiesGrpc.newBlockingStub(identity)
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+        .release(ReleaseRequest.newBuilder().setId(id).setOwner(owner).build())
+        .getReleased();
+  }
+
+  /** Keeps this node's identity references alive; returns their TTL in seconds. */
+  public long keepAlive(String owner) {
+    return IdentitiesGrpc.newBlockingStub(identity)
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+        .keepAlive(KeepAliveRequest.newBuilder().setOwner(owner).build())
+        .getTtlSeconds();
+  }
+
+  public PoliciesGrpc.PoliciesStub policies() {
+    return PoliciesGrpc.newStub(policy);
+  }
+
+  @Override
+  public void close() {
+    for (ManagedChannel c : List.of(identity, ipam, policy)) {
+      c.shutdownNow();
+    }
+  }
+}

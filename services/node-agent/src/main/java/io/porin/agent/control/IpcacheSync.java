@@ -1,0 +1,238 @@
+package io.porin.agent.control;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.porin.agent.bpf.Datapath;
+import io.porin.agent.net.Command;
+import io.porin.core.identity.ReservedIdentity;
+import io.porin.core.ipam.Cidr;
+import io.porin.kvstore.Entry;
+import io.porin.kvstore.Keys;
+import io.porin.kvstore.KvStore;
+import io.porin.kvstore.Snapshot;
+import io.porin.kvstore.WatchEvent;
+import io.porin.kvstore.WatchListener;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.jboss.logging.Logger;
+
+/**
+ * Keeps the kernel's ipcache equal to what the cluster knows: every endpoint of every node (from
+ * etcd), the nodes' own addresses (host for this node, remote-node for the others), this node's
+ * gateway addresses (host), and the CIDR identities of policies. Sources rank local endpoints
+ * first, then published endpoints, nodes, CIDRs; the kernel only sees differences. With native
+ * routing on, it also routes other nodes' pod CIDRs via their addresses.
+ */
+public final class IpcacheSync implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(IpcacheSync.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Datapath datapath;
+  private final KvStore kv;
+  private final String node;
+  private final boolean nodeRoutes;
+  private final Map<Cidr, Integer> local = new HashMap<>();
+  private final Map<Cidr, Integer> endpoints = new HashMap<>();
+  private final Map<Cidr, Integer> nodes = new HashMap<>();
+  private final Map<String, List<String>> nodeRouteTargets = new HashMap<>();
+  private Map<Cidr, Integer> cidrs = Map.of();
+  private Map<Cidr, Integer> written = new HashMap<>();
+  private final Map<String, String> routes = new TreeMap<>();
+  private final List<AutoCloseable> watches = new ArrayList<>();
+
+  public IpcacheSync(Datapath datapath, KvStore kv, String node, boolean nodeRoutes) {
+    this.datapath = datapath;
+    this.kv = kv;
+    this.node = node;
+    this.nodeRoutes = nodeRoutes;
+    written = new HashMap<>(datapath.ipcache());
+  }
+
+  public void start() {
+    watches.add(kv.watch(Keys.Endpoints.PREFIX, 0, listener(this::endpointsReset, this::endpoint)));
+    watches.add(kv.watch(Keys.Nodes.PREFIX, 0, listener(this::nodesReset, this::node)));
+  }
+
+  /** A local endpoint's addresses: written at once, before etcd has them. */
+  public synchronized void putLocal(Cidr prefix, int identity) {
+    local.put(prefix, identity);
+    flush();
+  }
+
+  public synchronized void removeLocal(Cidr prefix) {
+    local.remove(prefix);
+    flush();
+  }
+
+  public synchronized void setCidrIdentities(Map<Cidr, Integer> c) {
+    cidrs = Map.copyOf(c);
+    flush();
+  }
+
+  public synchronized int size() {
+    return written.size();
+  }
+
+  private WatchListener listener(
+      java.util.function.Consumer<Snapshot> reset, java.util.function.Consumer<WatchEvent> event) {
+    return new WatchListener() {
+      @Override
+      public void onReset(Snapshot snapshot) {
+        synchronized (IpcacheSync.this) {
+          reset.accept(snapshot);
+          flush();
+        }
+      }
+
+      @Override
+      public void onEvents(List<WatchEvent> events) {
+        synchronized (IpcacheSync.this) {
+          events.forEach(event);
+          flush();
+        }
+      }
+    };
+  }
+
+  private void endpointsReset(Snapshot s) {
+    endpoints.clear();
+    s.entries().forEach(e -> endpoint(new WatchEvent(WatchEvent.Type.PUT, e)));
+  }
+
+  private void endpoint(WatchEvent e) {
+    String ip = e.entry().key().substring(Keys.Endpoints.PREFIX.length());
+    try {
+      Cidr prefix = Cidr.parse(ip.contains(":") ? ip + "/128" : ip + "/32");
+      if (e.type() == WatchEvent.Type.DELETE) {
+        endpoints.remove(prefix);
+      } else {
+        endpoints.put(prefix, JSON.readTree(e.entry().value()).path("identity").asInt());
+      }
+    } catch (IOException | RuntimeException ex) {
+      LOG.warnf("ignoring endpoint key %s: %s", e.entry().key(), ex.getMessage());
+    }
+  }
+
+  private void nodesReset(Snapshot s) {
+    nodes.clear();
+    nodeRouteTargets.clear();
+    s.entries().forEach(this::putNode);
+    syncRoutes();
+  }
+
+  private void node(WatchEvent e) {
+    if (e.type() == WatchEvent.Type.DELETE) {
+      // rebuild from what is left: simpler than tracking which prefixes a node owned
+      nodes.clear();
+      nodeRouteTargets.clear();
+      kv.list(Keys.Nodes.PREFIX).entries().forEach(this::putNode);
+    } else {
+      putNode(e.entry());
+    }
+    syncRoutes();
+  }
+
+  private void putNode(Entry e) {
+    try {
+      JsonNode n = JSON.readTree(e.value());
+      String name = n.path("name").asText();
+      boolean self = name.equals(node);
+      int id =
+          self ? ReservedIdentity.HOST.id().value() : ReservedIdentity.REMOTE_NODE.id().value();
+      List<String> addresses = new ArrayList<>();
+      n.path("addresses").forEach(a -> addresses.add(a.asText()));
+      for (String a : addresses) {
+        nodes.put(Cidr.parse(a.contains(":") ? a + "/128" : a + "/32"), id);
+      }
+      for (String field : List.of("gateway4", "gateway6")) {
+        String gw = n.path(field).asText("");
+        if (!gw.isEmpty()) {
+          nodes.put(Cidr.parse(gw.contains(":") ? gw + "/128" : gw + "/32"), id);
+        }
+      }
+      if (!self && !addresses.isEmpty()) {
+        List<String> targets = new ArrayList<>();
+        n.path("ipv4Cidrs").forEach(c -> targets.add(c.asText() + " via " + addresses.get(0)));
+        nodeRouteTargets.put(name, targets);
+      }
+    } catch (IOException | RuntimeException ex) {
+      LOG.warnf("ignoring node key %s: %s", e.key(), ex.getMessage());
+    }
+  }
+
+  private void syncRoutes() {
+    if (!nodeRoutes) {
+      return;
+    }
+    Map<String, String> want = new TreeMap<>();
+    nodeRouteTargets
+        .values()
+        .forEach(
+            ts ->
+                ts.forEach(
+                    t -> {
+                      String[] p = t.split(" via ");
+                      want.put(p[0], p[1]);
+                    }));
+    for (Map.Entry<String, String> r : want.entrySet()) {
+      if (!r.getValue().equals(routes.get(r.getKey()))) {
+        Command.Result res = Command.tryIp("route", "replace", r.getKey(), "via", r.getValue());
+        if (res.ok()) {
+          routes.put(r.getKey(), r.getValue());
+        } else {
+          LOG.warnf("route %s via %s: %s", r.getKey(), r.getValue(), res.output());
+        }
+      }
+    }
+    for (String cidr : Set.copyOf(routes.keySet())) {
+      if (!want.containsKey(cidr)) {
+        Command.tryIp("route", "del", cidr);
+        routes.remove(cidr);
+      }
+    }
+  }
+
+  private void flush() {
+    Map<Cidr, Integer> want = new HashMap<>(cidrs);
+    want.putAll(nodes);
+    want.putAll(endpoints);
+    want.putAll(local);
+    Map<Cidr, Integer> changed = new HashMap<>();
+    want.forEach(
+        (k, v) -> {
+          if (!v.equals(written.get(k))) {
+            changed.put(k, v);
+          }
+        });
+    Set<Cidr> gone = new HashSet<>(written.keySet());
+    gone.removeAll(want.keySet());
+    try {
+      if (!changed.isEmpty()) {
+        datapath.putIpcache(changed);
+      }
+      for (Cidr c : gone) {
+        datapath.deleteIpcache(c);
+      }
+      written = want;
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "writing the ipcache (%d changes, %d deletions)", changed.size(), gone.size());
+    }
+  }
+
+  @Override
+  public void close() {
+    for (AutoCloseable w : watches) {
+      try {
+        w.close();
+      } catch (Exception e) {
+        LOG.debugf(e, "closing a watch");
+      }
+    }
+  }
+}

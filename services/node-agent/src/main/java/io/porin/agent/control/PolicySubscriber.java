@@ -1,0 +1,237 @@
+package io.porin.agent.control;
+
+import io.grpc.stub.StreamObserver;
+import io.porin.agent.policy.ProtoPolicies;
+import io.porin.api.policy.v1.Ack;
+import io.porin.api.policy.v1.CidrIdentity;
+import io.porin.api.policy.v1.IdentityPolicy;
+import io.porin.api.policy.v1.PolicyUpdate;
+import io.porin.api.policy.v1.SubscribeRequest;
+import io.porin.api.policy.v1.Subscription;
+import io.porin.core.ipam.Cidr;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * The node's policy stream: subscribes for the identities this node hosts, keeps each one's policy
+ * (applying PATCHes), and at every SYNCED hands the changed identities to the listener, then
+ * acknowledges the revision. When the stream breaks it reconnects with backoff (1 s doubling to 30
+ * s) and resubscribes, which brings a full snapshot; meanwhile the datapath keeps enforcing what it
+ * has.
+ */
+public final class PolicySubscriber implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(PolicySubscriber.class);
+
+  /** Receives each synced revision: the changed identities and the CIDR identities. */
+  public interface Listener {
+    void synced(long revision, Set<Integer> changed, Map<Cidr, Integer> cidrIdentities);
+  }
+
+  private final ControlPlane control;
+  private final String node;
+  private final Listener listener;
+  private final ScheduledExecutorService executor =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> Thread.ofPlatform().name("porin-policy-stream").daemon().unstarted(r));
+  private final Map<Integer, IdentityPolicy> policies = new ConcurrentHashMap<>();
+  private volatile Set<Integer> identities = Set.of();
+  private volatile long revision;
+  private volatile String problem = "not connected yet";
+  private StreamObserver<SubscribeRequest> requests;
+  private long backoffMillis = 1000;
+  private boolean closed;
+  // what arrived since the last SYNCED
+  private Map<Integer, IdentityPolicy> snapshot;
+  private final Set<Integer> changed = new HashSet<>();
+  private Map<Cidr, Integer> cidrIdentities = Map.of();
+
+  public PolicySubscriber(ControlPlane control, String node, Listener listener) {
+    this.control = control;
+    this.node = node;
+    this.listener = listener;
+  }
+
+  public void start(Set<Integer> hosted) {
+    identities = Set.copyOf(hosted);
+    executor.execute(this::connect);
+  }
+
+  /** The identities this node hosts changed: resubscribe on the open stream. */
+  public void setIdentities(Set<Integer> hosted) {
+    Set<Integer> copy = Set.copyOf(hosted);
+    executor.execute(
+        () -> {
+          if (copy.equals(identities)) {
+            return;
+          }
+          identities = copy;
+          policies.keySet().retainAll(copy);
+          send(subscription());
+        });
+  }
+
+  public Optional<IdentityPolicy> policy(int identity) {
+    return Optional.ofNullable(policies.get(identity));
+  }
+
+  public long revision() {
+    return revision;
+  }
+
+  /** Empty when the stream is up and synced; else why not. */
+  public Optional<String> problem() {
+    return Optional.ofNullable(problem);
+  }
+
+  private SubscribeRequest subscription() {
+    return SubscribeRequest.newBuilder()
+        .setSubscription(Subscription.newBuilder().setNode(node).addAllIdentities(identities))
+        .build();
+  }
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    snapshot = new HashMap<>(); // the first SYNCED ends the snapshot, even an empty one
+    changed.clear();
+    requests =
+        control
+            .policies()
+            .subscribe(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(PolicyUpdate u) {
+                    executor.execute(() -> handle(u));
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {
+                    executor.execute(() -> broken(t.getMessage()));
+                  }
+
+                  @Override
+                  public void onCompleted() {
+                    executor.execute(() -> broken("the policy service ended the stream"));
+                  }
+                });
+    send(subscription());
+  }
+
+  private void send(SubscribeRequest r) {
+    if (requests == null) {
+      return;
+    }
+    try {
+      requests.onNext(r);
+    } catch (RuntimeException e) {
+      LOG.debugf(e, "sending on the policy stream");
+    }
+  }
+
+  private void broken(String why) {
+    if (closed) {
+      return;
+    }
+    problem = "policy service " + control.policyTarget() + ": " + why;
+    LOG.warnf("%s; retrying in %d ms", problem, backoffMillis);
+    requests = null;
+    executor.schedule(this::connect, backoffMillis, TimeUnit.MILLISECONDS);
+    backoffMillis = Math.min(backoffMillis * 2, 30_000);
+  }
+
+  private void handle(PolicyUpdate u) {
+    try {
+      switch (u.getType()) {
+        case SNAPSHOT -> {
+          if (snapshot == null) {
+            snapshot = new HashMap<>();
+          }
+          snapshot.put(u.getIdentity(), u.getPolicy());
+        }
+        case UPSERT -> {
+          policies.put(u.getIdentity(), u.getPolicy());
+          changed.add(u.getIdentity());
+        }
+        case PATCH -> {
+          IdentityPolicy old = policies.get(u.getIdentity());
+          if (old == null) {
+            // a patch for a policy we do not have: ask for the full state again
+            send(subscription());
+            return;
+          }
+          policies.put(u.getIdentity(), ProtoPolicies.apply(old, u.getPatch(), u.getRevision()));
+          changed.add(u.getIdentity());
+        }
+        case REMOVE -> {
+          policies.remove(u.getIdentity());
+          changed.add(u.getIdentity());
+        }
+        case CIDR_IDENTITIES -> {
+          Map<Cidr, Integer> m = new HashMap<>();
+          for (CidrIdentity c : u.getCidrIdentitiesList()) {
+            m.put(Cidr.parse(c.getPrefix()), c.getIdentity());
+          }
+          cidrIdentities = Map.copyOf(m);
+        }
+        case SYNCED -> synced(u.getRevision());
+        default -> LOG.debugf("ignoring policy update %s", u.getType());
+      }
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "applying policy update %s of revision %d", u.getType(), u.getRevision());
+    }
+  }
+
+  private void synced(long rev) {
+    if (snapshot != null) {
+      // a snapshot (after connecting, or after resubscribing) replaces everything this node had
+      Set<Integer> all = new HashSet<>(policies.keySet());
+      all.addAll(snapshot.keySet());
+      policies.clear();
+      policies.putAll(snapshot);
+      changed.addAll(all);
+      changed.addAll(identities);
+    }
+    snapshot = null;
+    revision = rev;
+    problem = null;
+    backoffMillis = 1000;
+    Set<Integer> batch = Set.copyOf(changed);
+    changed.clear();
+    try {
+      listener.synced(rev, batch, cidrIdentities);
+      send(SubscribeRequest.newBuilder().setAck(Ack.newBuilder().setRevision(rev)).build());
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "enforcing policy revision %d", rev);
+    }
+  }
+
+  @Override
+  public void close() {
+    executor.execute(
+        () -> {
+          closed = true;
+          if (requests != null) {
+            try {
+              requests.onCompleted();
+            } catch (RuntimeException ignored) {
+              // the stream is going away anyway
+            }
+          }
+        });
+    executor.shutdown();
+    try {
+      executor.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,275 @@
+package io.porin.agent.cni;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.porin.agent.testing.NetnsCluster;
+import java.nio.file.Files;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The CNI contract and the agent end to end on one node: the real porin-cni against the real agent,
+ * pods in network namespaces this test creates, policy enforced by the kernel programs, and an
+ * agent restart under a running iperf3 flow. Needs root; removes everything it creates.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class CniContractIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String CONFIG =
+      "{\"cniVersion\":\"1.0.0\",\"name\":\"porin\",\"type\":\"porin-cni\"}";
+  private static final String RESOURCES =
+      """
+      apiVersion: v1
+      kind: Namespace
+      metadata: {name: t}
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: server, namespace: t, labels: {app: server}}
+      spec: {containers: [{name: s, ports: [{containerPort: 5201}]}]}
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: client, namespace: t, labels: {app: client}}
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: other, namespace: t, labels: {app: other}}
+      ---
+      apiVersion: cilium.io/v2
+      kind: CiliumNetworkPolicy
+      metadata: {name: server-from-client, namespace: t}
+      spec:
+        endpointSelector: {matchLabels: {app: server}}
+        ingress:
+        - fromEndpoints: [{matchLabels: {app: client}}]
+          toPorts: [{ports: [{port: "5201", protocol: TCP}]}]
+      """;
+
+  private NetnsCluster cluster;
+  private String server;
+  private String client;
+  private String other;
+  private String serverIp;
+
+  @BeforeAll
+  void start() throws Exception {
+    cluster = new NetnsCluster("c");
+    try {
+      cluster.start();
+    } catch (Exception e) {
+      cluster.close();
+      throw e;
+    }
+    server = cluster.podNetns("server");
+    client = cluster.podNetns("client");
+    other = cluster.podNetns("other");
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private NetnsCluster.Result add(String id, String netns, String pod) {
+    return cluster.cni(
+        "ADD",
+        id,
+        NetnsCluster.netnsPath(netns),
+        "eth0",
+        "IgnoreUnknown=1;K8S_POD_NAMESPACE=t;K8S_POD_NAME=" + pod,
+        CONFIG);
+  }
+
+  private static JsonNode json(NetnsCluster.Result r) throws Exception {
+    return JSON.readTree(r.output());
+  }
+
+  @Test
+  @Order(1)
+  void versionIsAnsweredByThePlugin() throws Exception {
+    NetnsCluster.Result r =
+        cluster.cni("VERSION", null, null, null, null, "{\"cniVersion\":\"1.0.0\"}");
+    assertThat(r.exitCode()).isZero();
+    assertThat(json(r).path("supportedVersions").toString()).contains("1.0.0", "0.4.0");
+  }
+
+  @Test
+  @Order(2)
+  void badCallsGetCniErrorsNamingTheProblem() throws Exception {
+    String ns = NetnsCluster.netnsPath(client);
+    NetnsCluster.Result badJson = cluster.cni("ADD", "c1", ns, "eth0", null, "{not json");
+    assertThat(badJson.exitCode()).isEqualTo(1);
+    assertThat(json(badJson).path("code").asInt()).isEqualTo(6);
+
+    NetnsCluster.Result version =
+        cluster.cni("ADD", "c1", ns, "eth0", null, "{\"cniVersion\":\"9.9.9\"}");
+    assertThat(json(version).path("code").asInt()).isEqualTo(1);
+    assertThat(json(version).path("msg").asText()).contains("9.9.9");
+
+    NetnsCluster.Result missing = cluster.cni("ADD", null, ns, null, null, CONFIG);
+    assertThat(json(missing).path("code").asInt()).isEqualTo(4);
+    assertThat(json(missing).path("msg").asText()).contains("CNI_CONTAINERID", "CNI_IFNAME");
+
+    NetnsCluster.Result noNetns =
+        cluster.cni("ADD", "c1", "/var/run/netns/porin-no-such-ns", "eth0", null, CONFIG);
+    assertThat(json(noNetns).path("code").asInt()).isEqualTo(4);
+    assertThat(json(noNetns).path("msg").asText()).contains("porin-no-such-ns");
+
+    NetnsCluster.Result check = cluster.cni("CHECK", "unknown", ns, "eth0", null, CONFIG);
+    assertThat(check.exitCode()).isEqualTo(1);
+    assertThat(json(check).path("code").asInt()).isEqualTo(110);
+    // nothing was left behind by the failed calls
+    assertThat(cluster.inNode("ip", "-o", "link").output()).doesNotContain("lxc");
+  }
+
+  @Test
+  @Order(3)
+  void addWiresPodsIdempotentlyAndCheckVerifiesThem() throws Exception {
+    Files.writeString(cluster.work.resolve("resources.yaml"), RESOURCES);
+    NetnsCluster.Result applied =
+        cluster.cli("apply", "-f", cluster.work.resolve("resources.yaml").toString());
+    assertThat(applied.exitCode()).as(applied.output()).isZero();
+
+    NetnsCluster.Result s = add("ctr-server", server, "server");
+    assertThat(s.exitCode()).as(s.output() + cluster.tail("agent")).isZero();
+    JsonNode result = json(s);
+    serverIp = result.path("ips").get(0).path("address").asText().replace("/32", "");
+    assertThat(result.path("cniVersion").asText()).isEqualTo("1.0.0");
+    assertThat(result.path("interfaces").get(0).path("name").asText())
+        .startsWith("lxc")
+        .hasSize(15);
+    assertThat(result.path("interfaces").get(1).path("sandbox").asText()).endsWith(server);
+    assertThat(result.path("routes").get(0).path("dst").asText()).isEqualTo("0.0.0.0/0");
+    assertThat(cluster.inPod(server, "ip", "-o", "addr", "show", "dev", "eth0").output())
+        .contains(serverIp + "/32");
+    assertThat(add("ctr-client", client, "client").exitCode()).isZero();
+    assertThat(add("ctr-other", other, "other").exitCode()).isZero();
+
+    // ADD again: the same answer, nothing new
+    NetnsCluster.Result again = add("ctr-server", server, "server");
+    assertThat(json(again).path("ips")).isEqualTo(result.path("ips"));
+    assertThat(cluster.inNode("ip", "-o", "link").output().lines().filter(l -> l.contains("lxc")))
+        .hasSize(3);
+
+    NetnsCluster.Result check =
+        cluster.cni("CHECK", "ctr-server", NetnsCluster.netnsPath(server), "eth0", null, CONFIG);
+    assertThat(check.exitCode()).as(check.output()).isZero();
+
+    NetnsCluster.Result list = cluster.cli("endpoint", "list", "-o", "json");
+    assertThat(list.exitCode()).as(list.output()).isZero();
+    JsonNode endpoints = JSON.readTree(list.output());
+    assertThat(endpoints).hasSize(3);
+    endpoints.forEach(e -> assertThat(e.path("status").asText()).isEqualTo("ready"));
+  }
+
+  @Test
+  @Order(4)
+  void policyIsEnforcedInTheKernel() throws Exception {
+    cluster.startInPod(server, "iperf3-server", "iperf3", "-s", "-p", "5201");
+    Thread.sleep(500);
+    NetnsCluster.Result allowed = iperf(client, 1);
+    assertThat(allowed.exitCode()).as(allowed.output()).isZero();
+    NetnsCluster.Result denied = iperf(other, 1);
+    assertThat(denied.exitCode()).as(denied.output()).isNotZero();
+
+    NetnsCluster.Result map =
+        cluster.cli("bpf", "policy", "get", "--pod", "t/server", "-o", "json");
+    assertThat(map.exitCode()).as(map.output()).isZero();
+    JsonNode m = JSON.readTree(map.output());
+    assertThat(m.path("ingressEnforced").asBoolean()).isTrue();
+    assertThat(m.path("entries").toString()).contains("5201", "t/server-from-client");
+  }
+
+  private NetnsCluster.Result iperf(String from, int seconds) {
+    return cluster.inPod(
+        from,
+        "iperf3",
+        "-c",
+        serverIp,
+        "-p",
+        "5201",
+        "-t",
+        Integer.toString(seconds),
+        "--connect-timeout",
+        "2000");
+  }
+
+  @Test
+  @Order(5)
+  void agentRestartUnderARunningFlowResetsNothingAndKeepsEnforcing() throws Exception {
+    Process flow =
+        cluster.startInPod(
+            client,
+            "iperf3-client",
+            "iperf3",
+            "-c",
+            serverIp,
+            "-p",
+            "5201",
+            "-t",
+            "15",
+            "-i",
+            "1",
+            "-J");
+    Thread.sleep(2000);
+    cluster.stopAgent(false);
+    // while the agent is away the kernel keeps enforcing
+    assertThat(iperfConnect(other)).isNotZero();
+    cluster.startAgent();
+    assertThat(flow.isAlive()).as("the flow outlived the agent's restart").isTrue();
+    assertThat(flow.waitFor()).as(cluster.tail("iperf3-client")).isZero();
+    JsonNode report = JSON.readTree(Files.readString(cluster.log("iperf3-client")));
+    assertThat(report.has("error")).as(report.path("error").asText()).isFalse();
+    List<JsonNode> intervals = List.copyOf(iterate(report.path("intervals")));
+    assertThat(intervals).hasSizeGreaterThanOrEqualTo(14);
+    for (JsonNode i : intervals) {
+      assertThat(i.path("sum").path("bytes").asLong()).as("bytes in every interval").isPositive();
+    }
+    // and after the restart the policy still holds
+    assertThat(iperfConnect(other)).isNotZero();
+    NetnsCluster.Result list = cluster.cli("endpoint", "list", "-o", "json");
+    assertThat(JSON.readTree(list.output())).hasSize(3);
+  }
+
+  private int iperfConnect(String from) {
+    return cluster
+        .inPod(from, "iperf3", "-c", serverIp, "-p", "5201", "-t", "1", "--connect-timeout", "1000")
+        .exitCode();
+  }
+
+  private static List<JsonNode> iterate(JsonNode array) {
+    List<JsonNode> out = new java.util.ArrayList<>();
+    array.forEach(out::add);
+    return out;
+  }
+
+  @Test
+  @Order(6)
+  void delIsIdempotentAndToleratesAMissingNamespace() throws Exception {
+    String ns = NetnsCluster.netnsPath(other);
+    assertThat(cluster.cni("DEL", "ctr-other", ns, "eth0", null, CONFIG).exitCode()).isZero();
+    assertThat(cluster.cni("DEL", "ctr-other", ns, "eth0", null, CONFIG).exitCode()).isZero();
+    // the pod's namespace is already gone
+    NetnsCluster.run(List.of("ip", "netns", "del", client));
+    NetnsCluster.Result gone =
+        cluster.cni("DEL", "ctr-client", NetnsCluster.netnsPath(client), "eth0", null, CONFIG);
+    assertThat(gone.exitCode()).as(gone.output()).isZero();
+    assertThat(cluster.cni("DEL", "ctr-client", "", "eth0", null, CONFIG).exitCode()).isZero();
+    assertThat(cluster.inNode("ip", "-o", "link").output().lines().filter(l -> l.contains("lxc")))
+        .hasSize(1);
+    NetnsCluster.Result list = cluster.cli("endpoint", "list", "-o", "json");
+    assertThat(JSON.readTree(list.output())).hasSize(1);
+  }
+}
