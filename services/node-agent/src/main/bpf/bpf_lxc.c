@@ -31,6 +31,58 @@ static __always_inline int forward(struct __sk_buff *skb, __u8 dir)
 	return TC_ACT_OK;
 }
 
+/*
+ * One policy direction of one endpoint for a parsed packet: conntrack, then policy for what is
+ * new (or was decided under an older revision). Counts, emits, and returns TC_ACT_OK or _SHOT.
+ */
+static __always_inline int policy_step(struct __sk_buff *skb, const struct porin_endpoint *ep,
+				       __u8 dir, const struct packet *p, __u64 now)
+{
+	struct porin_ct_key key;
+	enum ct_status status;
+	struct porin_ct_entry *ct = ct_lookup(p, dir, &key, now, &status);
+	if (status == CT_REPLY) {
+		ct_touch(ct, p, 1, now);
+		return forward(skb, dir);
+	}
+	if (status == CT_ESTABLISHED && ct->policy_revision == ep->policy_revision) {
+		ct_touch(ct, p, 0, now);
+		return forward(skb, dir);
+	}
+
+	/* New, or decided under an older policy: decide now. */
+	const __u8 *peer_addr = dir == PORIN_DIR_EGRESS ? p->daddr : p->saddr;
+	__u32 peer = ipcache_identity(peer_addr, p->family);
+	struct decision d = {};
+	policy_decide(&d, ep, dir, peer, peer_addr, p);
+	if (d.verdict == PORIN_POLICY_DENY) {
+		if (ct)
+			bpf_map_delete_elem(&porin_ct, &key);
+		return drop(skb, ep, p, dir, peer, &d,
+			    d.by_default ? PORIN_DROP_POLICY : PORIN_DROP_POLICY_DENY);
+	}
+	if (ct) {
+		/* still allowed under the new revision: keep the connection */
+		ct->policy_revision = ep->policy_revision;
+		ct->verdict = d.verdict;
+		ct->cookie = d.cookie;
+		ct->peer_identity = peer;
+		ct_touch(ct, p, 0, now);
+		return forward(skb, dir);
+	}
+	struct porin_ct_entry entry = {
+		.policy_revision = ep->policy_revision, .cookie = d.cookie,
+		.peer_identity = peer, .verdict = d.verdict,
+	};
+	ct_touch(&entry, p, 0, now);
+	if (bpf_map_update_elem(&porin_ct, &key, &entry, BPF_ANY))
+		return drop(skb, ep, p, dir, peer, &d, PORIN_DROP_CT_CREATE_FAILED);
+	emit(skb, ep, p, dir, peer, &d,
+	     d.verdict == PORIN_POLICY_AUDIT ? PORIN_VERDICT_AUDIT : PORIN_VERDICT_FORWARDED, 0, 0,
+	     PORIN_EVENT_POLICY_VERDICT);
+	return forward(skb, dir);
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
 	struct packet p = {};
@@ -45,49 +97,31 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		return drop(skb, ep, &p, dir, 0, 0, -rc);
 
 	__u64 now = bpf_ktime_get_ns();
-	struct porin_ct_key key;
-	enum ct_status status;
-	struct porin_ct_entry *ct = ct_lookup(&p, dir, &key, now, &status);
-	if (status == CT_REPLY) {
-		ct_touch(ct, &p, 1, now);
-		return forward(skb, dir);
-	}
-	if (status == CT_ESTABLISHED && ct->policy_revision == ep->policy_revision) {
-		ct_touch(ct, &p, 0, now);
-		return forward(skb, dir);
-	}
+	rc = policy_step(skb, ep, dir, &p, now);
+	if (rc != TC_ACT_OK || dir != PORIN_DIR_EGRESS)
+		return rc;
 
-	/* New, or decided under an older policy: decide now. */
-	const __u8 *peer_addr = dir == PORIN_DIR_EGRESS ? p.daddr : p.saddr;
-	__u32 peer = ipcache_identity(peer_addr, p.family);
-	struct decision d = {};
-	policy_decide(&d, ep, dir, peer, peer_addr, &p);
-	if (d.verdict == PORIN_POLICY_DENY) {
-		if (ct)
-			bpf_map_delete_elem(&porin_ct, &key);
-		return drop(skb, ep, &p, dir, peer, &d,
-			    d.by_default ? PORIN_DROP_POLICY : PORIN_DROP_POLICY_DENY);
-	}
-	if (ct) {
-		/* still allowed under the new revision: keep the connection */
-		ct->policy_revision = ep->policy_revision;
-		ct->verdict = d.verdict;
-		ct->cookie = d.cookie;
-		ct->peer_identity = peer;
-		ct_touch(ct, &p, 0, now);
-		return forward(skb, dir);
-	}
-	struct porin_ct_entry entry = {
-		.policy_revision = ep->policy_revision, .cookie = d.cookie,
-		.peer_identity = peer, .verdict = d.verdict,
-	};
-	ct_touch(&entry, &p, 0, now);
-	if (bpf_map_update_elem(&porin_ct, &key, &entry, BPF_ANY))
-		return drop(skb, ep, &p, dir, peer, &d, PORIN_DROP_CT_CREATE_FAILED);
-	emit(skb, ep, &p, dir, peer, &d,
-	     d.verdict == PORIN_POLICY_AUDIT ? PORIN_VERDICT_AUDIT : PORIN_VERDICT_FORWARDED, 0, 0,
-	     PORIN_EVENT_POLICY_VERDICT);
-	return forward(skb, dir);
+	/*
+	 * Same-node fast path: when the destination is a local endpoint, decide its ingress policy
+	 * here and hand the packet straight to its interface inside its namespace. The node's
+	 * routing and the destination's own hook are skipped; policy is not.
+	 */
+	struct porin_lxc_key lk = { .family = p.family };
+	__builtin_memcpy(lk.addr, p.daddr, 16);
+	struct porin_lxc_value *lxc = bpf_map_lookup_elem(&porin_lxc, &lk);
+	if (!lxc)
+		return TC_ACT_OK;
+	__u32 dst_ifindex = lxc->ifindex;
+	struct porin_endpoint *dst = bpf_map_lookup_elem(&porin_endpoints, &dst_ifindex);
+	if (!dst)
+		return TC_ACT_OK;
+	rc = policy_step(skb, dst, PORIN_DIR_INGRESS, &p, now);
+	if (rc != TC_ACT_OK)
+		return rc;
+	if (bpf_skb_store_bytes(skb, 0, dst->pod_mac, 6, 0) ||
+	    bpf_skb_store_bytes(skb, 6, dst->host_mac, 6, 0))
+		return drop(skb, dst, &p, PORIN_DIR_INGRESS, 0, 0, PORIN_DROP_WRITE_ERROR);
+	return bpf_redirect_peer(dst_ifindex, 0);
 }
 
 SEC("tc")

@@ -51,6 +51,7 @@
 #define PORIN_DROP_FRAG_NOSUPPORT 157
 #define PORIN_DROP_FRAG_NOT_FOUND 175
 #define PORIN_DROP_POLICY_DENY 181         /* an explicit deny rule */
+#define PORIN_DROP_WRITE_ERROR 141
 #define PORIN_DROP_EP_NOT_READY 203
 
 /* Reserved identities the datapath falls back to. */
@@ -102,6 +103,19 @@ struct porin_endpoint {
 	__u8 pad;
 	__u32 ingress_default_cookie;
 	__u32 egress_default_cookie;
+	__u8 pod_mac[6];           /* the pod's interface: the destination MAC of redirected packets */
+	__u8 host_mac[6];          /* the host side: their source MAC */
+};
+
+/* porin_lxc: hash, local endpoint address -> host-side ifindex (the same-node fast path). */
+struct porin_lxc_key {
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
+struct porin_lxc_value {
+	__u32 ifindex;
 };
 
 /* porin_policy: hash of maps, endpoint id -> that endpoint's LPM trie of these.

@@ -20,6 +20,9 @@ int main(void)
 	F(porin_endpoint, policy_revision); F(porin_endpoint, flags); F(porin_endpoint, ingress_default);
 	F(porin_endpoint, egress_default); F(porin_endpoint, pad);
 	F(porin_endpoint, ingress_default_cookie); F(porin_endpoint, egress_default_cookie);
+	F(porin_endpoint, pod_mac); F(porin_endpoint, host_mac);
+	S(porin_lxc_key); F(porin_lxc_key, family); F(porin_lxc_key, pad); F(porin_lxc_key, addr);
+	S(porin_lxc_value); F(porin_lxc_value, ifindex);
 	S(porin_policy_key); F(porin_policy_key, prefixlen); F(porin_policy_key, identity);
 	F(porin_policy_key, direction); F(porin_policy_key, protocol); F(porin_policy_key, port);
 	S(porin_policy_value); F(porin_policy_value, verdict); F(porin_policy_value, prefix_len);
@@ -73,7 +76,7 @@ int main(void)
 	C(EVENT_DROP); C(EVENT_POLICY_VERDICT); C(DROP_POLICY); C(DROP_INVALID_PACKET);
 	C(DROP_CT_INVALID_HDR); C(DROP_UNSUPPORTED_L3); C(DROP_CT_CREATE_FAILED);
 	C(DROP_INVALID_EXTHDR); C(DROP_FRAG_NOSUPPORT); C(DROP_FRAG_NOT_FOUND); C(DROP_POLICY_DENY);
-	C(DROP_EP_NOT_READY); C(IPCACHE_MAX); C(ENDPOINTS_MAX); C(POLICY_MAX); C(CIDR_CLASSES_MAX);
+	C(DROP_WRITE_ERROR); C(DROP_EP_NOT_READY); C(IPCACHE_MAX); C(ENDPOINTS_MAX); C(POLICY_MAX); C(CIDR_CLASSES_MAX);
 	C(CT_MAX); C(COUNTERS_MAX); C(COUNTER_EVENTS_LOST); C(EP_ENFORCE_INGRESS);
 	C(EP_ENFORCE_EGRESS); C(EP_CIDR_CLASSES_INGRESS); C(EP_CIDR_CLASSES_EGRESS);
 	return 0;

@@ -25,6 +25,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } porin_endpoints SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct porin_lxc_key);
+	__type(value, struct porin_lxc_value);
+	__uint(max_entries, PORIN_ENDPOINTS_MAX * 2);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_lxc SEC(".maps");
+
 struct porin_policy_inner {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(key_size, sizeof(struct porin_policy_key));

@@ -45,7 +45,9 @@ public final class Datapath implements AutoCloseable {
       int ingressDefault,
       int egressDefault,
       int ingressDefaultCookie,
-      int egressDefaultCookie) {}
+      int egressDefaultCookie,
+      String podMac,
+      String hostMac) {}
 
   /** One policy map entry as the kernel holds it. */
   public record PolicyKey(int identity, int direction, int protocol, int port, int prefixLength) {}
@@ -64,6 +66,7 @@ public final class Datapath implements AutoCloseable {
   private final BpfMap counters;
   private final BpfMap events;
   private final BpfMap conntrack;
+  private final BpfMap lxc;
   private final int fromPod;
   private final int toPod;
   private final Map<Integer, BpfMap> policyMaps = new HashMap<>();
@@ -81,6 +84,7 @@ public final class Datapath implements AutoCloseable {
     counters = object.map("porin_counters", 4, size(MapLayouts.COUNTER) * cpus);
     events = object.map("porin_events", 0, 0);
     conntrack = object.map("porin_ct", size(MapLayouts.CT_KEY), size(MapLayouts.CT_ENTRY));
+    lxc = object.map("porin_lxc", size(MapLayouts.LXC_KEY), size(MapLayouts.LXC_VALUE));
     fromPod = object.programFd(PROGRAM_FROM_POD);
     toPod = object.programFd(PROGRAM_TO_POD);
   }
@@ -206,6 +210,8 @@ public final class Datapath implements AutoCloseable {
     MapLayouts.put(v, ENDPOINT, "egress_default", c.egressDefault());
     MapLayouts.put(v, ENDPOINT, "ingress_default_cookie", c.ingressDefaultCookie());
     MapLayouts.put(v, ENDPOINT, "egress_default_cookie", c.egressDefaultCookie());
+    putMac(v, offset(ENDPOINT, "pod_mac"), c.podMac());
+    putMac(v, offset(ENDPOINT, "host_mac"), c.hostMac());
     endpoints.update(intKey(ifindex), v);
   }
 
@@ -222,7 +228,9 @@ public final class Datapath implements AutoCloseable {
                     MapLayouts.get(v, ENDPOINT, "ingress_default"),
                     MapLayouts.get(v, ENDPOINT, "egress_default"),
                     MapLayouts.get(v, ENDPOINT, "ingress_default_cookie"),
-                    MapLayouts.get(v, ENDPOINT, "egress_default_cookie")));
+                    MapLayouts.get(v, ENDPOINT, "egress_default_cookie"),
+                    mac(v, offset(ENDPOINT, "pod_mac")),
+                    mac(v, offset(ENDPOINT, "host_mac"))));
   }
 
   /** The interface indexes the endpoint map holds. */
@@ -236,6 +244,45 @@ public final class Datapath implements AutoCloseable {
 
   public boolean deleteEndpoint(int ifindex) {
     return endpoints.delete(intKey(ifindex));
+  }
+
+  /** A local endpoint's address, for the same-node fast path: traffic to it goes to ifindex. */
+  public void putLocalAddress(Cidr.Family family, BigInteger address, int ifindex) {
+    byte[] v = new byte[4];
+    MapLayouts.putInt(v, 0, ifindex);
+    lxc.update(lxcKey(family, address), v);
+  }
+
+  public boolean deleteLocalAddress(Cidr.Family family, BigInteger address) {
+    return lxc.delete(lxcKey(family, address));
+  }
+
+  private static byte[] lxcKey(Cidr.Family family, BigInteger address) {
+    byte[] k = MapLayouts.buffer(MapLayouts.LXC_KEY);
+    MapLayouts.put(k, MapLayouts.LXC_KEY, "family", familyOf(family));
+    putAddress(k, offset(MapLayouts.LXC_KEY, "addr"), Cidr.host(family, address));
+    return k;
+  }
+
+  private static void putMac(byte[] b, int off, String mac) {
+    if (mac == null || mac.isEmpty()) {
+      return;
+    }
+    String[] parts = mac.split(":");
+    if (parts.length != 6) {
+      throw new IllegalArgumentException("\"" + mac + "\" is not a MAC address");
+    }
+    for (int i = 0; i < 6; i++) {
+      b[off + i] = (byte) Integer.parseInt(parts[i], 16);
+    }
+  }
+
+  private static String mac(byte[] b, int off) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < 6; i++) {
+      sb.append(i == 0 ? "" : ":").append(String.format("%02x", b[off + i] & 0xFF));
+    }
+    return sb.toString();
   }
 
   // ---- policy maps (one LPM trie per endpoint, pinned, registered in porin_policy)

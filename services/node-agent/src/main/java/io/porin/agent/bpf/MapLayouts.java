@@ -42,6 +42,7 @@ public final class MapLayouts {
   public static final int DROP_FRAG_NOSUPPORT = 157;
   public static final int DROP_FRAG_NOT_FOUND = 175;
   public static final int DROP_POLICY_DENY = 181;
+  public static final int DROP_WRITE_ERROR = 141;
   public static final int DROP_EP_NOT_READY = 203;
   public static final int IPCACHE_MAX = 512000;
   public static final int ENDPOINTS_MAX = 4096;
@@ -84,6 +85,7 @@ public final class MapLayouts {
           Map.entry("DROP_FRAG_NOSUPPORT", DROP_FRAG_NOSUPPORT),
           Map.entry("DROP_FRAG_NOT_FOUND", DROP_FRAG_NOT_FOUND),
           Map.entry("DROP_POLICY_DENY", DROP_POLICY_DENY),
+          Map.entry("DROP_WRITE_ERROR", DROP_WRITE_ERROR),
           Map.entry("DROP_EP_NOT_READY", DROP_EP_NOT_READY),
           Map.entry("IPCACHE_MAX", IPCACHE_MAX),
           Map.entry("ENDPOINTS_MAX", ENDPOINTS_MAX),
@@ -123,8 +125,17 @@ public final class MapLayouts {
               JAVA_BYTE.withName("egress_default"),
               JAVA_BYTE.withName("pad"),
               JAVA_INT.withName("ingress_default_cookie"),
-              JAVA_INT.withName("egress_default_cookie"))
+              JAVA_INT.withName("egress_default_cookie"),
+              bytes(6, "pod_mac"),
+              bytes(6, "host_mac"))
           .withName("porin_endpoint");
+
+  public static final StructLayout LXC_KEY =
+      structLayout(JAVA_BYTE.withName("family"), bytes(3, "pad"), bytes(16, "addr"))
+          .withName("porin_lxc_key");
+
+  public static final StructLayout LXC_VALUE =
+      structLayout(JAVA_INT.withName("ifindex")).withName("porin_lxc_value");
 
   public static final StructLayout POLICY_KEY =
       structLayout(
@@ -230,6 +241,8 @@ public final class MapLayouts {
           IPCACHE_KEY,
           IPCACHE_VALUE,
           ENDPOINT,
+          LXC_KEY,
+          LXC_VALUE,
           POLICY_KEY,
           POLICY_VALUE,
           CIDR_CLASS_KEY,

@@ -13,8 +13,8 @@ import java.lang.foreign.ValueLayout;
  * program sees {@code ifindex} 1.
  */
 public final class TestRun {
-  /** What the program returned (a tc action) and the average run time. */
-  public record Result(int retval, long durationNanos) {}
+  /** What the program returned (a tc action), the packet as it left, and the average run time. */
+  public record Result(int retval, byte[] data, long durationNanos) {}
 
   private TestRun() {}
 
@@ -29,10 +29,16 @@ public final class TestRun {
           arena.allocateFrom(ValueLayout.JAVA_BYTE, packet));
       opts.set(ValueLayout.JAVA_INT, l.byteOffset(groupElement("data_size_in")), packet.length);
       opts.set(ValueLayout.JAVA_INT, l.byteOffset(groupElement("repeat")), repeat);
+      MemorySegment out = arena.allocate(packet.length + 256);
+      opts.set(ValueLayout.ADDRESS, l.byteOffset(groupElement("data_out")), out);
+      opts.set(
+          ValueLayout.JAVA_INT, l.byteOffset(groupElement("data_size_out")), (int) out.byteSize());
       int rc = (int) Libbpf.PROG_TEST_RUN.invokeExact(programFd, opts);
       BpfException.check(rc, "test run of program fd " + programFd);
+      int outSize = opts.get(ValueLayout.JAVA_INT, l.byteOffset(groupElement("data_size_out")));
       return new Result(
           opts.get(ValueLayout.JAVA_INT, l.byteOffset(groupElement("retval"))),
+          out.asSlice(0, outSize).toArray(ValueLayout.JAVA_BYTE),
           Integer.toUnsignedLong(
               opts.get(ValueLayout.JAVA_INT, l.byteOffset(groupElement("duration")))));
     } catch (Throwable t) {

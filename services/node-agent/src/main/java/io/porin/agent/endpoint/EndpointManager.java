@@ -429,9 +429,10 @@ public final class EndpointManager {
       datapath.writeCidrClasses(e.id(), MapLayouts.DIR_INGRESS, t.ingressClasses());
       datapath.writeCidrClasses(e.id(), MapLayouts.DIR_EGRESS, t.egressClasses());
       Datapath.EndpointConfig before = datapath.endpoint(e.ifindex()).orElse(null);
-      Datapath.EndpointConfig next = t.endpoint(e.id(), e.identity(), live.mapRevision);
+      Datapath.EndpointConfig next =
+          t.endpoint(e.id(), e.identity(), live.mapRevision, e.podMac(), e.hostMac());
       if (changes > 0 || !next.equals(before)) {
-        next = t.endpoint(e.id(), e.identity(), ++live.mapRevision);
+        next = t.endpoint(e.id(), e.identity(), ++live.mapRevision, e.podMac(), e.hostMac());
         datapath.putEndpoint(e.ifindex(), next);
       }
       live.entries = t.entries().size();
@@ -461,7 +462,8 @@ public final class EndpointManager {
     Endpoint e = live.endpoint();
     PolicyTranslator.Translated t = translator.lockdown();
     datapath.writePolicy(e.id(), t.entries());
-    datapath.putEndpoint(e.ifindex(), t.endpoint(e.id(), e.identity(), ++live.mapRevision));
+    datapath.putEndpoint(
+        e.ifindex(), t.endpoint(e.id(), e.identity(), ++live.mapRevision, e.podMac(), e.hostMac()));
     live.entries = 0;
     live.ingressEnforced = true;
     live.egressEnforced = true;
@@ -530,7 +532,9 @@ public final class EndpointManager {
 
   private void announce(Endpoint e) {
     for (String ip : ips(e)) {
-      ipcache.putLocal(host(ip), e.identity());
+      Cidr h = host(ip);
+      datapath.putLocalAddress(h.family(), h.network(), e.ifindex());
+      ipcache.putLocal(h, e.identity());
       ObjectNode v = JSON.createObjectNode();
       v.put("ip", ip).put("identity", e.identity()).put("node", node.name());
       v.put("namespace", e.namespace()).put("pod", e.pod()).put("endpointId", e.id());
@@ -542,7 +546,9 @@ public final class EndpointManager {
   private void forget(Endpoint e) {
     for (String ip : ips(e)) {
       publisher.remove(Keys.Endpoints.endpoint(ip));
-      ipcache.removeLocal(host(ip));
+      Cidr h = host(ip);
+      datapath.deleteLocalAddress(h.family(), h.network());
+      ipcache.removeLocal(h);
     }
     if (e.ifindex() > 0) {
       datapath.deleteEndpoint(e.ifindex());

@@ -29,7 +29,8 @@ public final class PolicyTranslator {
       int egressDefaultCookie) {
 
     /** The endpoint map value for this policy. */
-    public Datapath.EndpointConfig endpoint(int endpointId, int identity, int revision) {
+    public Datapath.EndpointConfig endpoint(
+        int endpointId, int identity, int revision, String podMac, String hostMac) {
       return new Datapath.EndpointConfig(
           endpointId,
           identity,
@@ -38,7 +39,9 @@ public final class PolicyTranslator {
           ingressDefault,
           egressDefault,
           ingressDefaultCookie,
-          egressDefaultCookie);
+          egressDefaultCookie,
+          podMac,
+          hostMac);
     }
   }
 

@@ -59,6 +59,8 @@ class DatapathPacketIT {
   private static final int CLIENT = 1000;
   private static final int OTHER = 3000;
   private static final String POD_IP = "10.0.0.2";
+  private static final String POD_MAC = "02:00:00:00:00:02";
+  private static final String HOST_MAC = "02:00:00:00:00:01";
   private static final String CLIENT_IP = "10.0.0.1";
   private static final Path PINS =
       Bpffs.ROOT.resolve("porin-test-packets-" + ProcessHandle.current().pid());
@@ -107,7 +109,16 @@ class DatapathPacketIT {
     dp.putEndpoint(
         IFINDEX,
         new Datapath.EndpointConfig(
-            EP, POD, ++revision, flags, ingressDefault, egressDefault, 901, 902));
+            EP,
+            POD,
+            ++revision,
+            flags,
+            ingressDefault,
+            egressDefault,
+            901,
+            902,
+            POD_MAC,
+            HOST_MAC));
   }
 
   private static void enforceBoth() {
@@ -136,7 +147,9 @@ class DatapathPacketIT {
             c.ingressDefault(),
             c.egressDefault(),
             c.ingressDefaultCookie(),
-            c.egressDefaultCookie()));
+            c.egressDefaultCookie(),
+            c.podMac(),
+            c.hostMac()));
   }
 
   private static int toPod(byte[] packet) {
@@ -368,6 +381,54 @@ class DatapathPacketIT {
             });
   }
 
+  @Test
+  void sameNodeTrafficMeetsBothEndpointsPoliciesAndIsRedirectedIntoTheDestination()
+      throws Exception {
+    int peerIfindex = 4242; // never used as a device: the test run does not carry out redirects
+    int peerEndpoint = 8;
+    endpoint(EP_ENFORCE_INGRESS, POLICY_DENY, POLICY_ALLOW); // the sender: egress not enforced
+    policy();
+    dp.putEndpoint(
+        peerIfindex,
+        new Datapath.EndpointConfig(
+            peerEndpoint,
+            CLIENT,
+            1,
+            EP_ENFORCE_INGRESS,
+            POLICY_DENY,
+            POLICY_ALLOW,
+            903,
+            0,
+            "02:00:00:00:00:0c",
+            "02:00:00:00:00:0b"));
+    dp.writePolicy(
+        peerEndpoint, Map.ofEntries(entry(POD, DIR_INGRESS, TCP, 80, 24, POLICY_ALLOW, 81)));
+    dp.putLocalAddress(Cidr.Family.IPV4, ip(CLIENT_IP), peerIfindex);
+    try {
+      TestRun.Result allowed =
+          TestRun.run(
+              dp.programFd(Datapath.PROGRAM_FROM_POD), syn(POD_IP, CLIENT_IP, 40200, 80), 1);
+      assertThat(allowed.retval()).isEqualTo(7); // TC_ACT_REDIRECT
+      // rewritten for the destination: its MAC, from its host side
+      assertThat(java.util.HexFormat.of().formatHex(allowed.data(), 0, 12))
+          .isEqualTo("02000000000c02000000000b");
+      List<DatapathEvent> e = events();
+      assertThat(e).extracting(DatapathEvent::endpointId).containsExactly(EP, peerEndpoint);
+      assertThat(e.get(1).cookie()).isEqualTo(81);
+      // the destination's ingress policy holds although its own hook never sees the packet
+      assertThat(fromPod(syn(POD_IP, CLIENT_IP, 40201, 81))).isEqualTo(SHOT);
+      DatapathEvent drop = events().getLast();
+      assertThat(drop.endpointId()).isEqualTo(peerEndpoint);
+      assertThat(drop.direction()).isEqualTo(DIR_INGRESS);
+      assertThat(drop.reason()).isEqualTo(MapLayouts.DROP_POLICY);
+      assertThat(drop.cookie()).isEqualTo(903);
+    } finally {
+      dp.deleteLocalAddress(Cidr.Family.IPV4, ip(CLIENT_IP));
+      dp.deleteEndpoint(peerIfindex);
+      dp.deletePolicyMap(peerEndpoint);
+    }
+  }
+
   /**
    * Differential: random policies (translated by the agent's translator) against core's
    * DirectionPolicy.decide, the reference the policy service traces with, on random packets.
@@ -410,7 +471,7 @@ class DatapathPacketIT {
           new PolicyTranslator(new Cookies()).translate(ingress, egress);
       dp.writePolicy(EP, t.entries());
       dp.writeCidrClasses(EP, DIR_INGRESS, t.ingressClasses());
-      dp.putEndpoint(IFINDEX, t.endpoint(EP, POD, ++revision));
+      dp.putEndpoint(IFINDEX, t.endpoint(EP, POD, ++revision, POD_MAC, HOST_MAC));
       for (String src : sources) {
         for (Protocol proto : protocols) {
           for (int port : ports) {
