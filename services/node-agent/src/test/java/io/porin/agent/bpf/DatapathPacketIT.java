@@ -382,6 +382,23 @@ class DatapathPacketIT {
   }
 
   @Test
+  void aPolicyThatDoesNotFitIsRefusedWholeAndTheMapKeepsItsContents() {
+    enforceBoth();
+    policy(entry(CLIENT, DIR_INGRESS, TCP, 80, 24, POLICY_ALLOW, 11));
+    Map<Datapath.PolicyKey, Datapath.PolicyValue> tooMany = new HashMap<>();
+    for (int i = 0; tooMany.size() <= MapLayouts.POLICY_MAX; i++) {
+      tooMany.put(
+          new Datapath.PolicyKey(100_000 + i, DIR_INGRESS, TCP, 80, 24),
+          new Datapath.PolicyValue(POLICY_ALLOW, 1));
+    }
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> dp.writePolicy(EP, tooMany))
+        .isInstanceOf(PolicyMapOverflowException.class)
+        .hasMessageContaining("needs " + (MapLayouts.POLICY_MAX + 1));
+    assertThat(dp.readPolicy(EP)).hasSize(1);
+    assertThat(toPod(syn(CLIENT_IP, POD_IP, 40300, 80))).isEqualTo(OK);
+  }
+
+  @Test
   void sameNodeTrafficMeetsBothEndpointsPoliciesAndIsRedirectedIntoTheDestination()
       throws Exception {
     int peerIfindex = 4242; // never used as a device: the test run does not carry out redirects

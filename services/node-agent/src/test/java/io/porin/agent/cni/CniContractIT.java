@@ -257,6 +257,34 @@ class CniContractIT {
 
   @Test
   @Order(6)
+  void withoutThePolicyServiceTheKernelKeepsEnforcingAndReadinessSaysWhy() throws Exception {
+    cluster.stop("policy");
+    String health = awaitHealth(h -> h.contains("degraded"));
+    assertThat(health).contains("policy service");
+    assertThat(iperf(client, 1).exitCode()).isZero();
+    assertThat(iperfConnect(other)).isNotZero();
+    cluster.startService("policy", 9403);
+    awaitHealth(h -> !h.contains("degraded") && h.contains("\"UP\""));
+    assertThat(iperfConnect(other)).isNotZero();
+  }
+
+  private String awaitHealth(java.util.function.Predicate<String> condition) throws Exception {
+    String last = "";
+    for (int i = 0; i < 120; i++) {
+      last =
+          cluster
+              .inNode("curl", "-s", "--max-time", "2", "http://127.0.0.1:9404/q/health/ready")
+              .output();
+      if (condition.test(last)) {
+        return last;
+      }
+      Thread.sleep(500);
+    }
+    throw new AssertionError("agent health never reached the expected state: " + last);
+  }
+
+  @Test
+  @Order(7)
   void delIsIdempotentAndToleratesAMissingNamespace() throws Exception {
     String ns = NetnsCluster.netnsPath(other);
     assertThat(cluster.cni("DEL", "ctr-other", ns, "eth0", null, CONFIG).exitCode()).isZero();

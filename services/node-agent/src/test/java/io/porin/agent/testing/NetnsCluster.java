@@ -81,7 +81,18 @@ public final class NetnsCluster implements AutoCloseable {
     return this;
   }
 
-  private void startService(String service, int port) throws Exception {
+  /** Stops one of the processes (SIGTERM). */
+  public void stop(String what) throws InterruptedException {
+    Process p = processes.remove(what);
+    infrastructure.remove(what);
+    if (p != null) {
+      p.destroy();
+      p.waitFor(20, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Starts a control-plane service (identity 9401, ipam 9402, policy 9403) and waits for it. */
+  public void startService(String service, int port) throws Exception {
     Path jar = REPO.resolve("services/" + service + "/target/quarkus-app/quarkus-run.jar");
     if (!Files.exists(jar)) {
       throw new IllegalStateException(jar + " is missing: package the services first");
@@ -110,6 +121,7 @@ public final class NetnsCluster implements AutoCloseable {
 
   /** Stops the agent: SIGTERM (orderly), or SIGKILL. */
   public void stopAgent(boolean kill) throws InterruptedException {
+    infrastructure.remove("agent");
     Process p = processes.remove("agent");
     if (p != null) {
       if (kill) {
