@@ -12,9 +12,11 @@ import io.porin.agent.cni.CniServer;
 import io.porin.agent.config.AgentConfig;
 import io.porin.agent.control.ControlPlane;
 import io.porin.agent.control.IpcacheSync;
+import io.porin.agent.control.KubernetesPodLabels;
 import io.porin.agent.control.PodLabels;
 import io.porin.agent.control.PolicySubscriber;
 import io.porin.agent.control.Publisher;
+import io.porin.agent.control.StandalonePodLabels;
 import io.porin.agent.endpoint.EndpointManager;
 import io.porin.agent.endpoint.EndpointStore;
 import io.porin.agent.net.PodNetwork;
@@ -57,6 +59,8 @@ public class Agent {
 
   private final AgentConfig config;
   private final MeterRegistry registry;
+  private final jakarta.enterprise.inject.Instance<io.fabric8.kubernetes.client.KubernetesClient>
+      kubernetes;
   private final ScheduledExecutorService scheduler =
       Executors.newSingleThreadScheduledExecutor(
           r -> Thread.ofPlatform().name("porin-agent").daemon().unstarted(r));
@@ -76,9 +80,14 @@ public class Agent {
   private volatile Cookies cookies;
   private volatile String startupProblem = "starting";
 
-  public Agent(AgentConfig config, MeterRegistry registry) {
+  public Agent(
+      AgentConfig config,
+      MeterRegistry registry,
+      jakarta.enterprise.inject.Instance<io.fabric8.kubernetes.client.KubernetesClient>
+          kubernetes) {
     this.config = config;
     this.registry = registry;
+    this.kubernetes = kubernetes;
   }
 
   void onStart(@Observes StartupEvent ev) {
@@ -121,7 +130,7 @@ public class Agent {
               datapath,
               new EndpointStore(state),
               control,
-              new PodLabels(kv, filter),
+              podLabels(filter),
               publisher,
               ipcache,
               new PolicyTranslator(cookies),
@@ -155,6 +164,18 @@ public class Agent {
       LOG.error("the agent cannot start", e);
       Quarkus.asyncExit(1);
     }
+  }
+
+  private PodLabels podLabels(LabelFilter filter) {
+    return switch (config.agent().source()) {
+      case "standalone" -> new StandalonePodLabels(kv, filter);
+      case "kubernetes" -> new KubernetesPodLabels(kubernetes.get(), filter);
+      default ->
+          throw new IllegalArgumentException(
+              "porin.agent.source: \""
+                  + config.agent().source()
+                  + "\" is not standalone or kubernetes");
+    };
   }
 
   /** This node's CIDRs from IPAM (saved for restarts while IPAM is away), retried until known. */

@@ -37,6 +37,13 @@ public interface AgentConfig {
     /** The bpffs directory of this node's pinned maps (default /sys/fs/bpf/porin/&lt;node&gt;). */
     Optional<String> pinDir();
 
+    /**
+     * Where pod labels come from: {@code standalone} (etcd, written by {@code porin apply}) or
+     * {@code kubernetes} (the API server the Kubernetes client is configured for).
+     */
+    @WithDefault("standalone")
+    String source();
+
     /** The CNI plugin's socket. */
     @WithDefault("/var/run/porin/cni.sock")
     String cniSocket();

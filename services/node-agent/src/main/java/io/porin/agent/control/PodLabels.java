@@ -1,58 +1,15 @@
 package io.porin.agent.control;
 
-import io.porin.core.labels.LabelFilter;
 import io.porin.core.labels.LabelSet;
-import io.porin.core.resource.EndpointLabels;
-import io.porin.core.resource.NamespaceResource;
-import io.porin.core.resource.PodResource;
-import io.porin.core.resource.Resource;
-import io.porin.core.resource.ResourceParser;
-import io.porin.kvstore.Keys;
-import io.porin.kvstore.KvStore;
-import java.util.Map;
-import java.util.Optional;
 
 /**
- * A pod's identity labels from the standalone store (what {@code porin apply} wrote), derived
- * exactly as the policy service derives them, so both arrive at the same identity.
+ * Where a new pod's identity labels come from: the standalone store or the Kubernetes API. Both
+ * derive them as the policy service does (core's EndpointLabels), so both arrive at the identity
+ * the policy was compiled for.
  */
-public final class PodLabels {
+public interface PodLabels {
   /** The labels, and whether the pod itself was found (else: only its namespace's labels). */
-  public record Found(LabelSet labels, boolean podFound) {}
+  record Found(LabelSet labels, boolean podFound) {}
 
-  private final KvStore kv;
-  private final LabelFilter filter;
-
-  public PodLabels(KvStore kv, LabelFilter filter) {
-    this.kv = kv;
-    this.filter = filter;
-  }
-
-  public Found labels(String namespace, String pod) {
-    Optional<NamespaceResource> ns =
-        read(Keys.Resources.resource("namespaces", Keys.Resources.CLUSTER_SCOPE, namespace))
-            .filter(NamespaceResource.class::isInstance)
-            .map(NamespaceResource.class::cast);
-    Optional<PodResource> p =
-        pod == null || pod.isEmpty()
-            ? Optional.empty()
-            : read(Keys.Resources.resource("pods", namespace, pod))
-                .filter(PodResource.class::isInstance)
-                .map(PodResource.class::cast);
-    if (p.isPresent()) {
-      return new Found(EndpointLabels.identity(p.get(), ns.orElse(null), filter), true);
-    }
-    Map<String, String> nsLabels = ns.map(NamespaceResource::labels).orElse(Map.of());
-    return new Found(
-        filter.filter(EndpointLabels.all(namespace, Map.of(), nsLabels)).identityLabels(), false);
-  }
-
-  private Optional<Resource> read(String key) {
-    return kv.get(key)
-        .flatMap(
-            e -> {
-              ResourceParser.Result r = ResourceParser.parse(e.value());
-              return r.resources().isEmpty() ? Optional.empty() : Optional.of(r.resources().get(0));
-            });
-  }
+  Found labels(String namespace, String pod);
 }
