@@ -154,6 +154,7 @@ public class Agent {
       scheduler.scheduleWithFixedDelay(this::keepAlive, 0, 10, TimeUnit.SECONDS);
       cni = new CniServer(Path.of(config.agent().cniSocket()), endpoints);
       cni.start();
+      writeCniConfig();
       metrics();
       startupProblem = null;
       LOG.infof(
@@ -164,6 +165,26 @@ public class Agent {
       LOG.error("the agent cannot start", e);
       Quarkus.asyncExit(1);
     }
+  }
+
+  /** 05-porin.conflist, pointing the plugin at this agent's socket (atomically replaced). */
+  private void writeCniConfig() throws java.io.IOException {
+    if (config.agent().cniConfDir().isEmpty()) {
+      return;
+    }
+    Path dir = Path.of(config.agent().cniConfDir().get());
+    Files.createDirectories(dir);
+    ObjectNode plugin = JSON.createObjectNode();
+    plugin.put("type", "porin-cni").put("agent-socket", config.agent().cniSocket());
+    ObjectNode conf = JSON.createObjectNode();
+    conf.put("cniVersion", "1.0.0").put("name", "porin").putArray("plugins").add(plugin);
+    Path tmp = dir.resolve(".05-porin.conflist.tmp");
+    Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(conf));
+    Files.move(
+        tmp,
+        dir.resolve("05-porin.conflist"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
   private PodLabels podLabels(LabelFilter filter) {

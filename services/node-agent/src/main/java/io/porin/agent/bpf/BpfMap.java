@@ -140,26 +140,11 @@ public final class BpfMap implements AutoCloseable {
     update(key, value, ANY);
   }
 
-  /** Stores a map's file descriptor as the value (maps of maps). */
+  /** Stores a map's file descriptor as the value (maps of maps: value size 4). */
   public void updateInner(byte[] key, BpfMap inner) {
     byte[] value = new byte[4];
     MapLayouts.putInt(value, 0, inner.fd());
-    if (key.length != keySize) {
-      throw new IllegalArgumentException(
-          name + ": key is " + key.length + " bytes, not " + keySize);
-    }
-    try (Arena arena = Arena.ofConfined()) {
-      int rc =
-          (int)
-              Libbpf.MAP_UPDATE.invokeExact(
-                  fd,
-                  arena.allocateFrom(ValueLayout.JAVA_BYTE, key),
-                  arena.allocateFrom(ValueLayout.JAVA_BYTE, value),
-                  ANY);
-      BpfException.check(rc, "update " + name);
-    } catch (Throwable t) {
-      throw rethrow(t);
-    }
+    update(key, value, ANY);
   }
 
   /** The value under a key, or empty. For a map of maps the value is the inner map's id. */

@@ -48,6 +48,12 @@ public interface AgentConfig {
     @WithDefault("/var/run/porin/cni.sock")
     String cniSocket();
 
+    /**
+     * Where the container runtime reads CNI configurations (e.g. /etc/cni/net.d): when set, the
+     * agent writes {@code 05-porin.conflist} there once it serves CNI.
+     */
+    Optional<String> cniConfDir();
+
     /** The identity service, host:port. */
     @WithDefault("127.0.0.1:9401")
     String identity();

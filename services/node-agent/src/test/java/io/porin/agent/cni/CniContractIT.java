@@ -26,6 +26,16 @@ class CniContractIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String CONFIG =
       "{\"cniVersion\":\"1.0.0\",\"name\":\"porin\",\"type\":\"porin-cni\"}";
+
+  @Test
+  @Order(0)
+  void theAgentWritesTheConflistForItsSocket() throws Exception {
+    JsonNode conf = JSON.readTree(cluster.work.resolve("net.d/05-porin.conflist").toFile());
+    assertThat(conf.path("plugins").get(0).path("type").asText()).isEqualTo("porin-cni");
+    assertThat(conf.path("plugins").get(0).path("agent-socket").asText())
+        .isEqualTo(cluster.cniSocket.toString());
+  }
+
   private static final String RESOURCES =
       """
       apiVersion: v1

@@ -113,6 +113,7 @@ public final class NetnsCluster implements AutoCloseable {
             "-Dporin.agent.state-dir=" + work.resolve("state"),
             "-Dporin.agent.pin-dir=" + pins,
             "-Dporin.agent.cni-socket=" + cniSocket,
+            "-Dporin.agent.cni-conf-dir=" + work.resolve("net.d"),
             "-Dporin.agent.policy-wait=5s",
             "-jar",
             jar.toString()));
