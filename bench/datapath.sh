@@ -21,7 +21,7 @@ java=$("$here/bin/find-jdk")/bin/java
   || ./mvnw -B -q install -DskipTests -pl bench -am
 cp="bench/target/classes:bench/target/lib/*"
 
-tag=pb$$
+tag=porin-b$$
 node=$tag-n; pa=$tag-a; pb=$tag-b
 work=$(mktemp -d /tmp/porin-bench-dp.XXXXXX)
 pins=/sys/fs/bpf/porin-bench-$tag

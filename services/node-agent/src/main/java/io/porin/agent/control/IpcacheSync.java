@@ -39,7 +39,7 @@ public final class IpcacheSync implements AutoCloseable {
   private final boolean nodeRoutes;
   private final Map<Cidr, Integer> local = new HashMap<>();
   private final Map<Cidr, Integer> endpoints = new HashMap<>();
-  private final Map<Cidr, Integer> nodes = new HashMap<>();
+  private final Map<String, Map<Cidr, Integer>> nodes = new HashMap<>();
   private final Map<String, List<String>> nodeRouteTargets = new HashMap<>();
   private Map<Cidr, Integer> cidrs = Map.of();
   private Map<Cidr, Integer> written = new HashMap<>();
@@ -128,10 +128,9 @@ public final class IpcacheSync implements AutoCloseable {
 
   private void node(WatchEvent e) {
     if (e.type() == WatchEvent.Type.DELETE) {
-      // rebuild from what is left: simpler than tracking which prefixes a node owned
-      nodes.clear();
-      nodeRouteTargets.clear();
-      kv.list(Keys.Nodes.PREFIX).entries().forEach(this::putNode);
+      String name = e.entry().key().substring(Keys.Nodes.PREFIX.length());
+      nodes.remove(name);
+      nodeRouteTargets.remove(name);
     } else {
       putNode(e.entry());
     }
@@ -147,15 +146,17 @@ public final class IpcacheSync implements AutoCloseable {
           self ? ReservedIdentity.HOST.id().value() : ReservedIdentity.REMOTE_NODE.id().value();
       List<String> addresses = new ArrayList<>();
       n.path("addresses").forEach(a -> addresses.add(a.asText()));
+      Map<Cidr, Integer> prefixes = new HashMap<>();
       for (String a : addresses) {
-        nodes.put(Cidr.parse(a.contains(":") ? a + "/128" : a + "/32"), id);
+        prefixes.put(Cidr.parse(a.contains(":") ? a + "/128" : a + "/32"), id);
       }
       for (String field : List.of("gateway4", "gateway6")) {
         String gw = n.path(field).asText("");
         if (!gw.isEmpty()) {
-          nodes.put(Cidr.parse(gw.contains(":") ? gw + "/128" : gw + "/32"), id);
+          prefixes.put(Cidr.parse(gw.contains(":") ? gw + "/128" : gw + "/32"), id);
         }
       }
+      nodes.put(name, prefixes);
       if (!self && !addresses.isEmpty()) {
         List<String> targets = new ArrayList<>();
         n.path("ipv4Cidrs").forEach(c -> targets.add(c.asText() + " via " + addresses.get(0)));
@@ -200,7 +201,7 @@ public final class IpcacheSync implements AutoCloseable {
 
   private void flush() {
     Map<Cidr, Integer> want = new HashMap<>(cidrs);
-    want.putAll(nodes);
+    nodes.values().forEach(want::putAll);
     want.putAll(endpoints);
     want.putAll(local);
     Map<Cidr, Integer> changed = new HashMap<>();

@@ -258,8 +258,9 @@ public final class EndpointManager {
       undo.push(() -> releaseIdentityIfUnused(identity, -1));
       PodNetwork.Addresses addresses =
           new PodNetwork.Addresses(ip4, node.gateway4(), ip6, node.gateway6());
-      String hostMac = PodNetwork.create(r.containerId(), r.netns(), r.ifname(), addresses, MTU);
+      // registered first: a create that fails half-way leaves links behind
       undo.push(() -> PodNetwork.delete(r.containerId(), r.ifname()));
+      String hostMac = PodNetwork.create(r.containerId(), r.netns(), r.ifname(), addresses, MTU);
       String podMac = PodNetwork.mac(r.netns(), r.ifname());
       String host = PodNetwork.hostName(r.containerId(), r.ifname());
       int ifindex = Tc.ifindex(host);

@@ -145,6 +145,23 @@ class CniContractIT {
   }
 
   @Test
+  @Order(2)
+  void anAddThatFailsHalfWayRollsBackEverything() throws Exception {
+    // exists, so it passes validation, but is no namespace: ADD fails after the veth pair exists
+    java.nio.file.Path notANetns = cluster.work.resolve("not-a-netns");
+    Files.writeString(notANetns, "");
+    NetnsCluster.Result r =
+        cluster.cni(
+            "ADD", "ctr-broken", notANetns.toString(), "eth0", "K8S_POD_NAMESPACE=t", CONFIG);
+    assertThat(r.exitCode()).isEqualTo(1);
+    assertThat(json(r).path("code").asInt()).isEqualTo(100);
+    String links = cluster.inNode("ip", "-o", "link").output();
+    assertThat(links).doesNotContain("lxc").doesNotContain("tmp");
+    assertThat(Files.readString(cluster.work.resolve("state/ipam-ipv4.json")))
+        .doesNotContain("ctr-broken");
+  }
+
+  @Test
   @Order(3)
   void addWiresPodsIdempotentlyAndCheckVerifiesThem() throws Exception {
     Files.writeString(cluster.work.resolve("resources.yaml"), RESOURCES);
@@ -194,6 +211,14 @@ class CniContractIT {
     NetnsCluster.Result denied = iperf(other, 1);
     assertThat(denied.exitCode()).as(denied.output()).isNotZero();
 
+    // the node acknowledged the revision it enforces: porin policy wait sees it
+    NetnsCluster.Result wait = cluster.cli("policy", "wait", "--timeout", "20s", "-o", "json");
+    assertThat(wait.exitCode()).as(wait.output()).isZero();
+    JsonNode acks = JSON.readTree(wait.output());
+    assertThat(acks.path("reached").asBoolean()).isTrue();
+    assertThat(acks.path("nodes").get(0).path("node").asText()).isEqualTo(cluster.name);
+    assertThat(acks.path("nodes").get(0).path("identities").asInt()).isEqualTo(3);
+
     NetnsCluster.Result map =
         cluster.cli("bpf", "policy", "get", "--pod", "t/server", "-o", "json");
     assertThat(map.exitCode()).as(map.output()).isZero();
@@ -234,7 +259,7 @@ class CniContractIT {
             "1",
             "-J");
     Thread.sleep(2000);
-    cluster.stopAgent(false);
+    cluster.stopAgent(true); // SIGKILL: a crash, not an orderly stop
     // while the agent is away the kernel keeps enforcing
     assertThat(iperfConnect(other)).isNotZero();
     cluster.startAgent();

@@ -37,7 +37,7 @@ public final class NetnsCluster implements AutoCloseable {
 
   public NetnsCluster(String tag) throws IOException {
     long pid = ProcessHandle.current().pid();
-    name = "pt" + tag + pid;
+    name = "porin-t" + tag + pid;
     nodeNetns = name + "-node";
     work = MODULE.resolve("target/" + name);
     pins = Bpffs.ROOT.resolve("porin-test-" + name);

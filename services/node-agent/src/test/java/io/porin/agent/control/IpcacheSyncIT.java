@@ -1,0 +1,122 @@
+package io.porin.agent.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.porin.agent.bpf.Bpffs;
+import io.porin.agent.bpf.Datapath;
+import io.porin.core.ipam.Cidr;
+import io.porin.kvstore.Keys;
+import io.porin.kvstore.KvStore;
+import io.porin.kvstore.testing.EtcdProcess;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The kernel ipcache follows the cluster: endpoints and nodes published in a real etcd, the CIDR
+ * identities of policy, and this node's local endpoints, with their precedence. Maps are pinned
+ * under a directory of this test only; node routes are off, so nothing outside the maps changes.
+ */
+class IpcacheSyncIT {
+  private static final Path PINS =
+      Bpffs.ROOT.resolve("porin-test-ipcache-" + ProcessHandle.current().pid());
+  private static EtcdProcess etcd;
+  private static KvStore kv;
+  private static Datapath dp;
+
+  @BeforeAll
+  static void start() throws Exception {
+    etcd = EtcdProcess.start("ipcache");
+    kv = etcd.connect();
+    dp = Datapath.open(PINS);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    try {
+      if (dp != null) {
+        dp.close();
+      }
+      if (kv != null) {
+        kv.close();
+      }
+      if (etcd != null) {
+        etcd.close();
+      }
+    } finally {
+      Bpffs.removeTree(PINS);
+    }
+  }
+
+  private static void await(Predicate<Map<Cidr, Integer>> condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      if (condition.test(dp.ipcache())) {
+        return;
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("ipcache never got there: " + dp.ipcache());
+  }
+
+  private static Cidr c(String s) {
+    return Cidr.parse(s);
+  }
+
+  @Test
+  void theKernelIpcacheFollowsEndpointsNodesCidrsAndLocalEndpoints() throws Exception {
+    // a stale entry left by a previous run goes away at the first sync
+    dp.putIpcache(c("10.9.9.9/32"), 4242);
+    kv.put(Keys.Endpoints.endpoint("10.1.0.5"), "{\"ip\":\"10.1.0.5\",\"identity\":70001}", 0);
+    kv.put(Keys.Endpoints.endpoint("fd00::5"), "{\"ip\":\"fd00::5\",\"identity\":70001}", 0);
+    kv.put(
+        Keys.Nodes.node("me"),
+        "{\"name\":\"me\",\"addresses\":[\"192.168.50.1\"],\"ipv4Cidrs\":[\"10.1.0.0/24\"],\"gateway4\":\"10.1.0.1\"}",
+        0);
+    kv.put(
+        Keys.Nodes.node("other"),
+        "{\"name\":\"other\",\"addresses\":[\"192.168.50.2\"],\"ipv4Cidrs\":[\"10.1.1.0/24\"],\"gateway4\":\"10.1.1.1\"}",
+        0);
+    try (IpcacheSync sync = new IpcacheSync(dp, kv, "me", false)) {
+      sync.start();
+      await(
+          m ->
+              Integer.valueOf(70001).equals(m.get(c("10.1.0.5/32")))
+                  && Integer.valueOf(70001).equals(m.get(c("fd00::5/128")))
+                  && Integer.valueOf(1).equals(m.get(c("192.168.50.1/32")))
+                  && Integer.valueOf(1).equals(m.get(c("10.1.0.1/32")))
+                  && Integer.valueOf(6).equals(m.get(c("192.168.50.2/32")))
+                  && Integer.valueOf(6).equals(m.get(c("10.1.1.1/32")))
+                  && !m.containsKey(c("10.9.9.9/32")));
+
+      // a new endpoint elsewhere, one that goes away
+      kv.put(Keys.Endpoints.endpoint("10.1.1.7"), "{\"ip\":\"10.1.1.7\",\"identity\":70002}", 0);
+      kv.delete(Keys.Endpoints.endpoint("10.1.0.5"));
+      await(
+          m ->
+              Integer.valueOf(70002).equals(m.get(c("10.1.1.7/32")))
+                  && !m.containsKey(c("10.1.0.5/32")));
+
+      // CIDR identities of policy, under the more specific endpoint entries
+      sync.setCidrIdentities(Map.of(c("10.1.1.0/24"), 16777217, c("0.0.0.0/0"), 16777218));
+      await(m -> Integer.valueOf(16777217).equals(m.get(c("10.1.1.0/24"))));
+      assertThat(dp.lookupIpcache(Cidr.Family.IPV4, c("10.1.1.7/32").network())).contains(70002);
+      assertThat(dp.lookupIpcache(Cidr.Family.IPV4, c("10.1.1.8/32").network())).contains(16777217);
+      assertThat(dp.lookupIpcache(Cidr.Family.IPV4, c("8.8.8.8/32").network())).contains(16777218);
+
+      // a local endpoint wins over what etcd says of the same address
+      sync.putLocal(c("10.1.1.7/32"), 70003);
+      assertThat(dp.ipcache()).containsEntry(c("10.1.1.7/32"), 70003);
+      sync.removeLocal(c("10.1.1.7/32"));
+      assertThat(dp.ipcache()).containsEntry(c("10.1.1.7/32"), 70002);
+
+      // a node that leaves takes its addresses with it
+      kv.delete(Keys.Nodes.node("other"));
+      await(m -> !m.containsKey(c("192.168.50.2/32")) && m.containsKey(c("192.168.50.1/32")));
+    }
+  }
+}
