@@ -70,6 +70,7 @@ class CniContractIT {
   private String client;
   private String other;
   private String serverIp;
+  private String serverIp6;
 
   @BeforeAll
   void start() throws Exception {
@@ -173,6 +174,7 @@ class CniContractIT {
     assertThat(s.exitCode()).as(s.output() + cluster.tail("agent")).isZero();
     JsonNode result = json(s);
     serverIp = result.path("ips").get(0).path("address").asText().replace("/32", "");
+    serverIp6 = result.path("ips").get(1).path("address").asText().replace("/128", "");
     assertThat(result.path("cniVersion").asText()).isEqualTo("1.0.0");
     assertThat(result.path("interfaces").get(0).path("name").asText())
         .startsWith("lxc")
@@ -210,6 +212,35 @@ class CniContractIT {
     assertThat(allowed.exitCode()).as(allowed.output()).isZero();
     NetnsCluster.Result denied = iperf(other, 1);
     assertThat(denied.exitCode()).as(denied.output()).isNotZero();
+    // the same over IPv6: identities do not care about the family
+    NetnsCluster.Result allowed6 =
+        cluster.inPod(
+            client,
+            "iperf3",
+            "-6",
+            "-c",
+            serverIp6,
+            "-p",
+            "5201",
+            "-t",
+            "1",
+            "--connect-timeout",
+            "2000");
+    assertThat(allowed6.exitCode()).as(allowed6.output()).isZero();
+    NetnsCluster.Result denied6 =
+        cluster.inPod(
+            other,
+            "iperf3",
+            "-6",
+            "-c",
+            serverIp6,
+            "-p",
+            "5201",
+            "-t",
+            "1",
+            "--connect-timeout",
+            "1000");
+    assertThat(denied6.exitCode()).as(denied6.output()).isNotZero();
 
     // the node acknowledged the revision it enforces: porin policy wait sees it
     NetnsCluster.Result wait = cluster.cli("policy", "wait", "--timeout", "20s", "-o", "json");
