@@ -70,6 +70,9 @@ public final class EndpointManager {
     private volatile boolean ingressEnforced = true;
     private volatile boolean egressEnforced = true;
 
+    /** Taken back from a previous run: its maps are re-derived at the first sync. */
+    private volatile boolean restored;
+
     Live(Endpoint endpoint) {
       this.endpoint = endpoint;
     }
@@ -206,6 +209,7 @@ public final class EndpointManager {
           live.egressEnforced = (cfg.get().flags() & MapLayouts.EP_ENFORCE_EGRESS) != 0;
           live.entries = datapath.readPolicy(e.id()).size();
           live.detail = "restored: enforcing the previous run's policy until the stream syncs";
+          live.restored = true;
         } else {
           lockdown(live, "restored without datapath state: no policy received yet");
         }
@@ -405,7 +409,7 @@ public final class EndpointManager {
       for (Live live : byId.values()) {
         if (changed.contains(live.endpoint().identity())
             || WAITING_FOR_POLICY.equals(live.state)
-            || live.detail.startsWith("restored")) {
+            || live.restored) {
           Optional<io.porin.api.policy.v1.IdentityPolicy> p =
               policies.policy(live.endpoint().identity());
           if (p.isPresent()) {
@@ -424,6 +428,7 @@ public final class EndpointManager {
 
   private void applyPolicy(Live live, io.porin.api.policy.v1.IdentityPolicy proto, long revision) {
     Endpoint e = live.endpoint();
+    live.restored = false;
     PolicyTranslator.Translated t = translator.translate(ProtoPolicies.toCore(proto));
     try {
       int changes = datapath.writePolicy(e.id(), t.entries());
