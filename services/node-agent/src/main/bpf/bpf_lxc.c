@@ -83,6 +83,24 @@ static __always_inline int policy_step(struct __sk_buff *skb, const struct porin
 	return forward(skb, dir);
 }
 
+/* Decrements the IPv4 TTL (fixing the header checksum) or the IPv6 hop limit. Returns 1 when the
+ * packet must not be forwarded here (TTL 1 or less), a negative value when writing failed. */
+static __always_inline int ttl_decrement(struct __sk_buff *skb, __u8 family)
+{
+	__u32 off = sizeof(struct ethhdr) + (family == PORIN_FAMILY_IPV4 ? 8 : 7);
+	__u8 ttl;
+	if (bpf_skb_load_bytes(skb, off, &ttl, 1))
+		return -1;
+	if (ttl <= 1)
+		return 1;
+	__u8 next = ttl - 1;
+	if (family == PORIN_FAMILY_IPV4 &&
+	    bpf_l3_csum_replace(skb, sizeof(struct ethhdr) + 10, bpf_htons((__u16)ttl << 8),
+				bpf_htons((__u16)next << 8), 2))
+		return -1;
+	return bpf_skb_store_bytes(skb, off, &next, 1, 0) ? -1 : 0;
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
 	struct packet p = {};
@@ -118,7 +136,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	rc = policy_step(skb, dst, PORIN_DIR_INGRESS, &p, now);
 	if (rc != TC_ACT_OK)
 		return rc;
-	if (bpf_skb_store_bytes(skb, 0, dst->pod_mac, 6, 0) ||
+	/* a router's duty: the hop limit goes down; at 1 the stack answers (time exceeded) */
+	rc = ttl_decrement(skb, p.family);
+	if (rc > 0)
+		return TC_ACT_OK;
+	if (rc < 0 || bpf_skb_store_bytes(skb, 0, dst->pod_mac, 6, 0) ||
 	    bpf_skb_store_bytes(skb, 6, dst->host_mac, 6, 0))
 		return drop(skb, dst, &p, PORIN_DIR_INGRESS, 0, 0, PORIN_DROP_WRITE_ERROR);
 	return bpf_redirect_peer(dst_ifindex, 0);

@@ -429,9 +429,20 @@ class DatapathPacketIT {
       // rewritten for the destination: its MAC, from its host side
       assertThat(java.util.HexFormat.of().formatHex(allowed.data(), 0, 12))
           .isEqualTo("02000000000c02000000000b");
+      // one hop: TTL down by one, the header checksum still right
+      assertThat(allowed.data()[14 + 8]).isEqualTo((byte) 63);
+      assertThat(Packets.checksumValid(allowed.data())).isTrue();
       List<DatapathEvent> e = events();
       assertThat(e).extracting(DatapathEvent::endpointId).containsExactly(EP, peerEndpoint);
       assertThat(e.get(1).cookie()).isEqualTo(81);
+      // at TTL 1 the packet goes to the node's stack, which answers time exceeded
+      TestRun.Result lastHop =
+          TestRun.run(
+              dp.programFd(Datapath.PROGRAM_FROM_POD),
+              Packets.withTtl(ipv4(POD_IP, CLIENT_IP, TCP, tcp(40200, 80, ACK)), 1),
+              1);
+      assertThat(lastHop.retval()).isEqualTo(OK);
+      events();
       // the destination's ingress policy holds although its own hook never sees the packet
       assertThat(fromPod(syn(POD_IP, CLIENT_IP, 40201, 81))).isEqualTo(SHOT);
       DatapathEvent drop = events().getLast();

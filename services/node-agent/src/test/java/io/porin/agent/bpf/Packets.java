@@ -58,6 +58,7 @@ final class Packets {
     ip[9] = (byte) protocol;
     System.arraycopy(addr(src), 0, ip, 12, 4);
     System.arraycopy(addr(dst), 0, ip, 16, 4);
+    checksum(ip, 0);
     return frame(0x0800, ip, l4);
   }
 
@@ -81,6 +82,38 @@ final class Packets {
     System.arraycopy(ext, 0, both, 0, ext.length);
     System.arraycopy(l4, 0, both, ext.length, l4.length);
     return frame(0x86DD, ip, both);
+  }
+
+  /** An IPv4 frame with another TTL (and its header checksum fixed). */
+  static byte[] withTtl(byte[] frame, int ttl) {
+    byte[] f = frame.clone();
+    f[14 + 8] = (byte) ttl;
+    checksum(f, 14);
+    return f;
+  }
+
+  /** True when the IPv4 header at offset 14 of a frame has a valid checksum. */
+  static boolean checksumValid(byte[] frame) {
+    return sum(frame, 14) == 0xFFFF;
+  }
+
+  private static void checksum(byte[] b, int off) {
+    b[off + 10] = 0;
+    b[off + 11] = 0;
+    int c = ~sum(b, off) & 0xFFFF;
+    b[off + 10] = (byte) (c >>> 8);
+    b[off + 11] = (byte) c;
+  }
+
+  private static int sum(byte[] b, int off) {
+    int s = 0;
+    for (int i = 0; i < 20; i += 2) {
+      s += ((b[off + i] & 0xFF) << 8) | (b[off + i + 1] & 0xFF);
+    }
+    while ((s >>> 16) != 0) {
+      s = (s & 0xFFFF) + (s >>> 16);
+    }
+    return s;
   }
 
   static byte[] arp() {
