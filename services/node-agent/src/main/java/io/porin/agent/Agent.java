@@ -35,9 +35,7 @@ import jakarta.inject.Singleton;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -55,7 +53,6 @@ import org.jboss.logging.Logger;
 public class Agent {
   private static final Logger LOG = Logger.getLogger(Agent.class);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int RECENT_EVENTS = 4095;
 
   private final AgentConfig config;
   private final MeterRegistry registry;
@@ -64,7 +61,6 @@ public class Agent {
   private final ScheduledExecutorService scheduler =
       Executors.newSingleThreadScheduledExecutor(
           r -> Thread.ofPlatform().name("porin-agent").daemon().unstarted(r));
-  private final Deque<DatapathEvent> recent = new ArrayDeque<>();
   private final AtomicLong eventCount = new AtomicLong();
   private volatile String node;
   private volatile Datapath datapath;
@@ -255,14 +251,9 @@ public class Agent {
     }
   }
 
+  /** Events are decoded and counted; flows (a later issue) will be built from them here. */
   private void record(DatapathEvent e) {
     eventCount.incrementAndGet();
-    synchronized (recent) {
-      if (recent.size() == RECENT_EVENTS) {
-        recent.removeFirst();
-      }
-      recent.addLast(e);
-    }
   }
 
   private void metrics() {
@@ -357,12 +348,6 @@ public class Agent {
 
   public long eventCount() {
     return eventCount.get();
-  }
-
-  public List<DatapathEvent> recentEvents() {
-    synchronized (recent) {
-      return List.copyOf(recent);
-    }
   }
 
   private static String hostname() {

@@ -99,17 +99,6 @@ public final class BpfMap implements AutoCloseable {
     }
   }
 
-  /** Opens a map by its kernel id (as a map of maps answers a lookup). */
-  public static BpfMap fromId(int id, String name, int keySize, int valueSize) {
-    try {
-      int fd = (int) Libbpf.MAP_GET_FD_BY_ID.invokeExact(id);
-      BpfException.check(fd, "open map id " + id);
-      return new BpfMap(name, fd, keySize, valueSize);
-    } catch (Throwable t) {
-      throw rethrow(t);
-    }
-  }
-
   /** Pins this map at a bpffs path. */
   public void pin(Path path) {
     try (Arena arena = Arena.ofConfined()) {

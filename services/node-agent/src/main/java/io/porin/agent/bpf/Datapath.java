@@ -16,12 +16,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -109,10 +107,6 @@ public final class Datapath implements AutoCloseable {
     }
   }
 
-  public Path pinDirectory() {
-    return pinDirectory;
-  }
-
   public int programFd(String name) {
     return switch (name) {
       case PROGRAM_FROM_POD -> fromPod;
@@ -133,11 +127,6 @@ public final class Datapath implements AutoCloseable {
   public boolean attached(int ifindex) {
     return Tc.attachedProgramId(ifindex, Tc.Hook.INGRESS) != 0
         && Tc.attachedProgramId(ifindex, Tc.Hook.EGRESS) != 0;
-  }
-
-  public void detach(int ifindex) {
-    Tc.detach(ifindex, Tc.Hook.INGRESS);
-    Tc.detach(ifindex, Tc.Hook.EGRESS);
   }
 
   // ---- ipcache
@@ -231,15 +220,6 @@ public final class Datapath implements AutoCloseable {
                     MapLayouts.get(v, ENDPOINT, "egress_default_cookie"),
                     mac(v, offset(ENDPOINT, "pod_mac")),
                     mac(v, offset(ENDPOINT, "host_mac"))));
-  }
-
-  /** The interface indexes the endpoint map holds. */
-  public Set<Integer> endpointIfindexes() {
-    Set<Integer> out = new HashSet<>();
-    for (byte[] k : endpoints.keys()) {
-      out.add(MapLayouts.getInt(k, 0));
-    }
-    return out;
   }
 
   public boolean deleteEndpoint(int ifindex) {

@@ -68,8 +68,4 @@ public record DatapathEvent(
       throw new IllegalStateException(e);
     }
   }
-
-  public boolean dropped() {
-    return verdict == MapLayouts.VERDICT_DROPPED;
-  }
 }

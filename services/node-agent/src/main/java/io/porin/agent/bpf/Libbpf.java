@@ -42,12 +42,8 @@ final class Libbpf {
       bpf("bpf_program__fd", FunctionDescriptor.of(JAVA_INT, ADDRESS));
   static final MethodHandle TC_HOOK_CREATE =
       bpf("bpf_tc_hook_create", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-  static final MethodHandle TC_HOOK_DESTROY =
-      bpf("bpf_tc_hook_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
   static final MethodHandle TC_ATTACH =
       bpf("bpf_tc_attach", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-  static final MethodHandle TC_DETACH =
-      bpf("bpf_tc_detach", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
   static final MethodHandle TC_QUERY =
       bpf("bpf_tc_query", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
   static final MethodHandle MAP_UPDATE =
@@ -69,8 +65,6 @@ final class Libbpf {
           "bpf_map_create",
           FunctionDescriptor.of(
               JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-  static final MethodHandle MAP_GET_FD_BY_ID =
-      bpf("bpf_map_get_fd_by_id", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
   static final MethodHandle OBJ_PIN =
       bpf("bpf_obj_pin", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
   static final MethodHandle OBJ_GET = bpf("bpf_obj_get", FunctionDescriptor.of(JAVA_INT, ADDRESS));

@@ -60,11 +60,6 @@ public final class RingBufferReader implements AutoCloseable {
     thread = Thread.ofPlatform().name("porin-events-" + map.name()).daemon().start(this::loop);
   }
 
-  /** Records the consumer failed on (logged, never thrown). */
-  public long consumerErrors() {
-    return consumerErrors;
-  }
-
   private int onRecord(MemorySegment ctx, MemorySegment data, long size) {
     try {
       consumer.accept(data.reinterpret(size).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));

@@ -75,20 +75,6 @@ public final class Tc {
     }
   }
 
-  /** Detaches Porin's program from a hook; false when none was attached. */
-  public static boolean detach(int ifindex, Hook hook) {
-    try (Arena arena = Arena.ofConfined()) {
-      int rc = (int) Libbpf.TC_DETACH.invokeExact(hook(arena, ifindex, hook), opts(arena));
-      if (rc == -Errno.ENOENT || rc == -Errno.EINVAL || rc == -19) {
-        return false;
-      }
-      BpfException.check(rc, "detach from ifindex " + ifindex + " " + hook);
-      return true;
-    } catch (Throwable t) {
-      throw rethrow(t);
-    }
-  }
-
   private static MemorySegment hook(Arena arena, int ifindex, Hook hook) {
     MemorySegment h = arena.allocate(LibbpfLayouts.TC_HOOK);
     h.set(ValueLayout.JAVA_LONG, 0, LibbpfLayouts.TC_HOOK.byteSize());

@@ -40,10 +40,6 @@ public final class ControlPlane implements AutoCloseable {
         .build();
   }
 
-  public String identityTarget() {
-    return identityTarget;
-  }
-
   public String ipamTarget() {
     return ipamTarget;
   }
