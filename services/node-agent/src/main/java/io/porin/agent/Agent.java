@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.porin.agent.bpf.Datapath;
-import io.porin.agent.bpf.DatapathEvent;
 import io.porin.agent.bpf.RingBufferReader;
 import io.porin.agent.cni.CniServer;
 import io.porin.agent.config.AgentConfig;
@@ -146,7 +145,7 @@ public class Agent {
       policies.start(endpoints.hostedIdentities());
       events =
           datapath.events(
-              config.agent().eventsInterval().toMillis(), b -> record(DatapathEvent.decode(b)));
+              config.agent().eventsInterval().toMillis(), b -> eventCount.incrementAndGet());
       scheduler.scheduleWithFixedDelay(this::keepAlive, 0, 10, TimeUnit.SECONDS);
       cni = new CniServer(Path.of(config.agent().cniSocket()), endpoints);
       cni.start();
@@ -251,11 +250,6 @@ public class Agent {
     }
   }
 
-  /** Events are decoded and counted; flows (a later issue) will be built from them here. */
-  private void record(DatapathEvent e) {
-    eventCount.incrementAndGet();
-  }
-
   private void metrics() {
     for (String state :
         List.of(
@@ -344,10 +338,6 @@ public class Agent {
 
   public NodeCidrs cidrs() {
     return cidrs;
-  }
-
-  public long eventCount() {
-    return eventCount.get();
   }
 
   private static String hostname() {

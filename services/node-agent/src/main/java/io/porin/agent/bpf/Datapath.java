@@ -68,6 +68,10 @@ public final class Datapath implements AutoCloseable {
   private final int fromPod;
   private final int toPod;
   private final Map<Integer, BpfMap> policyMaps = new HashMap<>();
+  // What this process last wrote, so that a change costs a diff, not a read of the whole map.
+  // Filled from the kernel on first use (pinned maps outlive the process); dropped on failure.
+  private final Map<Integer, Map<PolicyKey, PolicyValue>> policyWritten = new HashMap<>();
+  private Map<Long, Map<Cidr, Integer>> classesWritten;
   private final int cpus;
 
   private Datapath(Path pinDirectory, BpfObject object) throws IOException {
@@ -278,20 +282,27 @@ public final class Datapath implements AutoCloseable {
       throw new PolicyMapOverflowException(endpointId, entries.size(), MapLayouts.POLICY_MAX);
     }
     BpfMap map = policyMap(endpointId);
-    Map<PolicyKey, PolicyValue> current = readPolicy(map);
+    Map<PolicyKey, PolicyValue> current =
+        policyWritten.computeIfAbsent(endpointId, id -> readPolicy(map));
     int changes = 0;
-    for (Map.Entry<PolicyKey, PolicyValue> e : entries.entrySet()) {
-      if (!e.getValue().equals(current.get(e.getKey()))) {
-        map.update(policyKey(e.getKey()), policyValue(e.getKey(), e.getValue()));
-        changes++;
+    try {
+      for (Map.Entry<PolicyKey, PolicyValue> e : entries.entrySet()) {
+        if (!e.getValue().equals(current.get(e.getKey()))) {
+          map.update(policyKey(e.getKey()), policyValue(e.getKey(), e.getValue()));
+          changes++;
+        }
       }
-    }
-    for (PolicyKey k : current.keySet()) {
-      if (!entries.containsKey(k)) {
-        map.delete(policyKey(k));
-        changes++;
+      for (PolicyKey k : current.keySet()) {
+        if (!entries.containsKey(k)) {
+          map.delete(policyKey(k));
+          changes++;
+        }
       }
+    } catch (RuntimeException e) {
+      policyWritten.remove(endpointId); // the kernel is the truth again next time
+      throw e;
     }
+    policyWritten.put(endpointId, new HashMap<>(entries));
     return changes;
   }
 
@@ -304,6 +315,7 @@ public final class Datapath implements AutoCloseable {
   /** Removes an endpoint's policy map (registration and pin). */
   public synchronized void deletePolicyMap(int endpointId) throws IOException {
     policy.delete(intKey(endpointId));
+    policyWritten.remove(endpointId);
     BpfMap map = policyMaps.remove(endpointId);
     if (map != null) {
       map.close();
@@ -387,29 +399,51 @@ public final class Datapath implements AutoCloseable {
   /** Replaces an endpoint's address classes for one direction. */
   public synchronized void writeCidrClasses(
       int endpointId, int direction, Map<Cidr, Integer> classes) {
-    Map<Cidr, Integer> current = new HashMap<>();
-    List<byte[]> keys = cidrClasses.keys();
-    for (byte[] k : keys) {
-      if (MapLayouts.get(k, CIDR_CLASS_KEY, "endpoint_id") == endpointId
-          && MapLayouts.get(k, CIDR_CLASS_KEY, "direction") == direction) {
-        cidrClasses
-            .lookup(k)
-            .ifPresent(v -> current.put(cidrOf(k, 0, 9, 12, 64), MapLayouts.getInt(v, 0)));
-      }
+    if (classesWritten == null) {
+      classesWritten = readCidrClasses();
     }
-    classes.forEach(
-        (c, id) -> {
-          if (!id.equals(current.get(c))) {
-            byte[] v = new byte[4];
-            MapLayouts.putInt(v, 0, id);
-            cidrClasses.update(cidrClassKey(endpointId, direction, c), v);
-          }
-        });
-    for (Cidr c : current.keySet()) {
-      if (!classes.containsKey(c)) {
-        cidrClasses.delete(cidrClassKey(endpointId, direction, c));
+    long slot = ((long) endpointId << 1) | direction;
+    Map<Cidr, Integer> current = classesWritten.getOrDefault(slot, Map.of());
+    try {
+      classes.forEach(
+          (c, id) -> {
+            if (!id.equals(current.get(c))) {
+              byte[] v = new byte[4];
+              MapLayouts.putInt(v, 0, id);
+              cidrClasses.update(cidrClassKey(endpointId, direction, c), v);
+            }
+          });
+      for (Cidr c : current.keySet()) {
+        if (!classes.containsKey(c)) {
+          cidrClasses.delete(cidrClassKey(endpointId, direction, c));
+        }
       }
+    } catch (RuntimeException e) {
+      classesWritten = null; // read the kernel again next time
+      throw e;
     }
+    if (classes.isEmpty()) {
+      classesWritten.remove(slot);
+    } else {
+      classesWritten.put(slot, new HashMap<>(classes));
+    }
+  }
+
+  /** Every endpoint's classes as the kernel holds them, by (endpoint id &lt;&lt; 1 | direction). */
+  private Map<Long, Map<Cidr, Integer>> readCidrClasses() {
+    Map<Long, Map<Cidr, Integer>> out = new HashMap<>();
+    for (byte[] k : cidrClasses.keys()) {
+      long slot =
+          ((long) MapLayouts.get(k, CIDR_CLASS_KEY, "endpoint_id") << 1)
+              | MapLayouts.get(k, CIDR_CLASS_KEY, "direction");
+      cidrClasses
+          .lookup(k)
+          .ifPresent(
+              v ->
+                  out.computeIfAbsent(slot, x -> new HashMap<>())
+                      .put(cidrOf(k, 0, 9, 12, 64), MapLayouts.getInt(v, 0)));
+    }
+    return out;
   }
 
   private static byte[] cidrClassKey(int endpointId, int direction, Cidr c) {
