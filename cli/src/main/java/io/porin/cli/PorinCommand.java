@@ -25,7 +25,11 @@ import picocli.CommandLine.Mixin;
       DeleteCommand.class,
       ContextCommand.class,
       io.porin.cli.agent.EndpointCommand.class,
-      io.porin.cli.agent.BpfCommand.class
+      io.porin.cli.agent.BpfCommand.class,
+      io.porin.cli.cluster.GetCommand.class,
+      io.porin.cli.cluster.StatusCommand.class,
+      io.porin.cli.lab.LabCommand.class,
+      io.porin.cli.connectivity.ConnectivityCommand.class
     })
 public class PorinCommand {
   @Mixin GlobalOptions options;

@@ -50,11 +50,14 @@ public class ContextCommand {
                   m.put("ipam", ctx.ipam());
                   m.put("policy", ctx.policy());
                   m.put("agent", ctx.agent());
+                  m.put("lab", ctx.lab());
+                  m.put("netns", ctx.netns());
+                  m.put("nodes", ctx.agents());
                   json.add(m);
                 });
         Output.json(out, json);
       } else {
-        Table t = new Table("CURRENT", "NAME", "IDENTITY", "IPAM", "POLICY", "AGENT");
+        Table t = new Table("CURRENT", "NAME", "IDENTITY", "IPAM", "POLICY", "AGENTS", "NETNS");
         c.all()
             .forEach(
                 (name, ctx) ->
@@ -64,7 +67,8 @@ public class ContextCommand {
                         ctx.identity(),
                         ctx.ipam(),
                         ctx.policy(),
-                        ctx.agent()));
+                        String.join(",", ctx.agents().values()),
+                        ctx.netns() == null ? "" : ctx.netns()));
         t.print(out);
       }
       out.flush();

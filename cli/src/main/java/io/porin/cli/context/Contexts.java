@@ -35,22 +35,41 @@ public final class Contexts {
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .setSerializationInclusion(JsonInclude.Include.NON_NULL);
 
-  /** Where one installation's services are (host:port each; absent ones on their defaults). */
+  /**
+   * Where one installation's services are (host:port each; absent ones on their defaults). A lab's
+   * context also says which lab it is, the network namespace its control plane is reachable from
+   * ({@code porin} re-runs itself there, since the lab never adds routes to the root namespace),
+   * and every node's agent.
+   */
   public record Context(
       @JsonProperty("identity") String identity,
       @JsonProperty("ipam") String ipam,
       @JsonProperty("policy") String policy,
-      @JsonProperty("agent") String agent) {
+      @JsonProperty("agent") String agent,
+      @JsonProperty("lab") String lab,
+      @JsonProperty("netns") String netns,
+      @JsonProperty("nodes") Map<String, String> nodes) {
     public Context {
       identity = identity == null ? "127.0.0.1:9401" : identity;
       ipam = ipam == null ? "127.0.0.1:9402" : ipam;
       policy = policy == null ? "127.0.0.1:9403" : policy;
       agent = agent == null ? "127.0.0.1:9404" : agent;
+      nodes = nodes == null || nodes.isEmpty() ? null : new TreeMap<>(nodes);
+    }
+
+    /** An installation's services (no lab, reachable from here). */
+    public Context(String identity, String ipam, String policy, String agent) {
+      this(identity, ipam, policy, agent, null, null, null);
     }
 
     /** A local installation with every service on its default port. */
     public static Context local() {
       return new Context(null, null, null, null);
+    }
+
+    /** Every node's agent: the context's nodes, else its one agent. */
+    public Map<String, String> agents() {
+      return nodes != null ? nodes : Map.of("", agent);
     }
   }
 
@@ -134,6 +153,16 @@ public final class Contexts {
     contexts.put(name, context);
     Contexts updated =
         new Contexts(path, new File(makeCurrent ? name : file.currentContext(), contexts));
+    updated.write();
+    return updated;
+  }
+
+  /** Removes a context (and, if it was current, the current context) and writes the file. */
+  public Contexts without(String name) throws IOException {
+    Map<String, Context> contexts = new TreeMap<>(file.contexts());
+    contexts.remove(name);
+    String current = name.equals(file.currentContext()) ? null : file.currentContext();
+    Contexts updated = new Contexts(path, new File(current, contexts));
     updated.write();
     return updated;
   }

@@ -82,10 +82,11 @@ public class ApplyCommand implements Callable<Integer> {
             }
             out.flush();
           }
+          int failedPods = dryRun ? 0 : io.porin.cli.lab.LabPods.sync(spec, stub);
           if (json) {
             Output.json(out, Map.of("dryRun", dryRun, "results", all));
           }
-          return refused > 0 ? CommandLineSetup.BAD_INPUT : 0;
+          return refused > 0 ? CommandLineSetup.BAD_INPUT : failedPods > 0 ? ServiceCall.FAILED : 0;
         });
   }
 

@@ -92,6 +92,7 @@ public class DeleteCommand implements Callable<Integer> {
             }
             out.flush();
           }
+          io.porin.cli.lab.LabPods.sync(spec, stub);
           boolean refused =
               r.getResultsList().stream()
                   .anyMatch(x -> x.getOutcome() == io.porin.api.resource.v1.Outcome.REFUSED);

@@ -158,8 +158,18 @@ public final class IpcacheSync implements AutoCloseable {
       }
       nodes.put(name, prefixes);
       if (!self && !addresses.isEmpty()) {
+        // Each family's pod CIDRs via the node's first address of that family.
         List<String> targets = new ArrayList<>();
-        n.path("ipv4Cidrs").forEach(c -> targets.add(c.asText() + " via " + addresses.get(0)));
+        addresses.stream()
+            .filter(a -> !a.contains(":"))
+            .findFirst()
+            .ifPresent(
+                via -> n.path("ipv4Cidrs").forEach(c -> targets.add(c.asText() + " via " + via)));
+        addresses.stream()
+            .filter(a -> a.contains(":"))
+            .findFirst()
+            .ifPresent(
+                via -> n.path("ipv6Cidrs").forEach(c -> targets.add(c.asText() + " via " + via)));
         nodeRouteTargets.put(name, targets);
       }
     } catch (IOException | RuntimeException ex) {

@@ -1,0 +1,191 @@
+package io.porin.cli.cluster;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
+import io.porin.api.agent.v1.AgentGrpc;
+import io.porin.api.agent.v1.AgentStatus;
+import io.porin.api.agent.v1.Endpoint;
+import io.porin.api.agent.v1.ListEndpointsRequest;
+import io.porin.api.agent.v1.StatusRequest;
+import io.porin.api.identity.v1.IdentitiesGrpc;
+import io.porin.api.ipam.v1.IpamGrpc;
+import io.porin.api.policy.v1.PoliciesGrpc;
+import io.porin.api.resource.v1.ListRequest;
+import io.porin.api.resource.v1.ResourcesGrpc;
+import io.porin.api.resource.v1.StoredResource;
+import io.porin.cli.context.Contexts;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * A whole installation as the context names it: the control-plane services and every node's agent.
+ * Calls that fail are reported as values ({@link Answer}), not thrown, so that a status view shows
+ * everything it could reach and says what it could not.
+ */
+public final class Cluster implements AutoCloseable {
+  private static final long DEADLINE_MS = 10_000;
+
+  private final Contexts.Context context;
+  private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  /** A value, or why there is none. */
+  public record Answer<T>(T value, String error) {
+    public boolean ok() {
+      return error == null;
+    }
+  }
+
+  public Cluster(Contexts.Context context) {
+    this.context = context;
+  }
+
+  public Contexts.Context context() {
+    return context;
+  }
+
+  private ManagedChannel channel(String target) {
+    return channels.computeIfAbsent(
+        target, t -> ManagedChannelBuilder.forTarget(t).usePlaintext().build());
+  }
+
+  static <T> Answer<T> call(String what, Supplier<T> call) {
+    try {
+      return new Answer<>(call.get(), null);
+    } catch (StatusRuntimeException e) {
+      String why =
+          switch (e.getStatus().getCode()) {
+            case UNAVAILABLE -> "unreachable";
+            case DEADLINE_EXCEEDED -> "no answer in time";
+            default -> e.getStatus().getCode().name();
+          };
+      return new Answer<>(
+          null,
+          what
+              + ": "
+              + why
+              + (e.getStatus().getDescription() != null
+                  ? " (" + e.getStatus().getDescription() + ")"
+                  : ""));
+    }
+  }
+
+  public IdentitiesGrpc.IdentitiesBlockingStub identity() {
+    return IdentitiesGrpc.newBlockingStub(channel(context.identity()))
+        .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
+  }
+
+  public IpamGrpc.IpamBlockingStub ipam() {
+    return IpamGrpc.newBlockingStub(channel(context.ipam()))
+        .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
+  }
+
+  public PoliciesGrpc.PoliciesBlockingStub policy() {
+    return PoliciesGrpc.newBlockingStub(channel(context.policy()))
+        .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
+  }
+
+  public ResourcesGrpc.ResourcesBlockingStub resources() {
+    return ResourcesGrpc.newBlockingStub(channel(context.policy()))
+        .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
+  }
+
+  public AgentGrpc.AgentBlockingStub agent(String address) {
+    return AgentGrpc.newBlockingStub(channel(address))
+        .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
+  }
+
+  /** Stored resources of a kind ({@code pods}, {@code services}, ...), in one or all namespaces. */
+  public Answer<List<StoredResource>> stored(String kind, String namespace) {
+    return call(
+        "policy service " + context.policy(),
+        () ->
+            resources()
+                .list(
+                    ListRequest.newBuilder()
+                        .setKind(kind)
+                        .setNamespace(namespace == null ? "" : namespace)
+                        .build())
+                .getResourcesList());
+  }
+
+  /** Each node's agent status, by node (as the context lists the agents). */
+  public Map<String, Answer<AgentStatus>> agentStatuses() {
+    Map<String, Answer<AgentStatus>> m = new LinkedHashMap<>();
+    context
+        .agents()
+        .forEach(
+            (node, address) ->
+                m.put(
+                    node,
+                    call(
+                        "agent " + address,
+                        () -> agent(address).status(StatusRequest.getDefaultInstance()))));
+    return m;
+  }
+
+  /** A node's endpoints, with the node they are on. */
+  public record NodeEndpoint(String node, Endpoint endpoint) {}
+
+  /** Every endpoint of every reachable agent; the unreachable ones in {@code errors}. */
+  public List<NodeEndpoint> endpoints(List<String> errors) {
+    List<NodeEndpoint> all = new ArrayList<>();
+    context
+        .agents()
+        .forEach(
+            (node, address) -> {
+              var a =
+                  call(
+                      "agent " + address,
+                      () ->
+                          agent(address).listEndpoints(ListEndpointsRequest.getDefaultInstance()));
+              if (a.ok()) {
+                a.value()
+                    .getEndpointsList()
+                    .forEach(e -> all.add(new NodeEndpoint(a.value().getNode(), e)));
+              } else {
+                errors.add(a.error());
+              }
+            });
+    return all;
+  }
+
+  /** A service's readiness ({@code /q/health/ready} on its port): the JSON, or why not. */
+  public Answer<String> readiness(String hostPort) {
+    try {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(URI.create("http://" + hostPort + "/q/health/ready"))
+                  .timeout(Duration.ofSeconds(3))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200
+          ? new Answer<>(r.body(), null)
+          : new Answer<>(r.body(), "not ready (HTTP " + r.statusCode() + ")");
+    } catch (java.io.IOException e) {
+      return new Answer<>(null, "unreachable (" + e.getClass().getSimpleName() + ")");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Answer<>(null, "interrupted");
+    }
+  }
+
+  @Override
+  public void close() {
+    for (ManagedChannel c : channels.values()) {
+      c.shutdownNow();
+    }
+    http.close();
+  }
+}

@@ -1,0 +1,232 @@
+package io.porin.cli.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.porin.api.agent.v1.AgentStatus;
+import io.porin.api.policy.v1.WaitRequest;
+import io.porin.api.policy.v1.WaitResponse;
+import io.porin.cli.GlobalOptions;
+import io.porin.cli.ServiceCall;
+import io.porin.cli.context.Contexts;
+import io.porin.cli.output.Output;
+import io.porin.cli.output.OutputFormat;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code porin status}: the installation at a glance, as {@code cilium status}. */
+@Command(
+    name = "status",
+    description = {
+      "The control-plane services and etcd, each node's agent, endpoints, identities, the",
+      "policy revision and whether every node enforces it. Exit 1 unless all is OK."
+    })
+public class StatusCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--wait",
+      description = "Wait up to this long (e.g. 30s) for everything to be OK",
+      converter = DurationConverter.class)
+  Duration wait = Duration.ZERO;
+
+  /** One line of the view: what, OK or not, and the details. */
+  record Line(String what, boolean ok, String detail) {}
+
+  @Override
+  public Integer call() throws InterruptedException {
+    Contexts.Named ctx = GlobalOptions.of(spec).context();
+    long deadline = System.nanoTime() + wait.toNanos();
+    List<Line> lines;
+    while (true) {
+      try (Cluster c = new Cluster(ctx.context())) {
+        lines = collect(c);
+      }
+      if (lines.stream().allMatch(Line::ok) || System.nanoTime() >= deadline) {
+        break;
+      }
+      Thread.sleep(500);
+    }
+    boolean ok = lines.stream().allMatch(Line::ok);
+    PrintWriter out = spec.commandLine().getOut();
+    if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("context", ctx.name());
+      m.put("lab", ctx.context().lab());
+      m.put("ok", ok);
+      m.put("status", lines);
+      Output.json(out, m);
+    } else {
+      out.println(
+          "Context:          "
+              + ctx.name()
+              + (ctx.context().lab() != null ? " (lab " + ctx.context().lab() + ")" : ""));
+      for (Line l : lines) {
+        out.printf("%-17s %-9s %s%n", l.what() + ":", l.ok() ? "OK" : "NOT OK", l.detail());
+      }
+      out.flush();
+    }
+    return ok ? 0 : ServiceCall.FAILED;
+  }
+
+  static List<Line> collect(Cluster c) {
+    List<Line> lines = new ArrayList<>();
+    Contexts.Context ctx = c.context();
+    // etcd, as the identity service sees it (its readiness check reads etcd).
+    var idReady = c.readiness(ctx.identity());
+    JsonNode etcdCheck = check(idReady.value(), "etcd");
+    lines.add(
+        new Line(
+            "etcd",
+            etcdCheck != null && "UP".equals(etcdCheck.path("status").asText()),
+            etcdCheck == null
+                ? "unknown (the identity service is " + idReady.error() + ")"
+                : "revision "
+                    + etcdCheck.path("data").path("revision").asText()
+                    + " (seen by the identity service)"));
+    var identities =
+        Cluster.call(
+            "identity service",
+            () -> c.identity().list(io.porin.api.identity.v1.ListRequest.getDefaultInstance()));
+    lines.add(
+        new Line(
+            "Identity",
+            idReady.ok() && identities.ok(),
+            ctx.identity()
+                + "  "
+                + (identities.ok()
+                    ? identities.value().getIdentitiesCount() + " identities"
+                    : identities.error())));
+    var ipamReady = c.readiness(ctx.ipam());
+    var ipam =
+        Cluster.call(
+            "IPAM service",
+            () -> c.ipam().list(io.porin.api.ipam.v1.ListRequest.getDefaultInstance()));
+    lines.add(
+        new Line(
+            "IPAM",
+            ipamReady.ok() && ipam.ok(),
+            ctx.ipam()
+                + "  "
+                + (ipam.ok()
+                    ? ipam.value().getNodesCount() + " nodes with pod CIDRs"
+                    : ipam.error())));
+    var policyReady = c.readiness(ctx.policy());
+    var policies =
+        Cluster.call(
+            "policy service",
+            () -> c.policy().list(io.porin.api.policy.v1.ListRequest.getDefaultInstance()));
+    lines.add(
+        new Line(
+            "Policy",
+            policyReady.ok() && policies.ok(),
+            ctx.policy()
+                + "  "
+                + (policies.ok()
+                    ? policies.value().getPoliciesCount()
+                        + " policies ("
+                        + policies.value().getPoliciesList().stream()
+                            .filter(p -> !p.getState().equals("valid"))
+                            .count()
+                        + " refused), revision "
+                        + policies.value().getRevision()
+                    : policies.error())));
+    // Each node's agent.
+    Map<String, Cluster.Answer<AgentStatus>> agents = c.agentStatuses();
+    long ready = agents.values().stream().filter(a -> a.ok() && a.value().getReady()).count();
+    lines.add(
+        new Line("Nodes", ready == agents.size(), ready + "/" + agents.size() + " agents ready"));
+    int endpoints = 0;
+    for (var e : agents.entrySet()) {
+      AgentStatus s = e.getValue().value();
+      if (s == null) {
+        lines.add(new Line("  " + e.getKey(), false, e.getValue().error()));
+        continue;
+      }
+      endpoints += s.getEndpoints();
+      lines.add(
+          new Line(
+              "  " + s.getNode(),
+              s.getReady() && s.getDatapathLoaded(),
+              String.format(
+                  "agent %s  datapath %s  endpoints %d  ipcache %d  policy revision %d%s",
+                  ctx.agents().get(e.getKey()),
+                  s.getDatapathLoaded() ? "loaded" : "NOT loaded",
+                  s.getEndpoints(),
+                  s.getIpcacheEntries(),
+                  s.getPolicyRevision(),
+                  s.getControlPlane().isEmpty() || s.getControlPlane().equals("ok")
+                      ? ""
+                      : "  (" + s.getControlPlane() + ")")));
+    }
+    lines.add(new Line("Endpoints", true, endpoints + " on " + agents.size() + " nodes"));
+    // Whether every node enforces the current policy revision.
+    var acks =
+        Cluster.call(
+            "policy service",
+            () -> c.policy().wait(WaitRequest.newBuilder().setTimeoutMillis(1).build()));
+    if (acks.ok()) {
+      WaitResponse w = acks.value();
+      long current =
+          w.getNodesList().stream().filter(n -> n.getAcknowledged() >= w.getRevision()).count();
+      List<String> behind =
+          w.getNodesList().stream()
+              .filter(n -> n.getAcknowledged() < w.getRevision())
+              .map(n -> n.getNode() + " at " + n.getAcknowledged())
+              .toList();
+      lines.add(
+          new Line(
+              "Enforcement",
+              w.getReached() && w.getNodesCount() >= agents.size(),
+              "revision "
+                  + w.getRevision()
+                  + " enforced on "
+                  + current
+                  + "/"
+                  + w.getNodesCount()
+                  + " subscribed nodes"
+                  + (behind.isEmpty() ? "" : "; behind: " + String.join(", ", behind))));
+    } else {
+      lines.add(new Line("Enforcement", false, acks.error()));
+    }
+    return lines;
+  }
+
+  private static JsonNode check(String healthJson, String name) {
+    if (healthJson == null) {
+      return null;
+    }
+    for (JsonNode c : GetCommand.readTree(healthJson).path("checks")) {
+      if (name.equals(c.path("name").asText())) {
+        return c;
+      }
+    }
+    return null;
+  }
+
+  /** Accepts 30s, 2m, 500ms. */
+  public static final class DurationConverter
+      implements picocli.CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String v) {
+      var m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m)").matcher(v);
+      if (!m.matches()) {
+        throw new picocli.CommandLine.TypeConversionException(
+            "\"" + v + "\" is not a duration (e.g. 500ms, 30s, 2m)");
+      }
+      long n = Long.parseLong(m.group(1));
+      return switch (m.group(2)) {
+        case "ms" -> Duration.ofMillis(n);
+        case "s" -> Duration.ofSeconds(n);
+        default -> Duration.ofMinutes(n);
+      };
+    }
+  }
+}

@@ -1,0 +1,290 @@
+package io.porin.cli.lab;
+
+import io.porin.cli.CommandLineSetup;
+import io.porin.cli.GlobalOptions;
+import io.porin.cli.Self;
+import io.porin.cli.context.Contexts;
+import io.porin.cli.output.Output;
+import io.porin.cli.output.OutputFormat;
+import io.porin.cli.output.Table;
+import io.porin.lab.Host;
+import io.porin.lab.Installation;
+import io.porin.lab.Lab;
+import io.porin.lab.LabDirectory;
+import io.porin.lab.LabException;
+import io.porin.lab.LabSpec;
+import io.porin.lab.LabState;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code porin lab}: a real multi-node Porin cluster on this machine. */
+@Command(
+    name = "lab",
+    description = {
+      "A real Porin cluster on this machine: nodes and pods are network namespaces, the real",
+      "agents run on the nodes, the real CNI plugin wires the pods. Needs root. Labs live in",
+      "$PORIN_LAB_DIR (default /var/lib/porin/labs)."
+    },
+    subcommands = {
+      LabCommand.Up.class,
+      LabCommand.Down.class,
+      LabCommand.ListLabs.class,
+      LabCommand.Exec.class,
+      LabCommand.Restart.class
+    })
+public class LabCommand {
+  /** The lab's name when none is given. */
+  public static final String DEFAULT_NAME = "lab";
+
+  static Consumer<String> progress(CommandSpec spec) {
+    boolean json = GlobalOptions.of(spec).output() == OutputFormat.JSON;
+    PrintWriter w = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
+    return line -> {
+      w.println(line);
+      w.flush();
+    };
+  }
+
+  /** The context that makes every other porin command talk to this lab. */
+  static Contexts.Context context(LabState s) {
+    String cp = s.controlPlane.address4;
+    Map<String, String> agents = new LinkedHashMap<>();
+    for (LabState.Member n : s.nodes) {
+      agents.put(n.name, n.address4 + ":" + Lab.AGENT_PORT);
+    }
+    return new Contexts.Context(
+        cp + ":" + Lab.IDENTITY_PORT,
+        cp + ":" + Lab.IPAM_PORT,
+        cp + ":" + Lab.POLICY_PORT,
+        agents.values().iterator().next(),
+        s.name,
+        s.controlPlane.netns,
+        agents);
+  }
+
+  @Command(
+      name = "up",
+      description = {
+        "Start a lab: etcd and the identity, IPAM and policy services in <name>-cp, and",
+        "nodes <name>-node1..N on the lab's underlay bridge, each running its agent. Writes",
+        "the context <name> and makes it current."
+      })
+  static class Up implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--name", description = "The lab's name (default: lab)")
+    String name = DEFAULT_NAME;
+
+    @Option(names = "--nodes", description = "How many nodes (default: 3)")
+    int nodes = 3;
+
+    @Option(names = "--cluster-id", description = "The cluster ID, 1..255 (default: 1)")
+    int clusterId = 1;
+
+    @Option(
+        names = "--pod-cidr",
+        description = "IPv4 pod pool, a /24 per node (default: 10.200.0.0/16)")
+    String podCidr = "10.200.0.0/16";
+
+    @Option(
+        names = "--pod-cidr6",
+        description = "IPv6 pod pool, a /120 per node (default: fd00:200:<cluster-id>::/104)")
+    String podCidr6;
+
+    @Override
+    public Integer call() throws IOException {
+      LabSpec labSpec = new LabSpec(name, nodes, clusterId, podCidr, podCidr6);
+      long started = System.nanoTime();
+      LabState s =
+          new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec)).up(labSpec);
+      Contexts.load(Contexts.defaultPath()).with(s.name, context(s), true);
+      progress(spec)
+          .accept(
+              String.format(
+                  "lab %s is up in %.0f s; context \"%s\" is current (porin lab down --name %s"
+                      + " removes it)",
+                  s.name, (System.nanoTime() - started) / 1e9, s.name, s.name));
+      if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
+        spec.commandLine().getOut().println(s.toJson());
+        spec.commandLine().getOut().flush();
+        return 0;
+      }
+      spec.commandLine().getOut().println();
+      spec.commandLine().getOut().flush();
+      return Self.run(spec, List.of("--context", s.name, "status", "--wait", "30s"));
+    }
+  }
+
+  @Command(
+      name = "down",
+      description = {
+        "Remove everything a lab made: processes, namespaces, links, bpffs pins, state, and",
+        "its context. Also after a crash or a half-finished up."
+      })
+  static class Down implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--name", description = "The lab's name (default: lab)")
+    String name = DEFAULT_NAME;
+
+    @Override
+    public Integer call() throws IOException {
+      boolean existed =
+          new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec)).down(name);
+      Contexts contexts = Contexts.load(Contexts.defaultPath());
+      Contexts.Context ctx = contexts.all().get(name);
+      if (ctx != null && name.equals(ctx.lab())) {
+        contexts.without(name);
+        progress(spec).accept("removed context \"" + name + "\"");
+      }
+      Output.print(
+          spec.commandLine().getOut(),
+          GlobalOptions.of(spec).output(),
+          () -> Map.of("name", name, "removed", existed),
+          () -> existed ? "lab " + name + " removed" : "there is no lab named " + name);
+      return 0;
+    }
+  }
+
+  @Command(name = "list", description = "The labs on this machine.")
+  static class ListLabs implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      LabDirectory dir = LabDirectory.fromEnvironment();
+      List<Map<String, Object>> json = new ArrayList<>();
+      Table t = new Table("NAME", "STATUS", "NODES", "PODS", "CLUSTER-ID", "POD-CIDR", "STATE");
+      for (String n : dir.names()) {
+        LabState s = dir.load(n).orElseThrow();
+        String status =
+            "up".equals(s.status) && !Lab.running(s) ? "degraded (a process exited)" : s.status;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", s.name);
+        m.put("status", status);
+        m.put("detail", s.detail);
+        m.put("nodes", s.nodes.stream().map(x -> x.name).toList());
+        m.put("pods", s.pods.size());
+        m.put("clusterId", s.clusterId);
+        m.put("podCidr", s.podCidr);
+        m.put("podCidr6", s.podCidr6);
+        m.put("stateDir", dir.of(n).toString());
+        json.add(m);
+        t.row(
+            s.name,
+            status,
+            Integer.toString(s.nodes.size()),
+            Integer.toString(s.pods.size()),
+            Integer.toString(s.clusterId),
+            s.podCidr + " " + s.podCidr6,
+            dir.of(n).toString());
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
+        Output.json(out, json);
+      } else {
+        t.print(out);
+        out.flush();
+      }
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "exec",
+      description = {
+        "Run a command inside a pod's network namespace (curl, nc, ... as in a container) and",
+        "return its exit code: porin lab exec -n NS POD -- CMD ARGS..."
+      })
+  static class Exec implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--name", description = "The lab (default: the context's lab, else lab)")
+    Optional<String> name = Optional.empty();
+
+    @Option(
+        names = {"-n", "--namespace"},
+        description = "The pod's namespace (default: default)")
+    String namespace = "default";
+
+    @Parameters(index = "0", paramLabel = "POD")
+    String pod;
+
+    @Parameters(index = "1..*", paramLabel = "CMD", arity = "1..*")
+    List<String> command;
+
+    @Override
+    public Integer call() throws InterruptedException {
+      String lab = labName(spec, name);
+      LabState s =
+          LabDirectory.fromEnvironment()
+              .load(lab)
+              .orElseThrow(() -> new LabException("there is no lab named " + lab));
+      LabState.Pod p = s.pods.get(namespace + "/" + pod);
+      if (p == null || !"running".equals(p.status)) {
+        spec.commandLine()
+            .getErr()
+            .println(
+                "porin: pod "
+                    + namespace
+                    + "/"
+                    + pod
+                    + (p == null ? " is not in lab " + lab : " is " + p.status + ": " + p.detail));
+        return CommandLineSetup.BAD_INPUT;
+      }
+      try {
+        return new ProcessBuilder(Host.inNetns(p.netns, command)).inheritIO().start().waitFor();
+      } catch (IOException e) {
+        spec.commandLine().getErr().println("porin: " + command.getFirst() + ": " + e.getMessage());
+        return 127;
+      }
+    }
+  }
+
+  @Command(
+      name = "restart",
+      description = {
+        "Restart a node's agent (SIGTERM, or --kill for SIGKILL as a crash): its pods keep",
+        "their connectivity and policy meanwhile."
+      })
+  static class Restart implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--name", description = "The lab (default: the context's lab, else lab)")
+    Optional<String> name = Optional.empty();
+
+    @Option(names = "--kill", description = "SIGKILL instead of SIGTERM")
+    boolean kill;
+
+    @Parameters(index = "0", paramLabel = "NODE")
+    String node;
+
+    @Override
+    public Integer call() {
+      new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec))
+          .restartAgent(labName(spec, name), node, kill);
+      return 0;
+    }
+  }
+
+  /** The lab a command means: --name, else the context's lab, else the default name. */
+  static String labName(CommandSpec spec, Optional<String> name) {
+    return name.orElseGet(
+        () -> {
+          String lab = GlobalOptions.of(spec).context().context().lab();
+          return lab != null ? lab : DEFAULT_NAME;
+        });
+  }
+}

@@ -1,0 +1,211 @@
+// porin-pod: the lab's workload and probe, one small program so that no JVM runs per pod.
+//
+//   porin-pod serve NAME [--tcp PORT]... [--udp PORT]...
+//       Answers HTTP on each TCP port (the body is "NAME\n") and echoes every datagram on each
+//       UDP port, on IPv4 and IPv6 (one dual-stack socket per port). Runs until SIGTERM.
+//   porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]
+//       TCP: connects, sends an HTTP GET, prints the body. UDP: sends a datagram and waits for
+//       its echo. Exit 0 on an answer; 1 with what happened (timeout, refused, ...) otherwise.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SOCKETS 64
+
+static int listen_socket(int type, int port) {
+  int fd = socket(AF_INET6, type, 0);
+  if (fd < 0) {
+    perror("socket");
+    exit(1);
+  }
+  int zero = 0, one = 1;
+  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_any};
+  if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+    fprintf(stderr, "porin-pod: bind %s port %d: %s\n", type == SOCK_STREAM ? "tcp" : "udp", port,
+            strerror(errno));
+    exit(1);
+  }
+  if (type == SOCK_STREAM && listen(fd, 128) < 0) {
+    perror("listen");
+    exit(1);
+  }
+  return fd;
+}
+
+static void answer_http(int listener, const char *name) {
+  int c = accept(listener, NULL, NULL);
+  if (c < 0) return;
+  struct timeval tv = {.tv_sec = 1};
+  setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  char req[2048];
+  size_t got = 0;
+  // Read until the end of the request head (or a timeout: a bare TCP probe sends nothing).
+  while (got < sizeof(req) - 1) {
+    ssize_t n = read(c, req + got, sizeof(req) - 1 - got);
+    if (n <= 0) break;
+    got += (size_t)n;
+    req[got] = 0;
+    if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n")) break;
+  }
+  char body[512], resp[1024];
+  int blen = snprintf(body, sizeof(body), "%s\n", name);
+  int rlen = snprintf(resp, sizeof(resp),
+                      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                      "Connection: close\r\n\r\n%s",
+                      blen, body);
+  ssize_t w = write(c, resp, (size_t)rlen);
+  (void)w;
+  close(c);
+}
+
+static void echo_udp(int fd) {
+  char buf[65536];
+  struct sockaddr_storage from;
+  socklen_t fl = sizeof(from);
+  ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+  if (n >= 0) sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+}
+
+static volatile sig_atomic_t stop;
+static void on_signal(int s) { (void)s; stop = 1; }
+
+static int serve(int argc, char **argv) {
+  if (argc < 1) {
+    fprintf(stderr, "usage: porin-pod serve NAME [--tcp PORT]... [--udp PORT]...\n");
+    return 2;
+  }
+  const char *name = argv[0];
+  struct pollfd fds[MAX_SOCKETS];
+  int tcp[MAX_SOCKETS];
+  int n = 0;
+  for (int i = 1; i + 1 < argc && n < MAX_SOCKETS; i += 2) {
+    int port = atoi(argv[i + 1]);
+    if (port <= 0 || port > 65535) {
+      fprintf(stderr, "porin-pod: %s: not a port: %s\n", argv[i], argv[i + 1]);
+      return 2;
+    }
+    int is_tcp = strcmp(argv[i], "--tcp") == 0;
+    if (!is_tcp && strcmp(argv[i], "--udp") != 0) {
+      fprintf(stderr, "porin-pod: unknown option %s\n", argv[i]);
+      return 2;
+    }
+    fds[n].fd = listen_socket(is_tcp ? SOCK_STREAM : SOCK_DGRAM, port);
+    fds[n].events = POLLIN;
+    tcp[n] = is_tcp;
+    n++;
+  }
+  struct sigaction sa = {.sa_handler = on_signal};
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  fprintf(stderr, "porin-pod: %s serving %d sockets\n", name, n);
+  while (!stop) {
+    int r = poll(fds, (nfds_t)n, 1000);
+    if (r < 0 && errno != EINTR) {
+      perror("poll");
+      return 1;
+    }
+    for (int i = 0; r > 0 && i < n; i++) {
+      if (!(fds[i].revents & POLLIN)) continue;
+      if (tcp[i]) answer_http(fds[i].fd, name);
+      else echo_udp(fds[i].fd);
+    }
+  }
+  return 0;
+}
+
+static int probe(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]\n");
+    return 2;
+  }
+  int is_tcp = strcmp(argv[0], "tcp") == 0;
+  int timeout_ms = argc > 3 ? atoi(argv[3]) : 2000;
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = is_tcp ? SOCK_STREAM : SOCK_DGRAM,
+                           .ai_flags = AI_NUMERICHOST};
+  struct addrinfo *ai;
+  int rc = getaddrinfo(argv[1], argv[2], &hints, &ai);
+  if (rc != 0) {
+    fprintf(stderr, "porin-pod: %s port %s: %s\n", argv[1], argv[2], gai_strerror(rc));
+    return 2;
+  }
+  int fd = socket(ai->ai_family, ai->ai_socktype, 0);
+  struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+    printf("%s\n", errno == EINPROGRESS || errno == EAGAIN ? "timeout" : strerror(errno));
+    return 1;
+  }
+  char buf[4096];
+  if (is_tcp) {
+    const char *req = "GET / HTTP/1.0\r\nUser-Agent: porin-pod\r\n\r\n";
+    if (write(fd, req, strlen(req)) < 0) {
+      printf("%s\n", strerror(errno));
+      return 1;
+    }
+    size_t got = 0;
+    for (;;) {
+      ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+      if (n < 0) {
+        printf("%s\n", errno == EAGAIN ? "timeout" : strerror(errno));
+        return 1;
+      }
+      if (n == 0 || got + (size_t)n >= sizeof(buf) - 1) {
+        got += (size_t)(n > 0 ? n : 0);
+        break;
+      }
+      got += (size_t)n;
+    }
+    buf[got] = 0;
+    char *body = strstr(buf, "\r\n\r\n");
+    if (!body) {
+      printf("no HTTP answer\n");
+      return 1;
+    }
+    printf("%s", body + 4);
+    return 0;
+  }
+  char msg[64];
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  int mlen = snprintf(msg, sizeof(msg), "porin-probe %ld.%09ld", (long)ts.tv_sec, ts.tv_nsec);
+  if (send(fd, msg, (size_t)mlen, 0) < 0) {
+    printf("%s\n", strerror(errno));
+    return 1;
+  }
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+    if (n < 0) {
+      printf("%s\n", errno == EAGAIN ? "timeout" : strerror(errno));
+      return 1;
+    }
+    if (n == mlen && memcmp(buf, msg, (size_t)mlen) == 0) {
+      printf("echo\n");
+      return 0;
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "serve") == 0) return serve(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "probe") == 0) return probe(argc - 2, argv + 2);
+  fprintf(stderr,
+          "usage: porin-pod serve NAME [--tcp PORT]... [--udp PORT]...\n"
+          "       porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]\n");
+  return 2;
+}

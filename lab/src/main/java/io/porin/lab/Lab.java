@@ -1,0 +1,521 @@
+package io.porin.lab;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * Brings a lab up and down. A lab is a control-plane namespace ({@code <name>-cp}: etcd, the
+ * identity, IPAM and policy services, and the underlay bridge {@code br0}) and N node namespaces
+ * ({@code <name>-node<i>}, each with its agent), joined by veths on that bridge. Nodes route each
+ * other's pod CIDRs natively over it (the agents add those routes). Nothing is done in the root
+ * namespace: no link, address, route, sysctl or firewall rule there changes.
+ */
+public final class Lab {
+  /** Ports inside the control-plane namespace (every lab has its own). */
+  public static final int ETCD_PORT = 2379;
+
+  public static final int IDENTITY_PORT = 9401;
+  public static final int IPAM_PORT = 9402;
+  public static final int POLICY_PORT = 9403;
+  public static final int AGENT_PORT = 9404;
+
+  private static final String BRIDGE = "br0";
+  private static final List<String> SERVICE_JVM =
+      List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+
+  private final LabDirectory dir;
+  private final Installation installation;
+  private final Consumer<String> progress;
+
+  public Lab(LabDirectory dir, Installation installation, Consumer<String> progress) {
+    this.dir = dir;
+    this.installation = installation;
+    this.progress = progress;
+  }
+
+  /**
+   * Brings a lab up, step by step; a lab that is already up is left as it is.
+   *
+   * @throws LabException when a step fails; what was made so far stays recorded for {@link #down}
+   */
+  public LabState up(LabSpec spec) {
+    installation.check();
+    try (FileLock lock = dir.lock(spec.name())) {
+      var existing = dir.load(spec.name());
+      if (existing.isPresent() && "up".equals(existing.get().status) && running(existing.get())) {
+        progress.accept("lab " + spec.name() + " is already up");
+        return existing.get();
+      }
+      if (existing.isPresent()) {
+        throw new LabException(
+            "lab "
+                + spec.name()
+                + " exists but is "
+                + (existing.get().status.equals("up") ? "not running" : existing.get().status)
+                + ": remove it first with porin lab down --name "
+                + spec.name());
+      }
+      LabState s = new LabState();
+      s.name = spec.name();
+      s.clusterId = spec.clusterId();
+      s.podCidr = spec.podCidr();
+      s.podCidr6 = spec.podCidr6();
+      s.status = "starting";
+      dir.save(s);
+      try {
+        bringUp(spec, s);
+        s.status = "up";
+        dir.save(s);
+        return s;
+      } catch (RuntimeException e) {
+        s.status = "failed";
+        s.detail = e.getMessage();
+        dir.save(s);
+        throw e;
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private void bringUp(LabSpec spec, LabState s) {
+    Path home = dir.of(spec.name());
+    int steps = 4;
+    progress.accept(
+        "[1/"
+            + steps
+            + "] control plane namespace "
+            + spec.cpNetns()
+            + ": underlay bridge "
+            + BRIDGE
+            + " "
+            + spec.cpAddress4()
+            + "/24, "
+            + spec.cpAddress6()
+            + "/64");
+    LabState.Member cp = new LabState.Member();
+    cp.name = "control-plane";
+    cp.netns = spec.cpNetns();
+    cp.address4 = spec.cpAddress4();
+    cp.address6 = spec.cpAddress6();
+    s.controlPlane = cp;
+    createNetns(s, cp.netns);
+    ipIn(cp.netns, "link", "add", BRIDGE, "type", "bridge");
+    ipIn(cp.netns, "addr", "add", cp.address4 + "/24", "dev", BRIDGE);
+    ipIn(cp.netns, "-6", "addr", "add", cp.address6 + "/64", "dev", BRIDGE, "nodad");
+    ipIn(cp.netns, "link", "set", BRIDGE, "up");
+
+    progress.accept(
+        "[2/"
+            + steps
+            + "] etcd on "
+            + cp.address4
+            + ":"
+            + ETCD_PORT
+            + " (data in "
+            + home
+            + "/etcd)");
+    String etcdUrl = "http://" + cp.address4 + ":" + ETCD_PORT;
+    String peer = "http://127.0.0.1:2380";
+    start(
+        s,
+        "etcd",
+        cp.netns,
+        List.of(
+            "etcd",
+            "--name",
+            spec.name(),
+            "--data-dir",
+            home.resolve("etcd").toString(),
+            "--listen-client-urls",
+            "http://127.0.0.1:" + ETCD_PORT + "," + etcdUrl,
+            "--advertise-client-urls",
+            etcdUrl,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            spec.name() + "=" + peer,
+            "--unsafe-no-fsync"),
+        home.resolve("etcd").toString());
+    awaitHttp(s, "etcd", cp.netns, "http://127.0.0.1:" + ETCD_PORT + "/health", 30);
+
+    progress.accept(
+        "[3/"
+            + steps
+            + "] identity :"
+            + IDENTITY_PORT
+            + " (cluster ID "
+            + spec.clusterId()
+            + "), IPAM :"
+            + IPAM_PORT
+            + " (pods "
+            + spec.podCidr()
+            + ", "
+            + spec.podCidr6()
+            + "), policy :"
+            + POLICY_PORT);
+    List<String> common =
+        List.of(
+            "-Dporin.etcd.endpoints=" + etcdUrl,
+            "-Dquarkus.http.host=0.0.0.0",
+            "-Dporin-lab.dir=" + home);
+    startService(
+        s,
+        "identity",
+        cp.netns,
+        common,
+        List.of("-Dporin.identity.cluster-id=" + spec.clusterId()));
+    startService(
+        s,
+        "ipam",
+        cp.netns,
+        common,
+        List.of(
+            "-Dporin.ipam.cluster-pool-ipv4-pod-cidr-list=" + spec.podCidr(),
+            "-Dporin.ipam.cluster-pool-ipv6-pod-cidr-list=" + spec.podCidr6()));
+    startService(
+        s, "policy", cp.netns, common, List.of("-Dporin.policy.cluster-id=" + spec.clusterId()));
+    for (var svc :
+        Map.of("identity", IDENTITY_PORT, "ipam", IPAM_PORT, "policy", POLICY_PORT).entrySet()) {
+      awaitHttp(
+          s, svc.getKey(), cp.netns, "http://127.0.0.1:" + svc.getValue() + "/q/health/ready", 120);
+    }
+
+    progress.accept(
+        "[4/"
+            + steps
+            + "] "
+            + spec.nodes()
+            + " nodes on the underlay, each with its agent (native routing between pod CIDRs)");
+    for (int i = 1; i <= spec.nodes(); i++) {
+      LabState.Member n = new LabState.Member();
+      n.name = spec.nodeName(i);
+      n.netns = spec.nodeName(i);
+      n.address4 = spec.nodeAddress4(i);
+      n.address6 = spec.nodeAddress6(i);
+      n.pinDir = "/sys/fs/bpf/porin/" + n.name;
+      n.cniSocket = home.resolve("node" + i + "/cni.sock").toString();
+      s.nodes.add(n);
+      createNetns(s, n.netns);
+      String port = "node" + i;
+      ipIn(cp.netns, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", n.netns);
+      ipIn(cp.netns, "link", "set", port, "master", BRIDGE, "up");
+      ipIn(n.netns, "addr", "add", n.address4 + "/24", "dev", "eth0");
+      ipIn(n.netns, "-6", "addr", "add", n.address6 + "/64", "dev", "eth0", "nodad");
+      ipIn(n.netns, "link", "set", "eth0", "up");
+      Path nodeDir = home.resolve("node" + i);
+      try {
+        Files.createDirectories(nodeDir);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      startAgent(s, n, nodeDir, cp);
+      progress.accept(
+          "      " + n.name + "  " + n.address4 + "  " + n.address6 + "  agent starting");
+    }
+    for (LabState.Member n : s.nodes) {
+      awaitHttp(
+          s, "agent/" + n.name, n.netns, "http://127.0.0.1:" + AGENT_PORT + "/q/health/ready", 120);
+      progress.accept("      " + n.name + "  agent ready");
+    }
+    routeUnderlay(s);
+  }
+
+  /**
+   * Teaches the underlay (the control plane's namespace, which holds the bridge) where each node's
+   * pod CIDRs are, as a cloud's route table does for native routing: then a pod's traffic to a
+   * non-cluster address there (the "world" of a lab) finds its way back. The CIDRs are the ones
+   * each agent published in etcd.
+   */
+  public void routeUnderlay(LabState s) {
+    Host.Result r =
+        Host.run(
+            Host.inNetns(
+                s.controlPlane.netns,
+                List.of(
+                    "etcdctl",
+                    "--endpoints",
+                    "http://127.0.0.1:" + ETCD_PORT,
+                    "get",
+                    "--prefix",
+                    "--print-value-only",
+                    "/porin/v1/nodes/")),
+            Map.of(),
+            null,
+            30);
+    if (!r.ok()) {
+      throw new LabException("reading the nodes from etcd: " + r.output().strip());
+    }
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    for (String line : r.output().split("\n")) {
+      if (line.isBlank()) {
+        continue;
+      }
+      try {
+        var n = json.readTree(line);
+        LabState.Member m = s.node(n.path("name").asText());
+        if (m == null) {
+          continue;
+        }
+        for (var c : n.path("ipv4Cidrs")) {
+          ipIn(s.controlPlane.netns, "route", "replace", c.asText(), "via", m.address4);
+        }
+        for (var c : n.path("ipv6Cidrs")) {
+          ipIn(s.controlPlane.netns, "-6", "route", "replace", c.asText(), "via", m.address6);
+        }
+      } catch (IOException e) {
+        throw new LabException("etcd holds a node that is not JSON: " + line);
+      }
+    }
+  }
+
+  /**
+   * Stops a node's agent (SIGTERM, or SIGKILL as a crash would) and starts it again; its endpoints
+   * keep their programs and maps meanwhile, as on a real node.
+   */
+  public void restartAgent(String lab, String node, boolean kill) {
+    try (FileLock lock = dir.lock(lab)) {
+      LabState s =
+          dir.load(lab).orElseThrow(() -> new LabException("there is no lab named " + lab));
+      LabState.Member n = s.node(node);
+      if (n == null) {
+        throw new LabException(
+            "node \""
+                + node
+                + "\" is not in lab "
+                + lab
+                + " ("
+                + String.join(", ", s.nodes.stream().map(m -> m.name).toList())
+                + ")");
+      }
+      LabState.Proc p = s.processes.get("agent/" + node);
+      if (p != null && p.alive()) {
+        if (kill) {
+          ProcessHandle.of(p.pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+        Host.stop(List.of(p.pid), 15);
+        progress.accept("agent on " + node + " stopped" + (kill ? " (SIGKILL)" : ""));
+      }
+      Path nodeDir = dir.of(lab).resolve("node" + (s.nodes.indexOf(n) + 1));
+      startAgent(s, n, nodeDir, s.controlPlane);
+      awaitHttp(
+          s, "agent/" + node, n.netns, "http://127.0.0.1:" + AGENT_PORT + "/q/health/ready", 120);
+      progress.accept("agent on " + node + " ready");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Starts one node's agent (also used to restart it). */
+  public void startAgent(LabState s, LabState.Member n, Path nodeDir, LabState.Member cp) {
+    List<String> argv =
+        new ArrayList<>(
+            List.of(
+                installation.java().toString(),
+                "-Xmx384m",
+                "-XX:+UseSerialGC",
+                "--enable-native-access=ALL-UNNAMED",
+                "-Dporin.agent.node-name=" + n.name,
+                "-Dporin.agent.node-addresses=" + n.address4 + "," + n.address6,
+                "-Dporin.agent.state-dir=" + nodeDir.resolve("state"),
+                "-Dporin.agent.pin-dir=" + n.pinDir,
+                "-Dporin.agent.cni-socket=" + n.cniSocket,
+                "-Dporin.agent.cni-conf-dir=" + nodeDir.resolve("net.d"),
+                "-Dporin.agent.identity=" + cp.address4 + ":" + IDENTITY_PORT,
+                "-Dporin.agent.ipam=" + cp.address4 + ":" + IPAM_PORT,
+                "-Dporin.agent.policy=" + cp.address4 + ":" + POLICY_PORT,
+                "-Dporin.etcd.endpoints=http://" + cp.address4 + ":" + ETCD_PORT,
+                "-Dquarkus.http.host=0.0.0.0",
+                "-jar",
+                installation.agentJar().toString()));
+    start(
+        s, "agent/" + n.name, n.netns, argv, "-Dporin.agent.state-dir=" + nodeDir.resolve("state"));
+  }
+
+  private void startService(
+      LabState s, String service, String netns, List<String> common, List<String> own) {
+    List<String> argv = new ArrayList<>(List.of(installation.java().toString()));
+    argv.addAll(SERVICE_JVM);
+    argv.addAll(common);
+    argv.addAll(own);
+    argv.addAll(List.of("-jar", installation.serviceJar(service).toString()));
+    start(s, service, netns, argv, "-Dporin-lab.dir=" + dir.of(s.name));
+  }
+
+  /** Starts a process in a namespace and records it (the state is saved at once). */
+  private void start(LabState s, String role, String netns, List<String> argv, String marker) {
+    Path log = dir.of(s.name).resolve("logs/" + role.replace('/', '-') + ".log");
+    try {
+      Files.createDirectories(log.getParent());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    long pid = Host.spawn(Host.inNetns(netns, argv), log, Map.of());
+    s.processes.put(role, new LabState.Proc(pid, marker, log.toString()));
+    dir.save(s);
+  }
+
+  /** Records, then creates, a namespace (so that a crash in between still gets it removed). */
+  private void createNetns(LabState s, String netns) {
+    if (Host.netnsExists(netns)) {
+      throw new LabException(
+          "network namespace "
+              + netns
+              + " already exists and is not this lab's: remove it or choose another --name");
+    }
+    s.namespaces.add(netns);
+    dir.save(s);
+    Host.addNetns(netns);
+  }
+
+  private static void ipIn(String netns, String... args) {
+    List<String> argv = new ArrayList<>(List.of("ip", "-n", netns));
+    argv.addAll(List.of(args));
+    Host.check(argv.toArray(String[]::new));
+  }
+
+  private void awaitHttp(LabState s, String role, String netns, String url, int seconds) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (System.nanoTime() < deadline) {
+      if (Host.httpStatus(netns, url).orElse(0) == 200) {
+        return;
+      }
+      LabState.Proc p = s.processes.get(role);
+      if (p != null && !Host.alive(p.pid)) {
+        throw new LabException(
+            role + " exited; the end of its log (" + p.log + "):\n" + tail(p.log));
+      }
+      Host.sleep(250);
+    }
+    LabState.Proc p = s.processes.get(role);
+    throw new LabException(
+        role + " was not ready in " + seconds + " s" + (p == null ? "" : ":\n" + tail(p.log)));
+  }
+
+  static String tail(String log) {
+    try {
+      List<String> lines = Files.readAllLines(Path.of(log));
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 25), lines.size()));
+    } catch (IOException e) {
+      return "(no log)";
+    }
+  }
+
+  /** Whether every process the lab recorded is still running. */
+  public static boolean running(LabState s) {
+    return !s.processes.isEmpty() && s.processes.values().stream().allMatch(LabState.Proc::alive);
+  }
+
+  /**
+   * Removes everything a lab made: its processes (the recorded PIDs, and anything else still
+   * running in its namespaces), its pods' and nodes' namespaces and links, the agents' bpffs pins
+   * and its state directory. Works on a lab that crashed or never finished coming up.
+   *
+   * @return false when there was no lab of that name
+   */
+  public boolean down(String name) {
+    new LabSpec(name, 1, 1, "10.200.0.0/16", null); // validates the name
+    if (!Files.exists(dir.stateFile(name))) {
+      return false;
+    }
+    try (FileLock lock = dir.lock(name)) {
+      LabState s = dir.load(name).orElseThrow();
+      List<String> netns = new ArrayList<>();
+      s.pods.values().forEach(p -> netns.add(p.netns));
+      List<String> recorded = new ArrayList<>(s.namespaces);
+      java.util.Collections.reverse(recorded);
+      for (String n : recorded) {
+        if (!netns.contains(n)) {
+          netns.add(n);
+        }
+      }
+      Set<Long> pids = new LinkedHashSet<>();
+      // Pods first, then agents, then the control plane: the reverse of how they came up.
+      s.processes.entrySet().stream()
+          .sorted(Comparator.comparingInt(e -> stopOrder(e.getKey())))
+          .filter(e -> e.getValue().alive())
+          .forEach(e -> pids.add(e.getValue().pid));
+      pids.addAll(processesIn(netns));
+      if (!pids.isEmpty()) {
+        progress.accept("stopping " + pids.size() + " processes");
+        List<Long> killed = Host.stop(new ArrayList<>(pids), 15);
+        if (!killed.isEmpty()) {
+          progress.accept("  needed SIGKILL: " + killed);
+        }
+      }
+      for (String n : netns) {
+        if (Host.netnsExists(n)) {
+          Host.deleteNetns(n);
+          progress.accept("removed network namespace " + n);
+        }
+      }
+      for (LabState.Member node : s.nodes) {
+        Path pins = Path.of(node.pinDir);
+        if (Files.exists(pins)) {
+          deleteTree(pins);
+          progress.accept("removed bpffs pins " + pins);
+        }
+      }
+      deleteTree(dir.of(name));
+      progress.accept("removed " + dir.of(name));
+      return true;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static int stopOrder(String role) {
+    if (role.startsWith("pod/")) {
+      return 0;
+    }
+    if (role.startsWith("agent/")) {
+      return 1;
+    }
+    return role.equals("etcd") ? 3 : 2;
+  }
+
+  /** Processes whose network namespace is one of these (what a crash may have left running). */
+  static List<Long> processesIn(List<String> netns) {
+    Set<Long> inodes = new java.util.HashSet<>();
+    for (String n : netns) {
+      OptionalLong ino = Host.netnsInode(n);
+      ino.ifPresent(inodes::add);
+    }
+    if (inodes.isEmpty()) {
+      return List.of();
+    }
+    long self = ProcessHandle.current().pid();
+    return Host.allPids().stream()
+        .filter(pid -> pid != self)
+        .filter(pid -> Host.netnsInodeOf(pid).stream().anyMatch(inodes::contains))
+        .toList();
+  }
+
+  static void deleteTree(Path root) {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(root)) {
+      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      throw new LabException("cannot remove " + root + ": " + e.getMessage());
+    }
+  }
+}
