@@ -6,11 +6,16 @@
 //   porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]
 //       TCP: connects, sends an HTTP GET, prints the body. UDP: sends a datagram and waits for
 //       its echo. Exit 0 on an answer; 1 with what happened (timeout, refused, ...) otherwise.
+//   porin-pod probe-all TIMEOUT_MS < lines of "tcp|udp HOST PORT"
+//       Every probe at once (non-blocking sockets, one poll loop, one shared timeout), so a
+//       reachability matrix costs one timeout, not one per blocked pair. Prints, per input line:
+//       "tcp HOST PORT ok BODY" or "tcp HOST PORT fail WHY".
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -201,11 +206,142 @@ static int probe(int argc, char **argv) {
   }
 }
 
+
+#define MAX_PROBES 4096
+
+struct probe_state {
+  char proto[4], host[64], port[8];
+  int fd, tcp, phase;  // phase 0: connecting / awaiting echo, 1: reading the answer, 2: done
+  char buf[512];
+  size_t got;
+  char result[160];
+  char msg[48];
+};
+
+static void finish(struct probe_state *p, const char *result) {
+  snprintf(p->result, sizeof(p->result), "%s", result);
+  p->phase = 2;
+  if (p->fd >= 0) close(p->fd);
+  p->fd = -1;
+}
+
+static int probe_all(int argc, char **argv) {
+  int timeout_ms = argc > 0 ? atoi(argv[0]) : 2000;
+  static struct probe_state ps[MAX_PROBES];
+  int n = 0;
+  char line[256];
+  while (n < MAX_PROBES && fgets(line, sizeof(line), stdin)) {
+    struct probe_state *p = &ps[n];
+    memset(p, 0, sizeof(*p));
+    if (sscanf(line, "%3s %63s %7s", p->proto, p->host, p->port) != 3) continue;
+    p->tcp = strcmp(p->proto, "tcp") == 0;
+    p->fd = -1;
+    n++;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = p->tcp ? SOCK_STREAM : SOCK_DGRAM,
+                             .ai_flags = AI_NUMERICHOST};
+    struct addrinfo *ai;
+    if (getaddrinfo(p->host, p->port, &hints, &ai) != 0) {
+      finish(p, "fail bad address");
+      continue;
+    }
+    p->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, 0);
+    int rc = connect(p->fd, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    if (rc < 0 && errno != EINPROGRESS) {
+      char why[96];
+      snprintf(why, sizeof(why), "fail %s", strerror(errno));
+      finish(p, why);
+      continue;
+    }
+    if (!p->tcp) {
+      int mlen = snprintf(p->msg, sizeof(p->msg), "porin-probe %d", n);
+      if (send(p->fd, p->msg, (size_t)mlen, 0) < 0) {
+        char why[96];
+        snprintf(why, sizeof(why), "fail %s", strerror(errno));
+        finish(p, why);
+      }
+    }
+  }
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  static struct pollfd fds[MAX_PROBES];
+  static int idx[MAX_PROBES];
+  for (;;) {
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+      if (ps[i].phase == 2) continue;
+      fds[m].fd = ps[i].fd;
+      fds[m].events = (ps[i].tcp && ps[i].phase == 0) ? POLLOUT : POLLIN;
+      fds[m].revents = 0;
+      idx[m++] = i;
+    }
+    if (m == 0) break;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (elapsed >= timeout_ms) break;
+    if (poll(fds, (nfds_t)m, (int)(timeout_ms - elapsed)) < 0 && errno != EINTR) break;
+    for (int k = 0; k < m; k++) {
+      struct probe_state *p = &ps[idx[k]];
+      if (!fds[k].revents) continue;
+      if (p->tcp && p->phase == 0) {
+        int err = 0;
+        socklen_t el = sizeof(err);
+        getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err) {
+          char why[96];
+          snprintf(why, sizeof(why), "fail %s", strerror(err));
+          finish(p, why);
+          continue;
+        }
+        const char *req = "GET / HTTP/1.0\r\nUser-Agent: porin-pod\r\n\r\n";
+        if (write(p->fd, req, strlen(req)) < 0) {
+          finish(p, "fail write");
+          continue;
+        }
+        p->phase = 1;
+      } else if (p->tcp) {
+        ssize_t r = read(p->fd, p->buf + p->got, sizeof(p->buf) - 1 - p->got);
+        if (r > 0) p->got += (size_t)r;
+        if (r <= 0 || p->got >= sizeof(p->buf) - 1) {
+          p->buf[p->got] = 0;
+          char *body = strstr(p->buf, "\r\n\r\n");
+          if (!body) {
+            finish(p, r < 0 ? "fail reset" : "fail no HTTP answer");
+            continue;
+          }
+          body += 4;
+          body[strcspn(body, "\r\n")] = 0;
+          char res[160];
+          snprintf(res, sizeof(res), "ok %s", body);
+          finish(p, res);
+        }
+      } else {
+        char buf[128];
+        ssize_t r = recv(p->fd, buf, sizeof(buf), 0);
+        if (r < 0) {
+          char why[96];
+          snprintf(why, sizeof(why), "fail %s", strerror(errno));
+          finish(p, why);
+        } else if ((size_t)r == strlen(p->msg) && memcmp(buf, p->msg, (size_t)r) == 0) {
+          finish(p, "ok echo");
+        }
+      }
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    if (ps[i].phase != 2) finish(&ps[i], "fail timeout");
+    printf("%s %s %s %s\n", ps[i].proto, ps[i].host, ps[i].port, ps[i].result);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "serve") == 0) return serve(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "probe") == 0) return probe(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "probe-all") == 0) return probe_all(argc - 2, argv + 2);
   fprintf(stderr,
           "usage: porin-pod serve NAME [--tcp PORT]... [--udp PORT]...\n"
-          "       porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]\n");
+          "       porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]\n"
+          "       porin-pod probe-all TIMEOUT_MS < lines of \"tcp|udp HOST PORT\"\n");
   return 2;
 }

@@ -29,6 +29,35 @@ public class GlobalOptions {
       converter = OutputFormatConverter.class)
   OutputFormat output = OutputFormat.TABLE;
 
+  @Option(
+      names = "--node",
+      scope = ScopeType.INHERIT,
+      description = "The node whose agent to ask (a lab's context knows every node's agent)")
+  Optional<String> node = Optional.empty();
+
+  /** The node agent to talk to: --node's, else the context's. */
+  public String agentAddress() {
+    Contexts.Context c = context().context();
+    if (node.isEmpty()) {
+      return c.agent();
+    }
+    String a = c.agents().get(node.get());
+    if (a == null) {
+      throw new IllegalArgumentException(
+          "--node: \""
+              + node.get()
+              + "\" is not a node of this context ("
+              + c.agents().keySet()
+              + ")");
+    }
+    return a;
+  }
+
+  /** Whether --node was given. */
+  public boolean nodeGiven() {
+    return node.isPresent();
+  }
+
   /** The options given to this invocation of {@code porin}. */
   public static GlobalOptions of(CommandSpec spec) {
     return ((PorinCommand) spec.root().userObject()).options;

@@ -79,7 +79,9 @@ public final class ServiceCall {
     Contexts.Named ctx = GlobalOptions.of(spec).context();
     return run(
         service.label,
-        service.address(ctx.context()),
+        service == Service.AGENT
+            ? GlobalOptions.of(spec).agentAddress()
+            : service.address(ctx.context()),
         ctx.name(),
         spec.commandLine().getErr(),
         channel ->

@@ -86,11 +86,27 @@ public class BpfCommand {
         }
         req.setPod(target.pod);
       }
+      GlobalOptions opts = GlobalOptions.of(spec);
+      String address = opts.agentAddress();
+      if (target.pod != null && !opts.nodeGiven() && opts.context().context().nodes() != null) {
+        // A pod of a multi-node context: ask the agent of the node it runs on.
+        try (var c = new io.porin.cli.cluster.Cluster(opts.context().context())) {
+          for (var e : c.endpoints(new ArrayList<>())) {
+            if ((e.endpoint().getNamespace() + "/" + e.endpoint().getPod()).equals(target.pod)) {
+              address = opts.context().context().agents().get(e.node());
+            }
+          }
+        }
+      }
       return ServiceCall.run(
-          spec,
-          ServiceCall.Service.AGENT,
-          AgentGrpc::newBlockingStub,
-          stub -> {
+          "node agent",
+          address,
+          opts.context().name(),
+          spec.commandLine().getErr(),
+          channel -> {
+            var stub =
+                AgentGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(30, java.util.concurrent.TimeUnit.SECONDS);
             PolicyMap m = stub.getPolicyMap(req.build());
             if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
               Map<String, Object> j = new LinkedHashMap<>();

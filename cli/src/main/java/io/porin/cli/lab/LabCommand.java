@@ -42,7 +42,8 @@ import picocli.CommandLine.Spec;
       LabCommand.Down.class,
       LabCommand.ListLabs.class,
       LabCommand.Exec.class,
-      LabCommand.Restart.class
+      LabCommand.Restart.class,
+      LabCommand.Ip.class
     })
 public class LabCommand {
   /** The lab's name when none is given. */
@@ -275,6 +276,52 @@ public class LabCommand {
     public Integer call() {
       new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec))
           .restartAgent(labName(spec, name), node, kill);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "ip",
+      description =
+          "Print a pod's address (for scripts: curl http://$(porin lab ip -n NS POD):80/).")
+  static class Ip implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--name", description = "The lab (default: the context's lab, else lab)")
+    Optional<String> name = Optional.empty();
+
+    @Option(
+        names = {"-n", "--namespace"},
+        description = "The pod's namespace (default: default)")
+    String namespace = "default";
+
+    @Option(names = "-6", description = "The IPv6 address")
+    boolean ipv6;
+
+    @Parameters(index = "0", paramLabel = "POD")
+    String pod;
+
+    @Override
+    public Integer call() {
+      String lab = labName(spec, name);
+      LabState.Pod p =
+          LabDirectory.fromEnvironment()
+              .load(lab)
+              .orElseThrow(() -> new LabException("there is no lab named " + lab))
+              .pods
+              .get(namespace + "/" + pod);
+      String ip = p == null ? null : ipv6 ? p.ipv6 : p.ipv4;
+      if (ip == null) {
+        spec.commandLine()
+            .getErr()
+            .println("porin: pod " + namespace + "/" + pod + " has no address in lab " + lab);
+        return CommandLineSetup.BAD_INPUT;
+      }
+      Output.print(
+          spec.commandLine().getOut(),
+          GlobalOptions.of(spec).output(),
+          () -> Map.of("namespace", namespace, "pod", pod, "ip", ip),
+          () -> ip);
       return 0;
     }
   }

@@ -66,9 +66,19 @@ public final class Subscriptions implements Consumer<PolicyEngine.Published> {
     subscribers.remove(s);
   }
 
-  /** The node's (new) identity set: it receives the full current state for it. */
+  /**
+   * The node's (new) identity set: it receives the full current state for it. A node has one agent:
+   * an older stream of the same node is ended, since the agent that opened it is gone (a killed
+   * agent's stream is not always seen to close, and would hold back {@link #waitFor}).
+   */
   public void subscribe(Subscriber s, String node, Set<Integer> identities) {
     synchronized (lock) {
+      for (Subscriber other : subscribers) {
+        if (other != s && other.node.equals(node)) {
+          subscribers.remove(other);
+          other.emitter.complete();
+        }
+      }
       s.node = node;
       s.identities = Set.copyOf(identities);
       s.subscribed = true;

@@ -17,6 +17,7 @@ import io.porin.api.policy.v1.GetRequest;
 import io.porin.api.policy.v1.IdentityPolicy;
 import io.porin.api.policy.v1.ListRequest;
 import io.porin.api.policy.v1.ListResponse;
+import io.porin.api.policy.v1.NodeAck;
 import io.porin.api.policy.v1.PoliciesGrpc;
 import io.porin.api.policy.v1.PolicyEntry;
 import io.porin.api.policy.v1.PolicyStatus;
@@ -123,8 +124,12 @@ class PolicyServiceIT {
     @Override
     public void onError(Throwable t) {}
 
+    volatile boolean completed;
+
     @Override
-    public void onCompleted() {}
+    public void onCompleted() {
+      completed = true;
+    }
 
     void subscribe(String name, int... ids) {
       Subscription.Builder s = Subscription.newBuilder().setNode(name);
@@ -397,6 +402,24 @@ class PolicyServiceIT {
         .filteredOn(u -> u.getType() == PolicyUpdate.Type.SNAPSHOT)
         .extracting(PolicyUpdate::getIdentity)
         .containsExactly(DATABASE);
+  }
+
+  @Test
+  @Order(7)
+  void aNewStreamOfTheSameNodeEndsTheOldOne() throws Exception {
+    // An agent killed without closing its stream comes back with a new one: the node is one.
+    Node restarted = new Node();
+    restarted.requests = PoliciesGrpc.newStub(channel).subscribe(restarted);
+    restarted.subscribe("node-1", DATABASE);
+    restarted.untilSynced();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!node.completed && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(node.completed).as("the old stream was ended").isTrue();
+    WaitResponse w = policies().wait(WaitRequest.newBuilder().setTimeoutMillis(200).build());
+    assertThat(w.getNodesList()).extracting(NodeAck::getNode).containsExactly("node-1");
+    restarted.requests.onCompleted();
   }
 
   @Test
