@@ -220,7 +220,8 @@ struct porin_event {
 	__u8 is_reply;
 	__u8 match_type;           /* PORIN_MATCH_* */
 	__u8 event_type;           /* PORIN_EVENT_* */
-	__u16 pad;
+	__u8 icmp_type;            /* ICMP/ICMPv6: the message type (0 otherwise) */
+	__u8 pad;
 	__u32 length;              /* packet length */
 	__u32 pad2;
 };

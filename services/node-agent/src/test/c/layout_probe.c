@@ -47,7 +47,7 @@ int main(void)
 	F(porin_event, sport); F(porin_event, dport); F(porin_event, family); F(porin_event, protocol);
 	F(porin_event, direction); F(porin_event, verdict); F(porin_event, reason);
 	F(porin_event, tcp_flags); F(porin_event, is_reply); F(porin_event, match_type);
-	F(porin_event, event_type); F(porin_event, pad); F(porin_event, length); F(porin_event, pad2);
+	F(porin_event, event_type); F(porin_event, icmp_type); F(porin_event, pad); F(porin_event, length); F(porin_event, pad2);
 
 	S(bpf_object_open_opts); F(bpf_object_open_opts, sz); F(bpf_object_open_opts, object_name);
 	F(bpf_object_open_opts, relaxed_maps); F(bpf_object_open_opts, pin_root_path);

@@ -46,6 +46,8 @@ static __always_inline void emit(struct __sk_buff *skb, const struct porin_endpo
 	ev.tcp_flags = p->tcp_flags;
 	ev.is_reply = is_reply;
 	ev.event_type = type;
+	if (p->protocol == IPPROTO_ICMP || p->protocol == IPPROTO_ICMPV6)
+		ev.icmp_type = (__u8)bpf_ntohs(p->policy_port);
 	ev.length = p->length;
 	if (bpf_ringbuf_output(&porin_events, &ev, sizeof(ev), BPF_RB_NO_WAKEUP))
 		count(PORIN_COUNTER_EVENTS_LOST, dir, 0);

@@ -29,7 +29,8 @@ import picocli.CommandLine.Mixin;
       io.porin.cli.cluster.GetCommand.class,
       io.porin.cli.cluster.StatusCommand.class,
       io.porin.cli.lab.LabCommand.class,
-      io.porin.cli.connectivity.ConnectivityCommand.class
+      io.porin.cli.connectivity.ConnectivityCommand.class,
+      io.porin.cli.observe.ObserveCommand.class
     })
 public class PorinCommand {
   @Mixin GlobalOptions options;

@@ -46,6 +46,12 @@ public final class ServiceCall {
       String address(Contexts.Context c) {
         return c.agent();
       }
+    },
+    RELAY("relay") {
+      @Override
+      String address(Contexts.Context c) {
+        return c.relay();
+      }
     };
 
     private final String label;

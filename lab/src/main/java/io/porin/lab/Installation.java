@@ -61,6 +61,7 @@ public record Installation(Path home) {
             serviceJar("identity"),
             serviceJar("ipam"),
             serviceJar("policy"),
+            serviceJar("relay"),
             agentJar(),
             cniPlugin(),
             podProgram())) {

@@ -31,6 +31,7 @@ public final class Lab {
   public static final int IPAM_PORT = 9402;
   public static final int POLICY_PORT = 9403;
   public static final int AGENT_PORT = 9404;
+  public static final int RELAY_PORT = 4245;
 
   private static final String BRIDGE = "br0";
   private static final List<String> SERVICE_JVM =
@@ -168,7 +169,9 @@ public final class Lab {
             + ", "
             + spec.podCidr6()
             + "), policy :"
-            + POLICY_PORT);
+            + POLICY_PORT
+            + ", relay :"
+            + RELAY_PORT);
     List<String> common =
         List.of(
             "-Dporin.etcd.endpoints=" + etcdUrl,
@@ -190,8 +193,14 @@ public final class Lab {
             "-Dporin.ipam.cluster-pool-ipv6-pod-cidr-list=" + spec.podCidr6()));
     startService(
         s, "policy", cp.netns, common, List.of("-Dporin.policy.cluster-id=" + spec.clusterId()));
+    startService(s, "relay", cp.netns, common, List.of());
     for (var svc :
-        Map.of("identity", IDENTITY_PORT, "ipam", IPAM_PORT, "policy", POLICY_PORT).entrySet()) {
+        Map.of(
+                "identity", IDENTITY_PORT,
+                "ipam", IPAM_PORT,
+                "policy", POLICY_PORT,
+                "relay", RELAY_PORT)
+            .entrySet()) {
       awaitHttp(
           s, svc.getKey(), cp.netns, "http://127.0.0.1:" + svc.getValue() + "/q/health/ready", 120);
     }

@@ -101,6 +101,11 @@ public final class Cluster implements AutoCloseable {
         .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
   }
 
+  public io.porin.api.hubble.observer.ObserverGrpc.ObserverBlockingStub relay() {
+    return io.porin.api.hubble.observer.ObserverGrpc.newBlockingStub(channel(context.relay()))
+        .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
+  }
+
   public AgentGrpc.AgentBlockingStub agent(String address) {
     return AgentGrpc.newBlockingStub(channel(address))
         .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);

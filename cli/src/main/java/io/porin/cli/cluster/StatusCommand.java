@@ -138,6 +138,32 @@ public class StatusCommand implements Callable<Integer> {
                         + " refused), revision "
                         + policies.value().getRevision()
                     : policies.error())));
+    // The relay: every node's flows.
+    var relay =
+        Cluster.call(
+            "relay",
+            () ->
+                c.relay()
+                    .serverStatus(
+                        io.porin.api.hubble.observer.ServerStatusRequest.getDefaultInstance()));
+    lines.add(
+        new Line(
+            "Relay",
+            relay.ok() && relay.value().getNumUnavailableNodes().getValue() == 0,
+            ctx.relay()
+                + "  "
+                + (relay.ok()
+                    ? String.format(
+                        "flows %d/%d (%.2f/s), %d nodes connected%s",
+                        relay.value().getNumFlows(),
+                        relay.value().getMaxFlows(),
+                        relay.value().getFlowsRate(),
+                        relay.value().getNumConnectedNodes().getValue(),
+                        relay.value().getUnavailableNodesCount() == 0
+                            ? ""
+                            : ", unavailable: "
+                                + String.join(", ", relay.value().getUnavailableNodesList()))
+                    : relay.error())));
     // Each node's agent.
     Map<String, Cluster.Answer<AgentStatus>> agents = c.agentStatuses();
     long ready = agents.values().stream().filter(a -> a.ok() && a.value().getReady()).count();

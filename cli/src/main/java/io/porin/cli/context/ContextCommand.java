@@ -50,6 +50,7 @@ public class ContextCommand {
                   m.put("ipam", ctx.ipam());
                   m.put("policy", ctx.policy());
                   m.put("agent", ctx.agent());
+                  m.put("relay", ctx.relay());
                   m.put("lab", ctx.lab());
                   m.put("netns", ctx.netns());
                   m.put("nodes", ctx.agents());
@@ -99,6 +100,9 @@ public class ContextCommand {
     @Option(names = "--agent", description = "The node agent, host:port (default 127.0.0.1:9404)")
     String agent;
 
+    @Option(names = "--relay", description = "The flow relay, host:port (default 127.0.0.1:4245)")
+    String relay;
+
     @Option(names = "--use", description = "Make it the current context")
     boolean use;
 
@@ -106,7 +110,11 @@ public class ContextCommand {
     public Integer call() throws IOException {
       for (String[] flag :
           new String[][] {
-            {"--identity", identity}, {"--ipam", ipam}, {"--policy", policy}, {"--agent", agent}
+            {"--identity", identity},
+            {"--ipam", ipam},
+            {"--policy", policy},
+            {"--agent", agent},
+            {"--relay", relay}
           }) {
         if (flag[1] != null && !flag[1].matches("[^:\\s]+:\\d{1,5}")) {
           spec.commandLine()
@@ -116,7 +124,10 @@ public class ContextCommand {
         }
       }
       Contexts.load(Contexts.defaultPath())
-          .with(name, new Contexts.Context(identity, ipam, policy, agent), use);
+          .with(
+              name,
+              new Contexts.Context(identity, ipam, policy, agent, relay, null, null, null),
+              use);
       spec.commandLine()
           .getOut()
           .println("context \"" + name + "\" set" + (use ? " and in use" : ""));

@@ -24,6 +24,7 @@ import java.util.TreeMap;
  *     ipam: 127.0.0.1:9402
  *     policy: 127.0.0.1:9403
  *     agent: 127.0.0.1:9404
+ *     relay: 127.0.0.1:4245
  * </pre>
  */
 public final class Contexts {
@@ -46,6 +47,7 @@ public final class Contexts {
       @JsonProperty("ipam") String ipam,
       @JsonProperty("policy") String policy,
       @JsonProperty("agent") String agent,
+      @JsonProperty("relay") String relay,
       @JsonProperty("lab") String lab,
       @JsonProperty("netns") String netns,
       @JsonProperty("nodes") Map<String, String> nodes) {
@@ -54,12 +56,13 @@ public final class Contexts {
       ipam = ipam == null ? "127.0.0.1:9402" : ipam;
       policy = policy == null ? "127.0.0.1:9403" : policy;
       agent = agent == null ? "127.0.0.1:9404" : agent;
+      relay = relay == null ? "127.0.0.1:4245" : relay;
       nodes = nodes == null || nodes.isEmpty() ? null : new TreeMap<>(nodes);
     }
 
     /** An installation's services (no lab, reachable from here). */
     public Context(String identity, String ipam, String policy, String agent) {
-      this(identity, ipam, policy, agent, null, null, null);
+      this(identity, ipam, policy, agent, null, null, null, null);
     }
 
     /** A local installation with every service on its default port. */

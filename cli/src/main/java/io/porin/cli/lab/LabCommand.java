@@ -70,6 +70,7 @@ public class LabCommand {
         cp + ":" + Lab.IPAM_PORT,
         cp + ":" + Lab.POLICY_PORT,
         agents.values().iterator().next(),
+        cp + ":" + Lab.RELAY_PORT,
         s.name,
         s.controlPlane.netns,
         agents);

@@ -31,6 +31,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,6 +74,11 @@ public class Agent {
   private volatile RingBufferReader events;
   private volatile NodeCidrs cidrs;
   private volatile Cookies cookies;
+  private volatile io.porin.agent.control.IdentityLabels identityLabels;
+  private volatile io.porin.agent.flow.FlowPipeline flows;
+  private volatile io.porin.agent.flow.FlowExport flowExport;
+  private volatile long lostCheckedAt;
+  private volatile long lostSeen;
   private volatile String startupProblem = "starting";
 
   public Agent(
@@ -143,9 +149,18 @@ public class Agent {
               });
       endpoints.setPolicies(policies);
       policies.start(endpoints.hostedIdentities());
+      identityLabels = new io.porin.agent.control.IdentityLabels(control, scheduler);
+      identityLabels.start();
+      flows = flowPipeline();
+      io.porin.agent.flow.FlowPipeline pipeline = flows;
       events =
           datapath.events(
-              config.agent().eventsInterval().toMillis(), b -> eventCount.incrementAndGet());
+              config.agent().eventsInterval().toMillis(),
+              b -> {
+                eventCount.incrementAndGet();
+                pipeline.accept(b);
+              },
+              pipeline::flush);
       scheduler.scheduleWithFixedDelay(this::keepAlive, 0, 10, TimeUnit.SECONDS);
       cni = new CniServer(Path.of(config.agent().cniSocket()), endpoints);
       cni.start();
@@ -277,11 +292,85 @@ public class Agent {
         .register(registry);
   }
 
+  /** Datapath events to flows: enrichment from what this agent knows about the cluster. */
+  private io.porin.agent.flow.FlowPipeline flowPipeline() throws IOException {
+    var directory =
+        new io.porin.agent.flow.FlowBuilder.Directory() {
+          @Override
+          public java.util.Optional<io.porin.agent.flow.FlowBuilder.LocalEndpoint> local(int id) {
+            return endpoints
+                .byId(id)
+                .map(
+                    l -> {
+                      var e = l.endpoint();
+                      return new io.porin.agent.flow.FlowBuilder.LocalEndpoint(
+                          e.id(), e.namespace(), e.pod(), e.labels(), e.hostInterface());
+                    });
+          }
+
+          @Override
+          public java.util.Optional<io.porin.agent.flow.FlowBuilder.RemotePeer> peer(
+              java.net.InetAddress a) {
+            IpcacheSync.Peer p = ipcache.peer(a);
+            return p == null
+                ? java.util.Optional.empty()
+                : java.util.Optional.of(
+                    new io.porin.agent.flow.FlowBuilder.RemotePeer(
+                        p.namespace(), p.pod(), p.node(), p.endpointId()));
+          }
+
+          @Override
+          public List<String> labels(int identity) {
+            return identityLabels.of(identity);
+          }
+
+          @Override
+          public java.util.Optional<Cookies.Attribution> attribution(int cookie) {
+            return cookies.resolve(cookie);
+          }
+        };
+    var f = config.agent().flows();
+    if (f.exportFile().isPresent()) {
+      flowExport =
+          new io.porin.agent.flow.FlowExport(
+              Path.of(f.exportFile().get()), f.exportMaxSize(), f.exportMaxFiles());
+    }
+    return new io.porin.agent.flow.FlowPipeline(
+        new io.porin.agent.flow.FlowBuilder(node, directory),
+        new io.porin.agent.flow.FlowRing(f.capacity()),
+        flowExport,
+        registry,
+        this::datapathLost);
+  }
+
+  /** Events the datapath could not put in its ring (read at most once a second). */
+  private long datapathLost() {
+    long now = System.nanoTime();
+    if (now - lostCheckedAt > 1_000_000_000L) {
+      lostCheckedAt = now;
+      long sum = 0;
+      for (Datapath.Counter c : datapath.counters()) {
+        if (c.reason() == io.porin.agent.bpf.MapLayouts.COUNTER_EVENTS_LOST) {
+          sum += c.packets();
+        }
+      }
+      lostSeen = sum;
+    }
+    return lostSeen;
+  }
+
+  /** The flow pipeline (null until the agent is up). */
+  public io.porin.agent.flow.FlowPipeline flows() {
+    return flows;
+  }
+
   void onStop(@Observes ShutdownEvent ev) {
     // The programs stay attached and the maps pinned: the datapath keeps enforcing.
     scheduler.shutdownNow();
     for (AutoCloseable c :
-        new AutoCloseable[] {cni, events, policies, ipcache, publisher, control, kv}) {
+        new AutoCloseable[] {
+          cni, events, flowExport, identityLabels, policies, ipcache, publisher, control, kv
+        }) {
       if (c != null) {
         try {
           c.close();

@@ -496,6 +496,12 @@ public final class Datapath implements AutoCloseable {
     return new RingBufferReader(events, intervalMillis, consumer);
   }
 
+  /** As {@link #events(long, Consumer)}, with {@code afterDrain} run after each drain. */
+  public RingBufferReader events(
+      long intervalMillis, Consumer<byte[]> consumer, Runnable afterDrain) {
+    return new RingBufferReader(events, intervalMillis, consumer, afterDrain);
+  }
+
   // ---- helpers
 
   private static int size(java.lang.foreign.StructLayout l) {

@@ -29,6 +29,7 @@ public record DatapathEvent(
     boolean reply,
     int matchType,
     int type,
+    int icmpType,
     int length) {
 
   public static DatapathEvent decode(byte[] b) {
@@ -57,6 +58,7 @@ public record DatapathEvent(
         get(b, EVENT, "is_reply") != 0,
         get(b, EVENT, "match_type"),
         get(b, EVENT, "event_type"),
+        get(b, EVENT, "icmp_type"),
         get(b, EVENT, "length"));
   }
 

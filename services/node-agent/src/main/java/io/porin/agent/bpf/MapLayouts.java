@@ -230,7 +230,8 @@ public final class MapLayouts {
               JAVA_BYTE.withName("is_reply"),
               JAVA_BYTE.withName("match_type"),
               JAVA_BYTE.withName("event_type"),
-              JAVA_SHORT.withName("pad"),
+              JAVA_BYTE.withName("icmp_type"),
+              JAVA_BYTE.withName("pad"),
               JAVA_INT.withName("length"),
               JAVA_INT.withName("pad2"))
           .withName("porin_event");

@@ -25,6 +25,7 @@ public final class RingBufferReader implements AutoCloseable {
 
   private final Arena arena = Arena.ofShared();
   private final Consumer<byte[]> consumer;
+  private final Runnable afterDrain;
   private final MemorySegment ring;
   private final Thread thread;
   private final long intervalMillis;
@@ -32,7 +33,17 @@ public final class RingBufferReader implements AutoCloseable {
   private volatile long consumerErrors;
 
   public RingBufferReader(BpfMap map, long intervalMillis, Consumer<byte[]> consumer) {
+    this(map, intervalMillis, consumer, () -> {});
+  }
+
+  /**
+   * @param afterDrain runs on the reader's thread after each drain (a batch is complete), also when
+   *     the drain found nothing
+   */
+  public RingBufferReader(
+      BpfMap map, long intervalMillis, Consumer<byte[]> consumer, Runnable afterDrain) {
     this.consumer = consumer;
+    this.afterDrain = afterDrain;
     this.intervalMillis = intervalMillis;
     try {
       MemorySegment stub =
@@ -87,6 +98,7 @@ public final class RingBufferReader implements AutoCloseable {
         synchronized (this) {
           if (running) {
             drain();
+            afterDrain.run();
           }
         }
         Thread.sleep(intervalMillis);

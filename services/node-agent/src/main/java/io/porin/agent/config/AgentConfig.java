@@ -80,5 +80,26 @@ public interface AgentConfig {
     /** How often the events ring is drained. */
     @WithDefault("50ms")
     Duration eventsInterval();
+
+    /** Flows (Hubble's observer on this node). */
+    Flows flows();
+  }
+
+  /** The flow ring and its export. */
+  interface Flows {
+    /** How many flows the ring keeps (Hubble's default: 4095). */
+    @WithDefault("4095")
+    int capacity();
+
+    /** When set, every flow is also appended to this JSON-lines file, for long retention. */
+    Optional<String> exportFile();
+
+    /** The export file's size at which it is rotated, in bytes. */
+    @WithDefault("10485760")
+    long exportMaxSize();
+
+    /** How many rotated export files are kept. */
+    @WithDefault("5")
+    int exportMaxFiles();
   }
 }

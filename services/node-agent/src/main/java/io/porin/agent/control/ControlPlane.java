@@ -78,6 +78,11 @@ public final class ControlPlane implements AutoCloseable {
         .getTtlSeconds();
   }
 
+  /** The identity service, for streams (Watch). */
+  public IdentitiesGrpc.IdentitiesStub identities() {
+    return IdentitiesGrpc.newStub(identity);
+  }
+
   public PoliciesGrpc.PoliciesStub policies() {
     return PoliciesGrpc.newStub(policy);
   }

@@ -39,8 +39,25 @@ public final class IpcacheSync implements AutoCloseable {
   private final boolean nodeRoutes;
   private final Map<Cidr, Integer> local = new HashMap<>();
   private final Map<Cidr, Integer> endpoints = new HashMap<>();
+  private final Map<java.net.InetAddress, Peer> peerInfo = new HashMap<>();
+  private final java.util.concurrent.atomic.AtomicReference<Map<java.net.InetAddress, Peer>> peers =
+      new java.util.concurrent.atomic.AtomicReference<>(Map.of());
+
+  /** What the cluster says about an address: a pod (on any node), or a node. */
+  public record Peer(String namespace, String pod, String node, int endpointId) {
+    public boolean isPod() {
+      return !pod.isEmpty();
+    }
+  }
+
+  /** The pod or node an address belongs to, if the cluster knows it (a published snapshot). */
+  public Peer peer(java.net.InetAddress address) {
+    return peers.get().get(address);
+  }
+
   private final Map<String, Map<Cidr, Integer>> nodes = new HashMap<>();
   private final Map<String, List<String>> nodeRouteTargets = new HashMap<>();
+  private final Map<String, List<java.net.InetAddress>> nodeAddresses = new HashMap<>();
   private Map<Cidr, Integer> cidrs = Map.of();
   private Map<Cidr, Integer> written = new HashMap<>();
   private final Map<String, String> routes = new TreeMap<>();
@@ -102,6 +119,7 @@ public final class IpcacheSync implements AutoCloseable {
 
   private void endpointsReset(Snapshot s) {
     endpoints.clear();
+    peerInfo.clear();
     s.entries().forEach(e -> endpoint(new WatchEvent(WatchEvent.Type.PUT, e)));
   }
 
@@ -109,10 +127,20 @@ public final class IpcacheSync implements AutoCloseable {
     String ip = e.entry().key().substring(Keys.Endpoints.PREFIX.length());
     try {
       Cidr prefix = Cidr.parse(ip.contains(":") ? ip + "/128" : ip + "/32");
+      java.net.InetAddress address = java.net.InetAddress.ofLiteral(ip);
       if (e.type() == WatchEvent.Type.DELETE) {
         endpoints.remove(prefix);
+        peerInfo.remove(address);
       } else {
-        endpoints.put(prefix, JSON.readTree(e.entry().value()).path("identity").asInt());
+        JsonNode v = JSON.readTree(e.entry().value());
+        endpoints.put(prefix, v.path("identity").asInt());
+        peerInfo.put(
+            address,
+            new Peer(
+                v.path("namespace").asText(""),
+                v.path("pod").asText(""),
+                v.path("node").asText(""),
+                v.path("endpointId").asInt()));
       }
     } catch (IOException | RuntimeException ex) {
       LOG.warnf("ignoring endpoint key %s: %s", e.entry().key(), ex.getMessage());
@@ -121,6 +149,7 @@ public final class IpcacheSync implements AutoCloseable {
 
   private void nodesReset(Snapshot s) {
     nodes.clear();
+    nodeAddresses.clear();
     nodeRouteTargets.clear();
     s.entries().forEach(this::putNode);
     syncRoutes();
@@ -130,6 +159,7 @@ public final class IpcacheSync implements AutoCloseable {
     if (e.type() == WatchEvent.Type.DELETE) {
       String name = e.entry().key().substring(Keys.Nodes.PREFIX.length());
       nodes.remove(name);
+      nodeAddresses.remove(name);
       nodeRouteTargets.remove(name);
     } else {
       putNode(e.entry());
@@ -157,6 +187,17 @@ public final class IpcacheSync implements AutoCloseable {
         }
       }
       nodes.put(name, prefixes);
+      List<java.net.InetAddress> own = new ArrayList<>();
+      for (String a : addresses) {
+        own.add(java.net.InetAddress.ofLiteral(a));
+      }
+      for (String field : List.of("gateway4", "gateway6")) {
+        String gw = n.path(field).asText("");
+        if (!gw.isEmpty()) {
+          own.add(java.net.InetAddress.ofLiteral(gw));
+        }
+      }
+      nodeAddresses.put(name, own);
       if (!self && !addresses.isEmpty()) {
         // Each family's pod CIDRs via the node's first address of that family.
         List<String> targets = new ArrayList<>();
@@ -210,6 +251,10 @@ public final class IpcacheSync implements AutoCloseable {
   }
 
   private void flush() {
+    Map<java.net.InetAddress, Peer> p = new HashMap<>(peerInfo);
+    nodeAddresses.forEach(
+        (name, addresses) -> addresses.forEach(a -> p.putIfAbsent(a, new Peer("", "", name, 0))));
+    peers.set(Map.copyOf(p));
     Map<Cidr, Integer> want = new HashMap<>(cidrs);
     nodes.values().forEach(want::putAll);
     want.putAll(endpoints);

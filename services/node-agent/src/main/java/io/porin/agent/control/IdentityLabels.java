@@ -1,0 +1,126 @@
+package io.porin.agent.control;
+
+import io.grpc.stub.StreamObserver;
+import io.porin.api.identity.v1.WatchEvent;
+import io.porin.api.identity.v1.WatchRequest;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jboss.logging.Logger;
+
+/**
+ * Every identity's labels, cluster-wide, from the identity service's Watch stream (a snapshot, then
+ * additions and deletions), so that flows name the labels of peers on other nodes. Published as an
+ * immutable snapshot; reconnects with backoff and resumes from the last revision.
+ */
+public final class IdentityLabels implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(IdentityLabels.class);
+
+  /** Reserved identities, known without asking (Cilium's numbers). */
+  public static final Map<Integer, List<String>> RESERVED =
+      Map.of(
+          1, List.of("reserved:host"),
+          2, List.of("reserved:world"),
+          3, List.of("reserved:unmanaged"),
+          4, List.of("reserved:health"),
+          5, List.of("reserved:init"),
+          6, List.of("reserved:remote-node"),
+          7, List.of("reserved:kube-apiserver"),
+          8, List.of("reserved:ingress"),
+          9, List.of("reserved:world-ipv4"),
+          10, List.of("reserved:world-ipv6"));
+
+  private final ControlPlane control;
+  private final ScheduledExecutorService executor;
+  private final AtomicReference<Map<Integer, List<String>>> labels =
+      new AtomicReference<>(RESERVED);
+  private volatile long revision;
+  private volatile boolean closed;
+  private long backoffMillis = 1000;
+
+  public IdentityLabels(ControlPlane control, ScheduledExecutorService executor) {
+    this.control = control;
+    this.executor = executor;
+  }
+
+  /** The labels of an identity (empty when unknown). */
+  public List<String> of(int identity) {
+    return labels.get().getOrDefault(identity, List.of());
+  }
+
+  public void start() {
+    connect();
+  }
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    Map<Integer, List<String>> pending = new HashMap<>();
+    control
+        .identities()
+        .watch(
+            WatchRequest.newBuilder().setFromRevision(revision).build(),
+            new StreamObserver<>() {
+              private boolean synced = revision > 0;
+
+              @Override
+              public void onNext(WatchEvent e) {
+                switch (e.getType()) {
+                  case SNAPSHOT ->
+                      pending.put(e.getIdentity().getId(), e.getIdentity().getLabelsList());
+                  case SYNCED -> {
+                    Map<Integer, List<String>> m = new HashMap<>(RESERVED);
+                    m.putAll(pending);
+                    labels.set(Map.copyOf(m));
+                    synced = true;
+                    backoffMillis = 1000;
+                  }
+                  case ADDED -> update(e.getIdentity().getId(), e.getIdentity().getLabelsList());
+                  case DELETED -> update(e.getIdentity().getId(), null);
+                  default -> {}
+                }
+                if (e.getRevision() > 0 && synced) {
+                  revision = e.getRevision();
+                }
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                retry(t.getMessage());
+              }
+
+              @Override
+              public void onCompleted() {
+                retry("stream ended");
+              }
+            });
+  }
+
+  private void update(int id, List<String> l) {
+    Map<Integer, List<String>> m = new HashMap<>(labels.get());
+    if (l == null) {
+      m.remove(id);
+    } else {
+      m.put(id, List.copyOf(l));
+    }
+    labels.set(Map.copyOf(m));
+  }
+
+  private synchronized void retry(String why) {
+    if (closed) {
+      return;
+    }
+    LOG.debugf("identity watch: %s; retrying in %d ms", why, backoffMillis);
+    executor.schedule(this::connect, backoffMillis, TimeUnit.MILLISECONDS);
+    backoffMillis = Math.min(backoffMillis * 2, 30_000);
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+  }
+}

@@ -1,0 +1,360 @@
+package io.porin.agent.flow;
+
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.Timestamp;
+import io.porin.agent.bpf.DatapathEvent;
+import io.porin.agent.bpf.MapLayouts;
+import io.porin.agent.policy.Cookies;
+import io.porin.api.hubble.flow.CiliumEventType;
+import io.porin.api.hubble.flow.DropReason;
+import io.porin.api.hubble.flow.Endpoint;
+import io.porin.api.hubble.flow.Flow;
+import io.porin.api.hubble.flow.FlowType;
+import io.porin.api.hubble.flow.ICMPv4;
+import io.porin.api.hubble.flow.ICMPv6;
+import io.porin.api.hubble.flow.IP;
+import io.porin.api.hubble.flow.IPVersion;
+import io.porin.api.hubble.flow.Layer4;
+import io.porin.api.hubble.flow.NetworkInterface;
+import io.porin.api.hubble.flow.Policy;
+import io.porin.api.hubble.flow.SCTP;
+import io.porin.api.hubble.flow.TCP;
+import io.porin.api.hubble.flow.TCPFlags;
+import io.porin.api.hubble.flow.TrafficDirection;
+import io.porin.api.hubble.flow.UDP;
+import io.porin.api.hubble.flow.Verdict;
+import io.porin.core.policy.PolicyRef;
+import io.porin.core.policy.RuleRef;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Turns a datapath event into a Hubble flow: verdict and drop reason, addresses and ports, both
+ * endpoints (identity, namespace, pod, labels) whether local or on another node, direction, reply,
+ * and the policies that allowed or denied it — the rules behind the map entry's cookie, or, when
+ * default deny decided, the policies that turned it on.
+ */
+public final class FlowBuilder {
+  /** What the builder needs to know about the cluster (snapshots; cheap to call per flow). */
+  public interface Directory {
+    /** A local endpoint by its ID. */
+    Optional<LocalEndpoint> local(int endpointId);
+
+    /** A pod or node anywhere in the cluster by address. */
+    Optional<RemotePeer> peer(InetAddress address);
+
+    /** The labels of an identity. */
+    List<String> labels(int identity);
+
+    /** What a rule cookie stands for. */
+    Optional<Cookies.Attribution> attribution(int cookie);
+  }
+
+  /** A local endpoint, as the flow names it. */
+  public record LocalEndpoint(
+      int id, String namespace, String pod, List<String> labels, String hostInterface) {}
+
+  /** A pod (or node) the cluster knows by address. */
+  public record RemotePeer(String namespace, String pod, String node, int endpointId) {}
+
+  static final int TCP_FIN = 0x01;
+  static final int TCP_SYN = 0x02;
+  static final int TCP_RST = 0x04;
+  static final int TCP_PSH = 0x08;
+  static final int TCP_ACK = 0x10;
+  static final int TCP_URG = 0x20;
+  static final int TCP_ECE = 0x40;
+  static final int TCP_CWR = 0x80;
+
+  private final String node;
+  private final Directory directory;
+  private final long nodeBits;
+  private final long wallMinusMonotonicNanos;
+
+  public FlowBuilder(String node, Directory directory) {
+    this(node, directory, System.currentTimeMillis() * 1_000_000L - System.nanoTime());
+  }
+
+  /**
+   * @param wallMinusMonotonicNanos wall-clock time minus CLOCK_MONOTONIC (what bpf_ktime_get_ns and
+   *     System.nanoTime read on Linux), to turn event timestamps into times
+   */
+  public FlowBuilder(String node, Directory directory, long wallMinusMonotonicNanos) {
+    this.node = node;
+    this.directory = directory;
+    this.nodeBits = UUID.nameUUIDFromBytes(node.getBytes()).getMostSignificantBits();
+    this.wallMinusMonotonicNanos = wallMinusMonotonicNanos;
+  }
+
+  public Flow build(DatapathEvent e, long sequence) {
+    long wall = e.timestampNanos() + wallMinusMonotonicNanos;
+    Flow.Builder f =
+        Flow.newBuilder()
+            .setTime(
+                Timestamp.newBuilder()
+                    .setSeconds(Math.floorDiv(wall, 1_000_000_000L))
+                    .setNanos((int) Math.floorMod(wall, 1_000_000_000L)))
+            .setUuid(new UUID(nodeBits, sequence).toString())
+            .setNodeName(node)
+            .setType(FlowType.L3_L4)
+            .setIsReply(BoolValue.of(e.reply()))
+            .setReply(e.reply())
+            .setPolicyMatchType(e.matchType());
+    Verdict verdict =
+        switch (e.verdict()) {
+          case MapLayouts.VERDICT_FORWARDED -> Verdict.FORWARDED;
+          case MapLayouts.VERDICT_DROPPED -> Verdict.DROPPED;
+          case MapLayouts.VERDICT_AUDIT -> Verdict.AUDIT;
+          default -> Verdict.VERDICT_UNKNOWN;
+        };
+    f.setVerdict(verdict);
+    if (verdict == Verdict.DROPPED) {
+      f.setDropReason(e.reason());
+      DropReason r = DropReason.forNumber(e.reason());
+      f.setDropReasonDesc(r == null ? DropReason.DROP_REASON_UNKNOWN : r);
+    }
+    // A drop by policy is a policy verdict (Cilium sends a policy-verdict notification for it,
+    // besides the drop): one flow, typed as the decision it records.
+    boolean policyDrop =
+        e.reason() == MapLayouts.DROP_POLICY || e.reason() == MapLayouts.DROP_POLICY_DENY;
+    int type = policyDrop ? MapLayouts.EVENT_POLICY_VERDICT : e.type();
+    f.setEventType(
+        CiliumEventType.newBuilder()
+            .setType(type)
+            .setSubType(type == MapLayouts.EVENT_DROP ? e.reason() : 0));
+    boolean ingress = e.direction() == MapLayouts.DIR_INGRESS;
+    f.setTrafficDirection(ingress ? TrafficDirection.INGRESS : TrafficDirection.EGRESS);
+    boolean v6 = e.source() instanceof Inet6Address;
+    f.setIP(
+        IP.newBuilder()
+            .setSource(text(e.source()))
+            .setDestination(text(e.destination()))
+            .setIpVersion(v6 ? IPVersion.IPv6 : IPVersion.IPv4));
+    f.setL4(l4(e));
+    f.setSummary(summary(e));
+
+    Optional<LocalEndpoint> local = directory.local(e.endpointId());
+    Endpoint.Builder localEp = Endpoint.newBuilder();
+    local.ifPresent(
+        l -> {
+          localEp.setID(l.id()).setNamespace(l.namespace()).setPodName(l.pod());
+          localEp.addAllLabels(l.labels());
+          f.setInterface(
+              NetworkInterface.newBuilder().setIndex(e.ifindex()).setName(l.hostInterface()));
+        });
+    Endpoint.Builder peerEp = Endpoint.newBuilder();
+    InetAddress peerAddress = ingress ? e.source() : e.destination();
+    int peerIdentity = ingress ? e.srcIdentity() : e.dstIdentity();
+    directory
+        .peer(peerAddress)
+        .ifPresent(
+            p -> {
+              if (!p.pod().isEmpty()) {
+                peerEp.setNamespace(p.namespace()).setPodName(p.pod());
+                if (p.node().equals(node)) {
+                  peerEp.setID(p.endpointId());
+                }
+              }
+            });
+    peerEp.setIdentity(peerIdentity).addAllLabels(directory.labels(peerIdentity));
+    if (ingress) {
+      localEp.setIdentity(e.dstIdentity());
+      f.setSource(peerEp).setDestination(localEp);
+    } else {
+      localEp.setIdentity(e.srcIdentity());
+      f.setSource(localEp).setDestination(peerEp);
+    }
+    attribute(f, e, verdict, ingress);
+    return f.build();
+  }
+
+  private void attribute(Flow.Builder f, DatapathEvent e, Verdict verdict, boolean ingress) {
+    if (e.cookie() == 0) {
+      return;
+    }
+    Optional<Cookies.Attribution> a = directory.attribution(e.cookie());
+    if (a.isEmpty()) {
+      return;
+    }
+    List<Policy> policies = policies(a.get());
+    boolean denied = verdict == Verdict.DROPPED || verdict == Verdict.AUDIT;
+    if (verdict == Verdict.DROPPED
+        && e.reason() != MapLayouts.DROP_POLICY
+        && e.reason() != MapLayouts.DROP_POLICY_DENY) {
+      return; // not a policy drop: nothing to attribute
+    }
+    if (denied) {
+      if (ingress) {
+        f.addAllIngressDeniedBy(policies);
+      } else {
+        f.addAllEgressDeniedBy(policies);
+      }
+    } else if (ingress) {
+      f.addAllIngressAllowedBy(policies);
+    } else {
+      f.addAllEgressAllowedBy(policies);
+    }
+  }
+
+  /** The policies behind an attribution, each once, with Cilium's derived labels. */
+  static List<Policy> policies(Cookies.Attribution a) {
+    Set<PolicyRef> refs = new LinkedHashSet<>();
+    if (a.byDefault()) {
+      refs.addAll(a.defaultDenyBy());
+    } else {
+      for (RuleRef r : a.rules()) {
+        refs.add(r.policy());
+      }
+    }
+    List<Policy> out = new ArrayList<>(refs.size());
+    for (PolicyRef p : refs) {
+      String kind = p.kind().kind();
+      Policy.Builder b =
+          Policy.newBuilder().setName(p.name()).setNamespace(p.namespace()).setKind(kind);
+      b.addLabels("k8s:io.cilium.k8s.policy.derived-from=" + kind);
+      b.addLabels("k8s:io.cilium.k8s.policy.name=" + p.name());
+      if (!p.namespace().isEmpty()) {
+        b.addLabels("k8s:io.cilium.k8s.policy.namespace=" + p.namespace());
+      }
+      if (a.byDefault()) {
+        b.addLabels("reserved:default-deny");
+      }
+      out.add(b.build());
+    }
+    return out;
+  }
+
+  private static Layer4 l4(DatapathEvent e) {
+    return switch (e.protocol()) {
+      case 6 ->
+          Layer4.newBuilder()
+              .setTCP(
+                  TCP.newBuilder()
+                      .setSourcePort(e.sourcePort())
+                      .setDestinationPort(e.destinationPort())
+                      .setFlags(flags(e.tcpFlags())))
+              .build();
+      case 17 ->
+          Layer4.newBuilder()
+              .setUDP(
+                  UDP.newBuilder()
+                      .setSourcePort(e.sourcePort())
+                      .setDestinationPort(e.destinationPort()))
+              .build();
+      case 132 ->
+          Layer4.newBuilder()
+              .setSCTP(
+                  SCTP.newBuilder()
+                      .setSourcePort(e.sourcePort())
+                      .setDestinationPort(e.destinationPort()))
+              .build();
+      case 1 -> Layer4.newBuilder().setICMPv4(ICMPv4.newBuilder().setType(e.icmpType())).build();
+      case 58 -> Layer4.newBuilder().setICMPv6(ICMPv6.newBuilder().setType(e.icmpType())).build();
+      default -> Layer4.getDefaultInstance();
+    };
+  }
+
+  static TCPFlags flags(int f) {
+    return TCPFlags.newBuilder()
+        .setFIN((f & TCP_FIN) != 0)
+        .setSYN((f & TCP_SYN) != 0)
+        .setRST((f & TCP_RST) != 0)
+        .setPSH((f & TCP_PSH) != 0)
+        .setACK((f & TCP_ACK) != 0)
+        .setURG((f & TCP_URG) != 0)
+        .setECE((f & TCP_ECE) != 0)
+        .setCWR((f & TCP_CWR) != 0)
+        .build();
+  }
+
+  /** Hubble's summary: "TCP Flags: SYN, ACK", "UDP", "ICMPv4 EchoRequest". */
+  static String summary(DatapathEvent e) {
+    return switch (e.protocol()) {
+      case 6 -> {
+        List<String> names = new ArrayList<>();
+        String[] all = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
+        // Hubble's order: SYN, FIN, RST, PSH, ACK, URG, ECE, CWR
+        int[] order = {1, 0, 2, 3, 4, 5, 6, 7};
+        for (int i : order) {
+          if ((e.tcpFlags() & (1 << i)) != 0) {
+            names.add(all[i]);
+          }
+        }
+        yield "TCP Flags: " + String.join(", ", names);
+      }
+      case 17 -> "UDP";
+      case 132 -> "SCTP";
+      case 1 -> "ICMPv4 " + icmp4(e.icmpType());
+      case 58 -> "ICMPv6 " + icmp6(e.icmpType());
+      default -> "IP protocol " + e.protocol();
+    };
+  }
+
+  private static String icmp4(int type) {
+    return switch (type) {
+      case 0 -> "EchoReply";
+      case 3 -> "DestinationUnreachable";
+      case 8 -> "EchoRequest";
+      case 11 -> "TimeExceeded";
+      default -> "type " + type;
+    };
+  }
+
+  private static String icmp6(int type) {
+    return switch (type) {
+      case 1 -> "DestinationUnreachable";
+      case 3 -> "TimeExceeded";
+      case 128 -> "EchoRequest";
+      case 129 -> "EchoReply";
+      default -> "type " + type;
+    };
+  }
+
+  /** An address as text; IPv6 in its shortest form (RFC 5952), as Go and Hubble print it. */
+  public static String text(InetAddress a) {
+    if (!(a instanceof Inet6Address)) {
+      return a.getHostAddress();
+    }
+    byte[] b = a.getAddress();
+    int[] w = new int[8];
+    for (int i = 0; i < 8; i++) {
+      w[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
+    }
+    int bestStart = -1;
+    int bestLen = 1;
+    for (int i = 0; i < 8; ) {
+      if (w[i] != 0) {
+        i++;
+        continue;
+      }
+      int j = i;
+      while (j < 8 && w[j] == 0) {
+        j++;
+      }
+      if (j - i > bestLen) {
+        bestStart = i;
+        bestLen = j - i;
+      }
+      i = j;
+    }
+    StringBuilder s = new StringBuilder();
+    for (int i = 0; i < 8; i++) {
+      if (i == bestStart) {
+        s.append("::");
+        i += bestLen - 1;
+        continue;
+      }
+      if (s.length() > 0 && s.charAt(s.length() - 1) != ':') {
+        s.append(':');
+      }
+      s.append(Integer.toHexString(w[i]));
+    }
+    return s.toString();
+  }
+}

@@ -1,0 +1,199 @@
+package io.porin.agent.flow;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.porin.agent.bpf.DatapathEvent;
+import io.porin.api.hubble.flow.Flow;
+import io.porin.api.hubble.flow.TCPFlags;
+import io.porin.api.hubble.flow.Verdict;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import org.jboss.logging.Logger;
+
+/**
+ * From the datapath's event ring to flows: each record is decoded and enriched ({@link
+ * FlowBuilder}), counted in Hubble's metrics, and at the end of each drain the batch goes into the
+ * ring (and its followers) and, when configured, the export file. Runs on the event reader's one
+ * thread.
+ */
+public final class FlowPipeline implements Consumer<byte[]> {
+  private static final Logger LOG = Logger.getLogger(FlowPipeline.class);
+  private static final int MAX_BATCH = 4096;
+
+  private final FlowBuilder builder;
+  private final FlowRing ring;
+  private final FlowExport export;
+  private final MeterRegistry metrics;
+  private final LongSupplier datapathLost;
+  private final List<Flow> batch = new ArrayList<>();
+  private final Map<String, Counter> counters = new HashMap<>();
+  private long sequence;
+  private volatile long lost;
+  private final long started = System.nanoTime();
+  private final long[] rateSamples = new long[61];
+  private final long[] rateTimes = new long[61];
+  private int rateIndex;
+
+  /**
+   * @param export null when flows are not exported
+   * @param datapathLost the datapath's count of events it could not put in its ring
+   */
+  public FlowPipeline(
+      FlowBuilder builder,
+      FlowRing ring,
+      FlowExport export,
+      MeterRegistry metrics,
+      LongSupplier datapathLost) {
+    this.builder = builder;
+    this.ring = ring;
+    this.export = export;
+    this.metrics = metrics;
+    this.datapathLost = datapathLost;
+  }
+
+  public FlowRing ring() {
+    return ring;
+  }
+
+  /** Events the datapath lost (its ring was full) as of the last drain. */
+  public long lost() {
+    return lost;
+  }
+
+  public long uptimeNanos() {
+    return System.nanoTime() - started;
+  }
+
+  /** Flows per second over the last minute (or since start). */
+  public synchronized double rate() {
+    int oldest = (rateIndex + 1) % rateSamples.length;
+    long t0 = rateTimes[oldest] == 0 ? started : rateTimes[oldest];
+    long s0 = rateTimes[oldest] == 0 ? 0 : rateSamples[oldest];
+    double secs = (System.nanoTime() - t0) / 1e9;
+    return secs <= 0 ? 0 : (ring.seen() - s0) / secs;
+  }
+
+  @Override
+  public void accept(byte[] record) {
+    Flow f = builder.build(DatapathEvent.decode(record), sequence++);
+    count(f);
+    batch.add(f);
+    if (batch.size() >= MAX_BATCH) {
+      flush();
+    }
+  }
+
+  /** Ends a drain: the batch goes to the ring, its followers and the export. */
+  public void flush() {
+    if (!batch.isEmpty()) {
+      List<Flow> done = List.copyOf(batch);
+      batch.clear();
+      ring.addAll(done);
+      if (export != null) {
+        try {
+          export.write(done);
+        } catch (RuntimeException e) {
+          LOG.warnf("flow export: %s", e.getMessage());
+        }
+      }
+    }
+    long l = datapathLost.getAsLong();
+    if (l > lost) {
+      counter("hubble_lost_events_total", "source", "perf_event_ring_buffer").increment(l - lost);
+      lost = l;
+    }
+    sample();
+  }
+
+  private synchronized void sample() {
+    long now = System.nanoTime();
+    if (now - rateTimes[rateIndex] >= 1_000_000_000L) {
+      rateIndex = (rateIndex + 1) % rateSamples.length;
+      rateTimes[rateIndex] = now;
+      rateSamples[rateIndex] = ring.seen();
+    }
+  }
+
+  /** Hubble's flow metrics, with Hubble's names and labels. */
+  private void count(Flow f) {
+    String verdict = f.getVerdict().name();
+    boolean policyVerdict = f.getEventType().getType() == 5;
+    counter(
+            "hubble_flows_processed_total",
+            "type",
+            policyVerdict ? "PolicyVerdict" : "Drop",
+            "subtype",
+            "",
+            "verdict",
+            verdict)
+        .increment();
+    String protocol = protocol(f);
+    if (f.getVerdict() == Verdict.DROPPED) {
+      counter("hubble_drop_total", "reason", f.getDropReasonDesc().name(), "protocol", protocol)
+          .increment();
+    }
+    if (policyVerdict) {
+      counter(
+              "hubble_policy_verdicts_total",
+              "direction",
+              f.getTrafficDirection().name().toLowerCase(Locale.ROOT),
+              "match",
+              match(f.getPolicyMatchType()),
+              "action",
+              verdict.toLowerCase(Locale.ROOT))
+          .increment();
+    }
+    if (f.getL4().hasTCP()) {
+      TCPFlags t = f.getL4().getTCP().getFlags();
+      String family = f.getIP().getIpVersion().name();
+      if (t.getSYN()) {
+        counter("hubble_tcp_flags_total", "flag", t.getACK() ? "SYN-ACK" : "SYN", "family", family)
+            .increment();
+      }
+      if (t.getFIN()) {
+        counter("hubble_tcp_flags_total", "flag", "FIN", "family", family).increment();
+      }
+      if (t.getRST()) {
+        counter("hubble_tcp_flags_total", "flag", "RST", "family", family).increment();
+      }
+    }
+  }
+
+  private Counter counter(String name, String... tags) {
+    String key = name + String.join("\u0000", tags);
+    Counter c = counters.get(key);
+    if (c == null) {
+      c = Counter.builder(name).tags(tags).register(metrics);
+      counters.put(key, c);
+    }
+    return c;
+  }
+
+  static String protocol(Flow f) {
+    var l4 = f.getL4();
+    return l4.hasTCP()
+        ? "TCP"
+        : l4.hasUDP()
+            ? "UDP"
+            : l4.hasSCTP()
+                ? "SCTP"
+                : l4.hasICMPv4() ? "ICMPv4" : l4.hasICMPv6() ? "ICMPv6" : "Unknown";
+  }
+
+  /** Cilium's names for policy match types. */
+  public static String match(int type) {
+    return switch (type) {
+      case 1 -> "L3-Only";
+      case 2 -> "L3-L4";
+      case 3 -> "L4-Only";
+      case 4 -> "all";
+      case 5 -> "L3-Proto";
+      default -> "none";
+    };
+  }
+}

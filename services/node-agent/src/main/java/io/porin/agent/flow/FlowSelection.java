@@ -1,0 +1,176 @@
+package io.porin.agent.flow;
+
+import com.google.protobuf.Timestamp;
+import io.porin.api.hubble.flow.Flow;
+import io.porin.api.hubble.flow.LostEvent;
+import io.porin.api.hubble.flow.LostEventSource;
+import io.porin.api.hubble.observer.GetFlowsRequest;
+import io.porin.api.hubble.observer.GetFlowsResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+
+/**
+ * What one GetFlows request gets: from the ring, the flows its filters and time bounds select, the
+ * first or last {@code number} of them; with follow, then every new one that matches. A reader that
+ * does not keep up is not waited for: it gets a {@link LostEvent} saying how many it missed.
+ */
+public final class FlowSelection {
+  /** How many flows a live reader may have waiting before the next are counted as lost. */
+  static final int LIVE_BUFFER = 16_384;
+
+  private final GetFlowsRequest request;
+  private final FlowFilters filters;
+  private final String node;
+
+  public FlowSelection(GetFlowsRequest request, FlowFilters filters, String node) {
+    this.request = request;
+    this.filters = filters;
+    this.node = node;
+  }
+
+  private boolean inTime(Flow f) {
+    return (!request.hasSince() || compare(f.getTime(), request.getSince()) >= 0)
+        && (!request.hasUntil() || compare(f.getTime(), request.getUntil()) <= 0);
+  }
+
+  static int compare(Timestamp a, Timestamp b) {
+    int c = Long.compare(a.getSeconds(), b.getSeconds());
+    return c != 0 ? c : Integer.compare(a.getNanos(), b.getNanos());
+  }
+
+  /**
+   * The ring's part of the answer. When flows the request asks for were already overwritten (the
+   * ring has seen more than it holds, and the request wants everything, or more than is left, or
+   * reaches back before the oldest flow), a lost event says how many went, first.
+   */
+  public List<GetFlowsResponse> history(List<Flow> ring, long seen) {
+    List<Flow> matching = new ArrayList<>();
+    boolean wantsHistory = !request.getFollow() || request.getNumber() > 0 || request.hasSince();
+    if (wantsHistory) {
+      for (Flow f : ring) {
+        if (inTime(f) && filters.test(f)) {
+          matching.add(f);
+        }
+      }
+    }
+    long n = request.getNumber();
+    List<Flow> chosen = matching;
+    if (n > 0 && n < matching.size()) {
+      chosen =
+          request.getFirst()
+              ? matching.subList(0, (int) n)
+              : matching.subList(matching.size() - (int) n, matching.size());
+    }
+    List<GetFlowsResponse> out = new ArrayList<>(chosen.size() + 1);
+    long overwritten = seen - ring.size();
+    boolean reachesBack =
+        wantsHistory
+            && (n == 0
+                || n > matching.size()
+                || request.getFirst()
+                || (request.hasSince()
+                    && !ring.isEmpty()
+                    && compare(request.getSince(), ring.getFirst().getTime()) < 0));
+    if (overwritten > 0 && reachesBack) {
+      out.add(lost(LostEventSource.HUBBLE_RING_BUFFER, overwritten));
+    }
+    for (Flow f : chosen) {
+      out.add(response(f));
+    }
+    return out;
+  }
+
+  GetFlowsResponse response(Flow f) {
+    return GetFlowsResponse.newBuilder()
+        .setFlow(f)
+        .setNodeName(f.getNodeName())
+        .setTime(f.getTime())
+        .build();
+  }
+
+  GetFlowsResponse lost(LostEventSource source, long count) {
+    long now = System.currentTimeMillis();
+    return GetFlowsResponse.newBuilder()
+        .setLostEvents(LostEvent.newBuilder().setSource(source).setNumEventsLost(count))
+        .setNodeName(node)
+        .setTime(
+            Timestamp.newBuilder().setSeconds(now / 1000).setNanos((int) (now % 1000) * 1_000_000))
+        .build();
+  }
+
+  public Live live(Consumer<GetFlowsResponse> emit, LongSupplier requested, Runnable complete) {
+    return new Live(emit, requested, complete);
+  }
+
+  /**
+   * The live part: flows offered by the ring (on the drain thread, which must never wait) are held
+   * until {@link #start} (the history goes first), then sent while the reader asks for more; beyond
+   * {@link #LIVE_BUFFER} waiting they are counted, and the count is sent as a lost event before the
+   * next flow.
+   */
+  public final class Live {
+    private final Consumer<GetFlowsResponse> emit;
+    private final LongSupplier requested;
+    private final Runnable complete;
+    private final java.util.ArrayDeque<Flow> waiting = new java.util.ArrayDeque<>();
+    private boolean started;
+    private boolean done;
+    private long lostCount;
+
+    Live(Consumer<GetFlowsResponse> emit, LongSupplier requested, Runnable complete) {
+      this.emit = emit;
+      this.requested = requested;
+      this.complete = complete;
+    }
+
+    public synchronized void offer(List<Flow> batch) {
+      if (done) {
+        return;
+      }
+      for (Flow f : batch) {
+        if (request.hasUntil() && compare(f.getTime(), request.getUntil()) > 0) {
+          drain();
+          done = true;
+          complete.run();
+          return;
+        }
+        if (!inTime(f) || !filters.test(f)) {
+          continue;
+        }
+        if (waiting.size() >= LIVE_BUFFER) {
+          lostCount++;
+        } else {
+          waiting.add(f);
+        }
+      }
+      if (started) {
+        drain();
+      }
+    }
+
+    public synchronized void start() {
+      started = true;
+      drain();
+    }
+
+    /** The reader asked for more: send what waits. */
+    public synchronized void pump() {
+      if (started) {
+        drain();
+      }
+    }
+
+    private void drain() {
+      while (!waiting.isEmpty() && requested.getAsLong() > 0) {
+        if (lostCount > 0) {
+          emit.accept(lost(LostEventSource.HUBBLE_RING_BUFFER, lostCount));
+          lostCount = 0;
+          continue;
+        }
+        emit.accept(response(waiting.poll()));
+      }
+    }
+  }
+}

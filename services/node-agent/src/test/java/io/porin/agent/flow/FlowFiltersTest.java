@@ -1,0 +1,321 @@
+package io.porin.agent.flow;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.porin.api.hubble.flow.DropReason;
+import io.porin.api.hubble.flow.EventTypeFilter;
+import io.porin.api.hubble.flow.Flow;
+import io.porin.api.hubble.flow.FlowFilter;
+import io.porin.api.hubble.flow.IPVersion;
+import io.porin.api.hubble.flow.TCPFlags;
+import io.porin.api.hubble.flow.TrafficDirection;
+import io.porin.api.hubble.flow.Verdict;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Filter semantics as a table: five flows (allowed, default deny, explicit deny, audit, malformed)
+ * and, for each filter, the set of flows it selects.
+ */
+class FlowFiltersTest {
+  static final Map<String, Flow> FLOWS = new LinkedHashMap<>();
+
+  static {
+    FlowFixtures fx = new FlowFixtures();
+    FLOWS.put("allowed", fx.builder.build(fx.allowed(0), 1));
+    FLOWS.put("default", fx.builder.build(fx.defaultDenied(0), 2));
+    FLOWS.put("deny", fx.builder.build(fx.explicitlyDenied(0), 3));
+    FLOWS.put("audit", fx.builder.build(fx.audited(0), 4));
+    FLOWS.put("malformed", fx.builder.build(fx.malformed(0), 5));
+  }
+
+  static FlowFilter.Builder f() {
+    return FlowFilter.newBuilder();
+  }
+
+  static Arguments row(
+      String name, List<FlowFilter> white, List<FlowFilter> black, String... selected) {
+    return Arguments.of(name, white, black, new TreeSet<>(List.of(selected)));
+  }
+
+  static Stream<Arguments> table() {
+    return Stream.of(
+        row("no filter", List.of(), List.of(), "allowed", "default", "deny", "audit", "malformed"),
+        row(
+            "verdict DROPPED",
+            List.of(f().addVerdict(Verdict.DROPPED).build()),
+            List.of(),
+            "default",
+            "deny",
+            "malformed"),
+        row(
+            "verdict FORWARDED or AUDIT (OR within a field)",
+            List.of(f().addVerdict(Verdict.FORWARDED).addVerdict(Verdict.AUDIT).build()),
+            List.of(),
+            "allowed",
+            "audit"),
+        row(
+            "dropped by policy (verdict AND reason)",
+            List.of(
+                f().addVerdict(Verdict.DROPPED)
+                    .addDropReasonDesc(DropReason.POLICY_DENIED)
+                    .addDropReasonDesc(DropReason.POLICY_DENY)
+                    .build()),
+            List.of(),
+            "default",
+            "deny"),
+        row(
+            "source pod demo/frontend",
+            List.of(f().addSourcePod("demo/frontend").build()),
+            List.of(),
+            "allowed",
+            "default"),
+        row(
+            "source pod prefix demo/fr",
+            List.of(f().addSourcePod("demo/fr").build()),
+            List.of(),
+            "allowed",
+            "default"),
+        row(
+            "source namespace demo/",
+            List.of(f().addSourcePod("demo/").build()),
+            List.of(),
+            "allowed",
+            "default",
+            "deny"),
+        row(
+            "pod in another namespace",
+            List.of(f().addSourcePod("other/frontend").build()),
+            List.of()),
+        row(
+            "pod name without namespace",
+            List.of(f().addDestinationPod("db").build()),
+            List.of(),
+            "default",
+            "deny"),
+        row(
+            "from frontend OR to api (two filters)",
+            List.of(
+                f().addSourcePod("demo/frontend").build(),
+                f().addDestinationPod("demo/api").build()),
+            List.of(),
+            "allowed",
+            "default",
+            "audit",
+            "malformed"),
+        row(
+            "from frontend AND to api (one filter)",
+            List.of(f().addSourcePod("demo/frontend").addDestinationPod("demo/api").build()),
+            List.of(),
+            "allowed"),
+        row(
+            "blacklist wins",
+            List.of(f().addSourcePod("demo/").build()),
+            List.of(f().addVerdict(Verdict.DROPPED).build()),
+            "allowed"),
+        row(
+            "blacklist alone",
+            List.of(),
+            List.of(f().addSourcePod("demo/frontend").build()),
+            "deny",
+            "audit",
+            "malformed"),
+        row(
+            "source label app=frontend",
+            List.of(f().addSourceLabel("app=frontend").build()),
+            List.of(),
+            "allowed",
+            "default"),
+        row(
+            "source label with source k8s:app=api",
+            List.of(f().addSourceLabel("k8s:app=api").build()),
+            List.of(),
+            "deny"),
+        row(
+            "label set: tier in (web,backend)",
+            List.of(f().addSourceLabel("tier in (web,backend)").build()),
+            List.of(),
+            "allowed",
+            "default",
+            "deny"),
+        row(
+            "label notin",
+            List.of(f().addSourceLabel("tier notin (web)").build()),
+            List.of(),
+            "deny",
+            "audit",
+            "malformed"),
+        row(
+            "label exists and != (AND within a selector)",
+            List.of(f().addSourceLabel("tier,app!=api").build()),
+            List.of(),
+            "allowed",
+            "default"),
+        row(
+            "label !tier",
+            List.of(f().addSourceLabel("!tier").build()),
+            List.of(),
+            "audit",
+            "malformed"),
+        row(
+            "reserved:world",
+            List.of(f().addSourceLabel("reserved:world").build()),
+            List.of(),
+            "audit",
+            "malformed"),
+        row(
+            "destination identity",
+            List.of(f().addDestinationIdentity(FlowFixtures.DB).build()),
+            List.of(),
+            "default",
+            "deny"),
+        row(
+            "source identity world",
+            List.of(f().addSourceIdentity(2).build()),
+            List.of(),
+            "audit",
+            "malformed"),
+        row(
+            "destination IP",
+            List.of(f().addDestinationIp("10.200.1.2").build()),
+            List.of(),
+            "default",
+            "deny"),
+        row(
+            "destination CIDR",
+            List.of(f().addDestinationIp("10.200.0.0/24").build()),
+            List.of(),
+            "allowed",
+            "audit",
+            "malformed"),
+        row(
+            "source CIDR /0 of the other family",
+            List.of(f().addSourceIp("::/0").build()),
+            List.of()),
+        row("protocol udp", List.of(f().addProtocol("udp").build()), List.of(), "deny"),
+        row(
+            "protocol TCP (any case)",
+            List.of(f().addProtocol("TCP").build()),
+            List.of(),
+            "allowed",
+            "default",
+            "audit",
+            "malformed"),
+        row(
+            "destination port 5432",
+            List.of(f().addDestinationPort("5432").build()),
+            List.of(),
+            "default",
+            "deny"),
+        row("source port 46532", List.of(f().addSourcePort("46532").build()), List.of(), "allowed"),
+        row(
+            "destination port 0 matches nothing",
+            List.of(f().addDestinationPort("0").build()),
+            List.of()),
+        row(
+            "ingress",
+            List.of(f().addTrafficDirection(TrafficDirection.INGRESS).build()),
+            List.of(),
+            "audit",
+            "malformed"),
+        row(
+            "event type policy-verdict",
+            List.of(f().addEventType(EventTypeFilter.newBuilder().setType(5)).build()),
+            List.of(),
+            "allowed",
+            "default",
+            "deny",
+            "audit"),
+        row(
+            "event type drop:135",
+            List.of(
+                f().addEventType(
+                        EventTypeFilter.newBuilder()
+                            .setType(1)
+                            .setMatchSubType(true)
+                            .setSubType(135))
+                    .build()),
+            List.of(),
+            "malformed"),
+        row(
+            "event type drop:133 (none)",
+            List.of(
+                f().addEventType(
+                        EventTypeFilter.newBuilder()
+                            .setType(1)
+                            .setMatchSubType(true)
+                            .setSubType(133))
+                    .build()),
+            List.of()),
+        row(
+            "TCP flag SYN",
+            List.of(f().addTcpFlags(TCPFlags.newBuilder().setSYN(true)).build()),
+            List.of(),
+            "allowed",
+            "default",
+            "audit"),
+        row(
+            "TCP flags SYN+ACK",
+            List.of(f().addTcpFlags(TCPFlags.newBuilder().setSYN(true).setACK(true)).build()),
+            List.of()),
+        row(
+            "reply false",
+            List.of(f().addReply(false).build()),
+            List.of(),
+            "allowed",
+            "default",
+            "deny",
+            "audit",
+            "malformed"),
+        row("reply true", List.of(f().addReply(true).build()), List.of()),
+        row(
+            "node pattern node-*",
+            List.of(f().addNodeName("node-*").build()),
+            List.of(),
+            "allowed",
+            "default",
+            "deny",
+            "audit",
+            "malformed"),
+        row("node pattern other", List.of(f().addNodeName("lab-node*").build()), List.of()),
+        row("IPv6 only", List.of(f().addIpVersion(IPVersion.IPv6).build()), List.of()),
+        row("uuid", List.of(f().addUuid(FLOWS.get("deny").getUuid()).build()), List.of(), "deny"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("table")
+  void selects(String name, List<FlowFilter> white, List<FlowFilter> black, Set<String> expected) {
+    FlowFilters filters = new FlowFilters(white, black);
+    Set<String> got = new TreeSet<>();
+    FLOWS.forEach(
+        (k, v) -> {
+          if (filters.test(v)) {
+            got.add(k);
+          }
+        });
+    assertThat(got).isEqualTo(expected);
+  }
+
+  @org.junit.jupiter.api.Test
+  void badFiltersNameTheFieldAndTheValue() {
+    assertThatThrownBy(
+            () -> new FlowFilters(List.of(f().addSourceIp("10.0.0.300").build()), List.of()))
+        .hasMessage("source_ip: \"10.0.0.300\" is not an IP address or CIDR");
+    assertThatThrownBy(
+            () -> new FlowFilters(List.of(f().addDestinationPort("http").build()), List.of()))
+        .hasMessage("destination_port: \"http\" is not a port");
+    assertThatThrownBy(() -> new FlowFilters(List.of(), List.of(f().addProtocol("gre").build())))
+        .hasMessageStartingWith("protocol: \"gre\" is not one of");
+    assertThatThrownBy(
+            () -> new FlowFilters(List.of(f().addSourceLabel("app in (a").build()), List.of()))
+        .hasMessageStartingWith("source_label: \"app in (a\" is not a label selector");
+  }
+}
