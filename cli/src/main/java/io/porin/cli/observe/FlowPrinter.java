@@ -14,7 +14,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * Flows as {@code hubble observe} prints them: compact (one line, Hubble's layout, plus the
@@ -31,25 +30,6 @@ public final class FlowPrinter {
 
   private static final JsonFormat.Printer JSON =
       JsonFormat.printer().preservingProtoFieldNames().omittingInsignificantWhitespace();
-
-  /** Cilium's drop reason texts (pkg/monitor/api/drop.go). */
-  static final Map<Integer, String> DROP_REASONS =
-      Map.ofEntries(
-          Map.entry(130, "Invalid source mac"),
-          Map.entry(131, "Invalid destination mac"),
-          Map.entry(132, "Invalid source ip"),
-          Map.entry(133, "Policy denied"),
-          Map.entry(134, "Invalid packet"),
-          Map.entry(135, "CT: Truncated or invalid header"),
-          Map.entry(139, "Unsupported L3 protocol"),
-          Map.entry(141, "Error writing to packet"),
-          Map.entry(155, "CT: Map insertion failed"),
-          Map.entry(156, "Invalid IPv6 extension header"),
-          Map.entry(157, "IP fragmentation not supported"),
-          Map.entry(175, "First logical datagram fragment not found"),
-          Map.entry(181, "Policy denied by denylist"),
-          Map.entry(196, "TTL exceeded"),
-          Map.entry(203, "Endpoint policy program not available"));
 
   private final Format format;
   private final DateTimeFormatter time;
@@ -189,7 +169,7 @@ public final class FlowPrinter {
           + f.getTrafficDirection().name();
     }
     if (f.getVerdict() == Verdict.DROPPED) {
-      return DROP_REASONS.getOrDefault(f.getDropReason(), f.getDropReasonDesc().name());
+      return io.porin.core.flow.DropReasons.text(f.getDropReason());
     }
     return "to-endpoint";
   }

@@ -43,8 +43,14 @@ public final class ObserveFilters {
    * @throws IllegalArgumentException naming the flag and the value
    */
   public static List<FlowFilter> of(Flags f) {
-    boolean either =
+    // A namespace only qualifies pod names when pods are given; alone it is an either-side filter.
+    boolean namespaceAlone =
         !f.namespaces().isEmpty()
+            && f.pods().isEmpty()
+            && f.fromPods().isEmpty()
+            && f.toPods().isEmpty();
+    boolean either =
+        namespaceAlone
             || !f.pods().isEmpty()
             || !f.labels().isEmpty()
             || !f.identities().isEmpty()

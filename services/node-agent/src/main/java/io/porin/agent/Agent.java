@@ -290,6 +290,65 @@ public class Agent {
     Gauge.builder("porin_agent_events_total", eventCount, AtomicLong::get)
         .description("Datapath events drained from the ring")
         .register(registry);
+    policyMapPressure =
+        io.micrometer.core.instrument.MultiGauge.builder("cilium_bpf_map_pressure")
+            .description("Fill ratio of each endpoint's policy map (entries / capacity)")
+            .register(registry);
+    scheduler.scheduleWithFixedDelay(this::datapathMetrics, 0, 5, TimeUnit.SECONDS);
+  }
+
+  private volatile io.micrometer.core.instrument.MultiGauge policyMapPressure;
+  private final java.util.Map<String, AtomicLong> datapathCounts =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * The kernel's own counters as Cilium names them (cilium_forward_count_total,
+   * cilium_drop_count_total by reason and direction, and their byte counts), and each endpoint's
+   * policy map pressure. Refreshed every 5 s.
+   */
+  private void datapathMetrics() {
+    try {
+      for (Datapath.Counter c : datapath.counters()) {
+        if (c.reason() == io.porin.agent.bpf.MapLayouts.COUNTER_EVENTS_LOST) {
+          continue;
+        }
+        String dir =
+            c.direction() == io.porin.agent.bpf.MapLayouts.DIR_INGRESS ? "INGRESS" : "EGRESS";
+        if (c.reason() == 0) {
+          datapathCount("cilium_forward_count_total", c.packets(), "direction", dir);
+          datapathCount("cilium_forward_bytes_total", c.bytes(), "direction", dir);
+        } else {
+          String reason = io.porin.core.flow.DropReasons.text(c.reason());
+          datapathCount("cilium_drop_count_total", c.packets(), "reason", reason, "direction", dir);
+          datapathCount("cilium_drop_bytes_total", c.bytes(), "reason", reason, "direction", dir);
+        }
+      }
+      List<io.micrometer.core.instrument.MultiGauge.Row<?>> rows = new java.util.ArrayList<>();
+      for (EndpointManager.Live l : endpoints.endpoints()) {
+        rows.add(
+            io.micrometer.core.instrument.MultiGauge.Row.of(
+                io.micrometer.core.instrument.Tags.of(
+                    "map_name", "cilium_policy_" + l.endpoint().id()),
+                (double) l.entries() / io.porin.agent.bpf.MapLayouts.POLICY_MAX));
+      }
+      policyMapPressure.register(rows, true);
+    } catch (RuntimeException e) {
+      LOG.debugf("datapath metrics: %s", e.getMessage());
+    }
+  }
+
+  private void datapathCount(String name, long value, String... tags) {
+    AtomicLong v =
+        datapathCounts.computeIfAbsent(
+            name + String.join("\u0000", tags),
+            k -> {
+              AtomicLong a = new AtomicLong();
+              io.micrometer.core.instrument.FunctionCounter.builder(name, a, AtomicLong::get)
+                  .tags(tags)
+                  .register(registry);
+              return a;
+            });
+    v.set(value);
   }
 
   /** Datapath events to flows: enrichment from what this agent knows about the cluster. */

@@ -1,7 +1,6 @@
 package io.porin.agent.bpf;
 
 import static io.porin.agent.bpf.MapLayouts.EVENT;
-import static io.porin.agent.bpf.MapLayouts.get;
 import static io.porin.agent.bpf.MapLayouts.offset;
 
 import java.net.InetAddress;
@@ -32,34 +31,58 @@ public record DatapathEvent(
     int icmpType,
     int length) {
 
+  // Field offsets, looked up once: decoding runs for every event (hundreds of thousands a second).
+  private static final int SIZE = (int) EVENT.byteSize();
+  private static final int TIMESTAMP = offset(EVENT, "timestamp");
+  private static final int IFINDEX = offset(EVENT, "ifindex");
+  private static final int ENDPOINT_ID = offset(EVENT, "endpoint_id");
+  private static final int SRC_IDENTITY = offset(EVENT, "src_identity");
+  private static final int DST_IDENTITY = offset(EVENT, "dst_identity");
+  private static final int COOKIE = offset(EVENT, "cookie");
+  private static final int POLICY_REVISION = offset(EVENT, "policy_revision");
+  private static final int SADDR = offset(EVENT, "saddr");
+  private static final int DADDR = offset(EVENT, "daddr");
+  private static final int SPORT = offset(EVENT, "sport");
+  private static final int DPORT = offset(EVENT, "dport");
+  private static final int FAMILY = offset(EVENT, "family");
+  private static final int PROTOCOL = offset(EVENT, "protocol");
+  private static final int DIRECTION = offset(EVENT, "direction");
+  private static final int VERDICT = offset(EVENT, "verdict");
+  private static final int REASON = offset(EVENT, "reason");
+  private static final int TCP_FLAGS = offset(EVENT, "tcp_flags");
+  private static final int IS_REPLY = offset(EVENT, "is_reply");
+  private static final int MATCH_TYPE = offset(EVENT, "match_type");
+  private static final int EVENT_TYPE = offset(EVENT, "event_type");
+  private static final int ICMP_TYPE = offset(EVENT, "icmp_type");
+  private static final int LENGTH = offset(EVENT, "length");
+
   public static DatapathEvent decode(byte[] b) {
-    if (b.length < EVENT.byteSize()) {
-      throw new IllegalArgumentException(
-          "event of " + b.length + " bytes, expected " + EVENT.byteSize());
+    if (b.length < SIZE) {
+      throw new IllegalArgumentException("event of " + b.length + " bytes, expected " + SIZE);
     }
-    int family = get(b, EVENT, "family");
+    int family = b[FAMILY] & 0xFF;
     return new DatapathEvent(
-        MapLayouts.getLong(b, offset(EVENT, "timestamp")),
-        get(b, EVENT, "ifindex"),
-        get(b, EVENT, "endpoint_id"),
-        get(b, EVENT, "src_identity"),
-        get(b, EVENT, "dst_identity"),
-        get(b, EVENT, "cookie"),
-        get(b, EVENT, "policy_revision"),
-        address(b, offset(EVENT, "saddr"), family),
-        address(b, offset(EVENT, "daddr"), family),
-        MapLayouts.getPort(b, offset(EVENT, "sport")),
-        MapLayouts.getPort(b, offset(EVENT, "dport")),
-        get(b, EVENT, "protocol"),
-        get(b, EVENT, "direction"),
-        get(b, EVENT, "verdict"),
-        get(b, EVENT, "reason"),
-        get(b, EVENT, "tcp_flags"),
-        get(b, EVENT, "is_reply") != 0,
-        get(b, EVENT, "match_type"),
-        get(b, EVENT, "event_type"),
-        get(b, EVENT, "icmp_type"),
-        get(b, EVENT, "length"));
+        MapLayouts.getLong(b, TIMESTAMP),
+        MapLayouts.getInt(b, IFINDEX),
+        MapLayouts.getInt(b, ENDPOINT_ID),
+        MapLayouts.getInt(b, SRC_IDENTITY),
+        MapLayouts.getInt(b, DST_IDENTITY),
+        MapLayouts.getInt(b, COOKIE),
+        MapLayouts.getInt(b, POLICY_REVISION),
+        address(b, SADDR, family),
+        address(b, DADDR, family),
+        MapLayouts.getPort(b, SPORT),
+        MapLayouts.getPort(b, DPORT),
+        b[PROTOCOL] & 0xFF,
+        b[DIRECTION] & 0xFF,
+        b[VERDICT] & 0xFF,
+        MapLayouts.getShort(b, REASON),
+        b[TCP_FLAGS] & 0xFF,
+        b[IS_REPLY] != 0,
+        b[MATCH_TYPE] & 0xFF,
+        b[EVENT_TYPE] & 0xFF,
+        b[ICMP_TYPE] & 0xFF,
+        MapLayouts.getInt(b, LENGTH));
   }
 
   private static InetAddress address(byte[] b, int off, int family) {

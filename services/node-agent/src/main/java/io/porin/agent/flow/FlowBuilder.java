@@ -28,8 +28,10 @@ import io.porin.core.policy.RuleRef;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -133,56 +135,133 @@ public final class FlowBuilder {
     boolean v6 = e.source() instanceof Inet6Address;
     f.setIP(
         IP.newBuilder()
-            .setSource(text(e.source()))
-            .setDestination(text(e.destination()))
+            .setSource(cachedText(e.source()))
+            .setDestination(cachedText(e.destination()))
             .setIpVersion(v6 ? IPVersion.IPv6 : IPVersion.IPv4));
     f.setL4(l4(e));
     f.setSummary(summary(e));
 
-    Optional<LocalEndpoint> local = directory.local(e.endpointId());
-    Endpoint.Builder localEp = Endpoint.newBuilder();
-    local.ifPresent(
-        l -> {
-          localEp.setID(l.id()).setNamespace(l.namespace()).setPodName(l.pod());
-          localEp.addAllLabels(l.labels());
-          f.setInterface(
-              NetworkInterface.newBuilder().setIndex(e.ifindex()).setName(l.hostInterface()));
-        });
-    Endpoint.Builder peerEp = Endpoint.newBuilder();
-    InetAddress peerAddress = ingress ? e.source() : e.destination();
-    int peerIdentity = ingress ? e.srcIdentity() : e.dstIdentity();
-    directory
-        .peer(peerAddress)
-        .ifPresent(
-            p -> {
-              if (!p.pod().isEmpty()) {
-                peerEp.setNamespace(p.namespace()).setPodName(p.pod());
-                if (p.node().equals(node)) {
-                  peerEp.setID(p.endpointId());
-                }
-              }
-            });
-    peerEp.setIdentity(peerIdentity).addAllLabels(directory.labels(peerIdentity));
+    long now = e.timestampNanos();
+    LocalEndpoint l = local(e.endpointId(), now);
+    if (l != null) {
+      f.setInterface(
+          NetworkInterface.newBuilder().setIndex(e.ifindex()).setName(l.hostInterface()));
+    }
+    Endpoint localEp =
+        localEndpoint(e.endpointId(), ingress ? e.dstIdentity() : e.srcIdentity(), now);
+    Endpoint peerEp =
+        peerEndpoint(
+            ingress ? e.source() : e.destination(),
+            ingress ? e.srcIdentity() : e.dstIdentity(),
+            now);
     if (ingress) {
-      localEp.setIdentity(e.dstIdentity());
       f.setSource(peerEp).setDestination(localEp);
     } else {
-      localEp.setIdentity(e.srcIdentity());
       f.setSource(localEp).setDestination(peerEp);
     }
     attribute(f, e, verdict, ingress);
     return f.build();
   }
 
+  // Enrichment caches (the one drain thread uses them). Endpoints are built once and reused as
+  // immutable messages; what the directory says about an address or an endpoint is taken again
+  // after a second (event time), so a pod that went and an address that was reused show right.
+  private static final long FRESH_NANOS = 1_000_000_000L;
+  private static final int MAX_CACHED = 65_536;
+  private final Map<Integer, List<Policy>> policiesByCookie = new HashMap<>();
+  private final Map<Long, Cached<Endpoint>> localEndpoints = new HashMap<>();
+  private final Map<PeerKey, Cached<Endpoint>> peerEndpoints = new HashMap<>();
+  private final Map<Integer, Cached<LocalEndpoint>> locals = new HashMap<>();
+  private final Map<InetAddress, String> texts = new HashMap<>();
+
+  private record Cached<T>(T value, long at) {}
+
+  private record PeerKey(InetAddress address, int identity) {}
+
+  private static <K, V> V fresh(
+      Map<K, Cached<V>> cache, K key, long now, java.util.function.Supplier<V> load) {
+    Cached<V> c = cache.get(key);
+    if (c != null && now - c.at() < FRESH_NANOS && now >= c.at()) {
+      return c.value();
+    }
+    if (cache.size() >= MAX_CACHED) {
+      cache.clear();
+    }
+    V v = load.get();
+    cache.put(key, new Cached<>(v, now));
+    return v;
+  }
+
+  private LocalEndpoint local(int endpointId, long now) {
+    return fresh(locals, endpointId, now, () -> directory.local(endpointId).orElse(null));
+  }
+
+  private Endpoint localEndpoint(int endpointId, int identity, long now) {
+    return fresh(
+        localEndpoints,
+        ((long) endpointId << 32) | (identity & 0xFFFFFFFFL),
+        now,
+        () -> {
+          Endpoint.Builder b = Endpoint.newBuilder().setIdentity(identity);
+          LocalEndpoint l = local(endpointId, now);
+          if (l != null) {
+            b.setID(l.id())
+                .setNamespace(l.namespace())
+                .setPodName(l.pod())
+                .addAllLabels(l.labels());
+          }
+          return b.build();
+        });
+  }
+
+  private Endpoint peerEndpoint(InetAddress address, int identity, long now) {
+    return fresh(
+        peerEndpoints,
+        new PeerKey(address, identity),
+        now,
+        () -> {
+          Endpoint.Builder b = Endpoint.newBuilder().setIdentity(identity);
+          directory
+              .peer(address)
+              .ifPresent(
+                  p -> {
+                    if (!p.pod().isEmpty()) {
+                      b.setNamespace(p.namespace()).setPodName(p.pod());
+                      if (p.node().equals(node)) {
+                        b.setID(p.endpointId());
+                      }
+                    }
+                  });
+          return b.addAllLabels(directory.labels(identity)).build();
+        });
+  }
+
+  private String cachedText(InetAddress a) {
+    String t = texts.get(a);
+    if (t == null) {
+      if (texts.size() >= MAX_CACHED) {
+        texts.clear();
+      }
+      t = text(a);
+      texts.put(a, t);
+    }
+    return t;
+  }
+
   private void attribute(Flow.Builder f, DatapathEvent e, Verdict verdict, boolean ingress) {
     if (e.cookie() == 0) {
       return;
     }
-    Optional<Cookies.Attribution> a = directory.attribution(e.cookie());
-    if (a.isEmpty()) {
-      return;
+    List<Policy> policies = policiesByCookie.get(e.cookie());
+    if (policies == null) {
+      Optional<Cookies.Attribution> a = directory.attribution(e.cookie());
+      if (a.isEmpty()) {
+        return;
+      }
+      // A cookie names the same attribution for the agent's lifetime: cached for good.
+      policies = policies(a.get());
+      policiesByCookie.put(e.cookie(), policies);
     }
-    List<Policy> policies = policies(a.get());
     boolean denied = verdict == Verdict.DROPPED || verdict == Verdict.AUDIT;
     if (verdict == Verdict.DROPPED
         && e.reason() != MapLayouts.DROP_POLICY
@@ -286,7 +365,7 @@ public final class FlowBuilder {
             names.add(all[i]);
           }
         }
-        yield "TCP Flags: " + String.join(", ", names);
+        yield names.isEmpty() ? "TCP" : "TCP Flags: " + String.join(", ", names);
       }
       case 17 -> "UDP";
       case 132 -> "SCTP";

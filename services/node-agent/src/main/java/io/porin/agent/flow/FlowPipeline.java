@@ -119,49 +119,89 @@ public final class FlowPipeline implements Consumer<byte[]> {
     }
   }
 
+  // Counters by small indexes, created on first use: no strings are built per flow.
+  private final Counter[] processed = new Counter[2 * 8];
+  private final Map<Integer, Counter> drops = new HashMap<>();
+  private final Counter[] verdicts = new Counter[3 * 6 * 8];
+  private final Counter[] tcpFlags = new Counter[4 * 3];
+  private static final String[] FLAG_NAMES = {"SYN", "SYN-ACK", "FIN", "RST"};
+
   /** Hubble's flow metrics, with Hubble's names and labels. */
   private void count(Flow f) {
-    String verdict = f.getVerdict().name();
+    int v = f.getVerdictValue() & 7;
     boolean policyVerdict = f.getEventType().getType() == 5;
-    counter(
-            "hubble_flows_processed_total",
-            "type",
-            policyVerdict ? "PolicyVerdict" : "Drop",
-            "subtype",
-            "",
-            "verdict",
-            verdict)
-        .increment();
-    String protocol = protocol(f);
+    int pi = (policyVerdict ? 8 : 0) + v;
+    if (processed[pi] == null) {
+      processed[pi] =
+          counter(
+              "hubble_flows_processed_total",
+              "type",
+              policyVerdict ? "PolicyVerdict" : "Drop",
+              "subtype",
+              "",
+              "verdict",
+              f.getVerdict().name());
+    }
+    processed[pi].increment();
     if (f.getVerdict() == Verdict.DROPPED) {
-      counter("hubble_drop_total", "reason", f.getDropReasonDesc().name(), "protocol", protocol)
-          .increment();
+      int key = f.getDropReasonDescValue() * 8 + f.getL4().getProtocolCase().getNumber();
+      Counter c = drops.get(key);
+      if (c == null) {
+        c =
+            counter(
+                "hubble_drop_total",
+                "reason",
+                f.getDropReasonDesc().name(),
+                "protocol",
+                protocol(f));
+        drops.put(key, c);
+      }
+      c.increment();
     }
     if (policyVerdict) {
-      counter(
-              "hubble_policy_verdicts_total",
-              "direction",
-              f.getTrafficDirection().name().toLowerCase(Locale.ROOT),
-              "match",
-              match(f.getPolicyMatchType()),
-              "action",
-              verdict.toLowerCase(Locale.ROOT))
-          .increment();
+      int d = f.getTrafficDirectionValue() % 3;
+      int m = Math.min(f.getPolicyMatchType(), 5);
+      int vi = (d * 6 + m) * 8 + v;
+      if (verdicts[vi] == null) {
+        verdicts[vi] =
+            counter(
+                "hubble_policy_verdicts_total",
+                "direction",
+                f.getTrafficDirection().name().toLowerCase(Locale.ROOT),
+                "match",
+                match(f.getPolicyMatchType()),
+                "action",
+                f.getVerdict().name().toLowerCase(Locale.ROOT));
+      }
+      verdicts[vi].increment();
     }
     if (f.getL4().hasTCP()) {
       TCPFlags t = f.getL4().getTCP().getFlags();
-      String family = f.getIP().getIpVersion().name();
+      int fam = f.getIP().getIpVersionValue() % 3;
       if (t.getSYN()) {
-        counter("hubble_tcp_flags_total", "flag", t.getACK() ? "SYN-ACK" : "SYN", "family", family)
-            .increment();
+        tcp(t.getACK() ? 1 : 0, fam, f);
       }
       if (t.getFIN()) {
-        counter("hubble_tcp_flags_total", "flag", "FIN", "family", family).increment();
+        tcp(2, fam, f);
       }
       if (t.getRST()) {
-        counter("hubble_tcp_flags_total", "flag", "RST", "family", family).increment();
+        tcp(3, fam, f);
       }
     }
+  }
+
+  private void tcp(int flag, int family, Flow f) {
+    int i = flag * 3 + family;
+    if (tcpFlags[i] == null) {
+      tcpFlags[i] =
+          counter(
+              "hubble_tcp_flags_total",
+              "flag",
+              FLAG_NAMES[flag],
+              "family",
+              f.getIP().getIpVersion().name());
+    }
+    tcpFlags[i].increment();
   }
 
   private Counter counter(String name, String... tags) {

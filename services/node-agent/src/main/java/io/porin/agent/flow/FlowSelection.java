@@ -74,7 +74,9 @@ public final class FlowSelection {
                     && !ring.isEmpty()
                     && compare(request.getSince(), ring.getFirst().getTime()) < 0));
     if (overwritten > 0 && reachesBack) {
-      out.add(lost(LostEventSource.HUBBLE_RING_BUFFER, overwritten));
+      // Dated at the oldest flow kept: the lost ones came before it (a merge keeps them first).
+      GetFlowsResponse l = lost(LostEventSource.HUBBLE_RING_BUFFER, overwritten);
+      out.add(ring.isEmpty() ? l : l.toBuilder().setTime(ring.getFirst().getTime()).build());
     }
     for (Flow f : chosen) {
       out.add(response(f));

@@ -126,7 +126,7 @@ final class FlowFixtures {
         reply,
         match,
         type,
-        protocol == 1 || protocol == 58 ? 8 : 0,
+        protocol == 1 ? 8 : protocol == 58 ? 128 : 0,
         60);
   }
 

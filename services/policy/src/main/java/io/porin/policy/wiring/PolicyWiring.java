@@ -126,7 +126,20 @@ public class PolicyWiring {
     Gauge.builder("porin.policy.subscribers", subscriptions, s -> s.subscribers().size())
         .description("Nodes subscribed to policy")
         .register(registry);
+    Gauge.builder("cilium_policy", engine, PolicyWiring::validPolicies)
+        .description("Policies in force (Cilium's name): valid ones, refused ones left out")
+        .register(registry);
     return engine.start();
+  }
+
+  private static double validPolicies(PolicyEngine e) {
+    try {
+      return e.statuses().get(2, TimeUnit.SECONDS).stream()
+          .filter(PolicyEngine.Status::valid)
+          .count();
+    } catch (Exception ex) {
+      return Double.NaN;
+    }
   }
 
   void closeEngine(@Disposes PolicyEngine engine) {

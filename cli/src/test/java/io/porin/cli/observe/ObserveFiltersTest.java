@@ -1,0 +1,185 @@
+package io.porin.cli.observe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.porin.api.hubble.flow.DropReason;
+import io.porin.api.hubble.flow.FlowFilter;
+import io.porin.api.hubble.flow.Verdict;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ObserveFiltersTest {
+  static ObserveFilters.Flags flags(
+      List<String> verdicts,
+      List<String> namespaces,
+      List<String> pods,
+      List<String> fromPods,
+      List<String> toPods,
+      List<Integer> ports,
+      List<Integer> toPorts,
+      List<String> types) {
+    return new ObserveFilters.Flags(
+        verdicts,
+        namespaces,
+        pods,
+        fromPods,
+        toPods,
+        List.of(),
+        List.of(),
+        List.of(),
+        List.of(),
+        List.of(),
+        List.of(),
+        List.of(),
+        ports,
+        List.of(),
+        toPorts,
+        types,
+        List.of());
+  }
+
+  @Test
+  void noFlagsNoFilter() {
+    assertThat(
+            ObserveFilters.of(
+                flags(
+                    List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
+                    List.of())))
+        .isEmpty();
+  }
+
+  @Test
+  void eitherSideFlagsMakeTwoFilters() {
+    List<FlowFilter> f =
+        ObserveFilters.of(
+            flags(
+                List.of(),
+                List.of("demo"),
+                List.of("api"),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of()));
+    assertThat(f)
+        .containsExactly(
+            FlowFilter.newBuilder().addSourcePod("demo/api").build(),
+            FlowFilter.newBuilder().addDestinationPod("demo/api").build());
+    List<FlowFilter> ns =
+        ObserveFilters.of(
+            flags(
+                List.of(),
+                List.of("demo"),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of()));
+    assertThat(ns)
+        .containsExactly(
+            FlowFilter.newBuilder().addSourcePod("demo/").build(),
+            FlowFilter.newBuilder().addDestinationPod("demo/").build());
+  }
+
+  @Test
+  void fromAndToGoIntoOneFilterWithTheSidelessFlags() {
+    List<FlowFilter> f =
+        ObserveFilters.of(
+            flags(
+                List.of("FORWARDED"),
+                List.of("demo"),
+                List.of(),
+                List.of("frontend"),
+                List.of("demo/db"),
+                List.of(),
+                List.of(5432),
+                List.of("policy-verdict")));
+    assertThat(f).hasSize(1);
+    assertThat(f.getFirst().getSourcePodList()).containsExactly("demo/frontend");
+    assertThat(f.getFirst().getDestinationPodList()).containsExactly("demo/db");
+    assertThat(f.getFirst().getDestinationPortList()).containsExactly("5432");
+    assertThat(f.getFirst().getVerdictList()).containsExactly(Verdict.FORWARDED);
+    assertThat(f.getFirst().getEventType(0).getType()).isEqualTo(5);
+  }
+
+  @Test
+  void deniedMeansDroppedByPolicyAndCombinesWithOtherVerdictsAsOr() {
+    List<FlowFilter> f =
+        ObserveFilters.of(
+            flags(
+                List.of("denied", "AUDIT"),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of()));
+    assertThat(f)
+        .containsExactly(
+            FlowFilter.newBuilder().addVerdict(Verdict.AUDIT).build(),
+            FlowFilter.newBuilder()
+                .addVerdict(Verdict.DROPPED)
+                .addDropReasonDesc(DropReason.POLICY_DENIED)
+                .addDropReasonDesc(DropReason.POLICY_DENY)
+                .build());
+  }
+
+  @Test
+  void badFlagsAreNamed() {
+    assertThatThrownBy(
+            () ->
+                ObserveFilters.of(
+                    flags(
+                        List.of("MAYBE"),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of())))
+        .hasMessageStartingWith("--verdict: \"MAYBE\" is not one of");
+    assertThatThrownBy(
+            () ->
+                ObserveFilters.of(
+                    flags(
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of(70000),
+                        List.of(),
+                        List.of())))
+        .hasMessage("--port: 70000 is not a port");
+    assertThatThrownBy(
+            () ->
+                ObserveFilters.of(
+                    flags(
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of("l4"))))
+        .hasMessageStartingWith("--type: \"l4\" is not one of");
+    assertThatThrownBy(
+            () ->
+                ObserveFilters.of(
+                    flags(
+                        List.of(),
+                        List.of("a", "b"),
+                        List.of("x"),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        List.of())))
+        .hasMessageStartingWith("--pod: \"x\" needs its namespace");
+  }
+}

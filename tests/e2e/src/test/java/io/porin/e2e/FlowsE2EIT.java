@@ -1,0 +1,272 @@
+package io.porin.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Flows in a 2-node lab, read with {@code porin observe} through the relay: allowed and dropped
+ * connections with the right verdict, drop reason and attribution (an allow rule, an explicit deny,
+ * default deny and the policy that turned it on, a per-policy audit); a follow stream that delivers
+ * a new flow; and a ring that overflows and says so.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FlowsE2EIT {
+  static final String LAB = "e2eflow";
+  static LabHarness lab = new LabHarness(LAB);
+  static Map<String, LabHarness.Pod> pods;
+
+  static final String SCENARIO =
+      """
+      apiVersion: v1
+      kind: Namespace
+      metadata: {name: flows}
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: server, namespace: flows, labels: {app: server}}
+      spec:
+        nodeName: e2eflow-node2
+        containers: [{name: s, ports: [{containerPort: 8080}, {containerPort: 5353, protocol: UDP}]}]
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: auditee, namespace: flows, labels: {app: auditee}}
+      spec:
+        nodeName: e2eflow-node2
+        containers: [{name: s, ports: [{containerPort: 8080}]}]
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: client, namespace: flows, labels: {app: client}}
+      spec: {nodeName: e2eflow-node1, containers: [{name: c}]}
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: client2, namespace: flows, labels: {app: client2}}
+      spec: {nodeName: e2eflow-node1, containers: [{name: c}]}
+      ---
+      apiVersion: cilium.io/v2
+      kind: CiliumNetworkPolicy
+      metadata: {name: server-from-client, namespace: flows}
+      spec:
+        endpointSelector: {matchLabels: {app: server}}
+        ingress:
+        - fromEndpoints: [{matchLabels: {app: client}}]
+          toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+      ---
+      apiVersion: cilium.io/v2
+      kind: CiliumNetworkPolicy
+      metadata: {name: no-client2, namespace: flows}
+      spec:
+        endpointSelector: {matchLabels: {app: server}}
+        ingressDeny:
+        - fromEndpoints: [{matchLabels: {app: client2}}]
+      ---
+      apiVersion: cilium.io/v2
+      kind: CiliumNetworkPolicy
+      metadata:
+        name: auditee-lockdown
+        namespace: flows
+        annotations: {cilium.io/policy-audit-mode: "true"}
+      spec:
+        endpointSelector: {matchLabels: {app: auditee}}
+        ingress: []
+      """;
+
+  @BeforeAll
+  static void up() throws Exception {
+    lab.up(LAB, 2, 7);
+    lab.apply(SCENARIO);
+    lab.awaitPolicies(
+        List.of("flows"),
+        List.of("flows/server-from-client", "flows/no-client2", "flows/auditee-lockdown"));
+    pods = lab.pods();
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    lab.downAndCheckGone(LAB);
+  }
+
+  static String tcp(LabHarness.Pod to, int port) {
+    return "tcp " + to.ipv4() + " " + port;
+  }
+
+  /** Flows as JSON objects (one GetFlowsResponse per line). */
+  static List<JsonNode> observe(String... args) throws Exception {
+    List<String> all = new ArrayList<>(List.of("observe", "-o", "json"));
+    all.addAll(List.of(args));
+    List<JsonNode> out = new ArrayList<>();
+    for (String line : lab.ok(all.toArray(String[]::new)).split("\n")) {
+      if (!line.isBlank()) {
+        out.add(LabHarness.JSON.readTree(line));
+      }
+    }
+    return out;
+  }
+
+  static List<String> names(JsonNode policies) {
+    List<String> n = new ArrayList<>();
+    policies.forEach(p -> n.add(p.path("namespace").asText() + "/" + p.path("name").asText()));
+    return n;
+  }
+
+  @Test
+  @Order(1)
+  void everyVerdictIsAttributedToThePolicyThatDecided() throws Exception {
+    LabHarness.Pod server = pods.get("flows/server");
+    LabHarness.Pod auditee = pods.get("flows/auditee");
+    assertThat(
+            LabHarness.probeAll(
+                pods.get("flows/client"), List.of(tcp(server, 8080), tcp(auditee, 8080)), 2000))
+        .containsExactly(true, true);
+    assertThat(LabHarness.probeAll(pods.get("flows/client2"), List.of(tcp(server, 8080)), 1000))
+        .containsExactly(false);
+    assertThat(
+            LabHarness.probeAll(
+                pods.get("flows/client"), List.of("udp " + server.ipv4() + " 5353"), 1000))
+        .containsExactly(false);
+    Thread.sleep(500); // one drain and the relay's sort window
+
+    List<JsonNode> ingress = new ArrayList<>();
+    for (JsonNode r :
+        observe("--to-pod", "flows/server", "--to-pod", "flows/auditee", "--last", "100")) {
+      if (r.has("flow") && r.path("flow").path("traffic_direction").asText().equals("INGRESS")) {
+        ingress.add(r.path("flow"));
+      }
+    }
+    JsonNode allowed = find(ingress, "client", "server", "FORWARDED");
+    assertThat(allowed.path("node_name").asText()).isEqualTo(LAB + "-node2");
+    assertThat(allowed.path("source").path("pod_name").asText()).isEqualTo("client");
+    assertThat(allowed.path("source").path("labels").toString()).contains("k8s:app=client");
+    assertThat(allowed.path("l4").path("TCP").path("flags").path("SYN").asBoolean()).isTrue();
+    assertThat(names(allowed.path("ingress_allowed_by")))
+        .containsExactly("flows/server-from-client");
+
+    JsonNode denied = find(ingress, "client2", "server", "DROPPED");
+    assertThat(denied.path("drop_reason_desc").asText()).isEqualTo("POLICY_DENY");
+    assertThat(names(denied.path("ingress_denied_by"))).containsExactly("flows/no-client2");
+
+    JsonNode byDefault = find(ingress, "client", "server", "DROPPED");
+    assertThat(byDefault.path("drop_reason_desc").asText()).isEqualTo("POLICY_DENIED");
+    assertThat(byDefault.path("l4").has("UDP")).isTrue();
+    assertThat(names(byDefault.path("ingress_denied_by"))).contains("flows/server-from-client");
+    assertThat(byDefault.path("ingress_denied_by").get(0).path("labels").toString())
+        .contains("reserved:default-deny");
+
+    JsonNode audited = find(ingress, "client", "auditee", "AUDIT");
+    assertThat(names(audited.path("ingress_denied_by"))).containsExactly("flows/auditee-lockdown");
+
+    // The compact line of hubble observe --verdict DENIED, naming the policy.
+    String compact = lab.ok("observe", "--verdict", "DENIED", "--to-pod", "flows/server");
+    assertThat(compact)
+        .containsPattern(
+            "flows/client2:\\d+ \\(ID:\\d+\\) -> flows/server:8080 \\(ID:\\d+\\) policy-verdict:\\S+"
+                + " INGRESS DENIED \\(TCP Flags: SYN\\) by flows/no-client2");
+  }
+
+  static JsonNode find(List<JsonNode> flows, String from, String to, String verdict) {
+    return flows.stream()
+        .filter(f -> f.path("source").path("pod_name").asText().equals(from))
+        .filter(f -> f.path("destination").path("pod_name").asText().equals(to))
+        .filter(f -> f.path("verdict").asText().equals(verdict))
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new AssertionError(
+                    "no " + verdict + " flow " + from + " -> " + to + " in " + flows));
+  }
+
+  @Test
+  @Order(2)
+  void aFollowingReaderGetsANewFlowWithinASecond() throws Exception {
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                Repo.ROOT.resolve("bin/porin").toString(),
+                "observe",
+                "--follow",
+                "--from-pod",
+                "flows/client2",
+                "-o",
+                "json")
+            .redirectError(ProcessBuilder.Redirect.DISCARD);
+    pb.environment().putAll(lab.env());
+    Process follow = pb.start();
+    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    Thread.ofPlatform()
+        .daemon()
+        .start(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(
+                      new InputStreamReader(follow.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String l = r.readLine(); l != null; l = r.readLine()) {
+                  lines.add(l);
+                }
+              } catch (java.io.IOException e) {
+                // the process ended
+              }
+            });
+    try {
+      // The stream is open once the relay has it: wait for one flow first.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      String first = null;
+      while (first == null && System.nanoTime() < deadline) {
+        LabHarness.probeAll(
+            pods.get("flows/client2"), List.of(tcp(pods.get("flows/server"), 8080)), 300);
+        first = lines.poll(1, TimeUnit.SECONDS);
+      }
+      assertThat(first).as("the follow stream delivers flows").isNotNull();
+      lines.clear();
+      Thread.sleep(1500);
+      lines.clear();
+      long sent = System.nanoTime();
+      LabHarness.probeAll(
+          pods.get("flows/client2"), List.of("udp " + pods.get("flows/server").ipv4() + " 9"), 200);
+      String next = lines.poll(10, TimeUnit.SECONDS);
+      long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+      assertThat(next).isNotNull().contains("\"UDP\"");
+      System.out.printf("a new flow reached the follower in %d ms%n", millis);
+      assertThat(millis).as("from the packet to the follower").isLessThan(1000);
+    } finally {
+      follow.destroy();
+      follow.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  @Order(3)
+  void anOverflowingRingReportsLostFlows() throws Exception {
+    LabHarness.Pod client = pods.get("flows/client");
+    String target = "udp " + pods.get("flows/server").ipv4() + " 7777";
+    for (int round = 0; round < 5; round++) {
+      LabHarness.probeAll(client, java.util.Collections.nCopies(1000, target), 100);
+    }
+    Thread.sleep(500);
+    JsonNode status = LabHarness.JSON.readTree(lab.ok("status", "-o", "json"));
+    assertThat(status.path("ok").asBoolean()).isTrue();
+    List<JsonNode> all =
+        observe("--node-name", LAB + "-node2", "--since", "1h", "--verdict", "DROPPED");
+    assertThat(all.getFirst().has("lost_events")).as(all.getFirst().toString()).isTrue();
+    assertThat(all.getFirst().path("lost_events").path("source").asText())
+        .isEqualTo("HUBBLE_RING_BUFFER");
+    assertThat(all.getFirst().path("lost_events").path("num_events_lost").asLong()).isPositive();
+    assertThat(all.stream().filter(r -> r.has("flow")).count()).isGreaterThan(1000);
+  }
+}
