@@ -64,7 +64,7 @@
 #define PORIN_CIDR_CLASSES_MAX 65536
 #define PORIN_CT_MAX 262144
 #define PORIN_FRAG_MAX 8192
-#define PORIN_EVENTS_BYTES (8 * 1024 * 1024)
+#define PORIN_EVENTS_BYTES (32 * 1024 * 1024)
 #define PORIN_COUNTERS_MAX 512             /* reason * 2 + direction */
 #define PORIN_COUNTER_EVENTS_LOST 255      /* a counter "reason": events the ring had no room for */
 

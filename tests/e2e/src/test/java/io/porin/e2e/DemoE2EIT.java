@@ -37,7 +37,14 @@ class DemoE2EIT {
           .contains(
               "denied by default deny (no rule allows it), enabled by demo/api-to-database,"
                   + " demo/default-deny")
-          .containsPattern("ingress\\s+\\d+\\s+6\\s+5432\\s+allow\\s+\\d+\\s+demo/api-to-database");
+          // The flow of the blocked attempt, naming the policies that decided.
+          .containsPattern(
+              "demo/frontend:\\d+ \\(ID:\\d+\\) -> demo/database:5432 \\(ID:\\d+\\)"
+                  + " policy-verdict:none EGRESS DENIED \\(TCP Flags: SYN\\) by demo/allow-dns,"
+                  + " demo/default-deny, demo/frontend-egress")
+          .containsPattern(
+              "demo/frontend:\\d+ \\(ID:\\d+\\) -> demo/api:3000 \\(ID:\\d+\\)"
+                  + " policy-verdict:L3-L4 INGRESS ALLOWED \\(TCP Flags: SYN\\) by demo/frontend-to-api");
       // The pods as the lab's context shows them: each on a node, with an identity and a netns.
       JsonNode pods = LabHarness.JSON.readTree(h.ok("get", "pods", "-n", "demo", "-o", "json"));
       assertThat(pods.path("pods")).hasSize(3);

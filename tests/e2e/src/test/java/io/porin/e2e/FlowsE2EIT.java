@@ -269,4 +269,34 @@ class FlowsE2EIT {
     assertThat(all.getFirst().path("lost_events").path("num_events_lost").asLong()).isPositive();
     assertThat(all.stream().filter(r -> r.has("flow")).count()).isGreaterThan(1000);
   }
+
+  @Test
+  @Order(4)
+  void metricsCarryHubbleAndCiliumNames() throws Exception {
+    Thread.sleep(5500); // the kernel counters are read every 5 s
+    String agent = curl(LAB + "-node2", "http://127.0.0.1:9404/q/metrics");
+    assertThat(agent)
+        .contains("hubble_flows_processed_total{")
+        .contains("hubble_drop_total{")
+        .contains("hubble_policy_verdicts_total{")
+        .contains("hubble_tcp_flags_total{")
+        .contains("hubble_lost_events_total{")
+        .containsPattern(
+            "cilium_drop_count_total\\{direction=\"INGRESS\",reason=\"Policy denied\"[^}]*} [1-9]")
+        .contains("cilium_forward_count_total{")
+        .contains("cilium_bpf_map_pressure{")
+        .contains("cilium_endpoint_state{");
+    assertThat(curl(LAB + "-cp", "http://127.0.0.1:9403/q/metrics"))
+        .containsPattern("cilium_policy(\\{[^}]*})? 3.0");
+  }
+
+  static String curl(String netns, String url) throws Exception {
+    Process p =
+        new ProcessBuilder("nsenter", "--net=/var/run/netns/" + netns, "curl", "-s", "-m", "5", url)
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    p.waitFor(10, TimeUnit.SECONDS);
+    return out;
+  }
 }

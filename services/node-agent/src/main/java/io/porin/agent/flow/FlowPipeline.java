@@ -54,6 +54,8 @@ public final class FlowPipeline implements Consumer<byte[]> {
     this.export = export;
     this.metrics = metrics;
     this.datapathLost = datapathLost;
+    // Registered from the start, so that "no loss" reads as 0 rather than as no series.
+    counter("hubble_lost_events_total", "source", "perf_event_ring_buffer");
   }
 
   public FlowRing ring() {

@@ -103,75 +103,121 @@ public final class FlowSelection {
   }
 
   public Live live(Consumer<GetFlowsResponse> emit, LongSupplier requested, Runnable complete) {
-    return new Live(emit, requested, complete);
+    return new Live(emit, requested, complete, SENDERS);
   }
 
+  /** As {@link #live(Consumer, LongSupplier, Runnable)}, sending on the given executor (tests). */
+  Live live(
+      Consumer<GetFlowsResponse> emit,
+      LongSupplier requested,
+      Runnable complete,
+      java.util.concurrent.Executor sender) {
+    return new Live(emit, requested, complete, sender);
+  }
+
+  /** Sends live flows to readers, so that the event drain never waits for a reader. */
+  private static final java.util.concurrent.Executor SENDERS =
+      java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+
   /**
-   * The live part: flows offered by the ring (on the drain thread, which must never wait) are held
-   * until {@link #start} (the history goes first), then sent while the reader asks for more; beyond
-   * {@link #LIVE_BUFFER} waiting they are counted, and the count is sent as a lost event before the
-   * next flow.
+   * The live part: flows offered by the ring (on the drain thread, which must never wait) are only
+   * queued — held until {@link #start} (the history goes first) — and sent from another thread
+   * while the reader asks for more; beyond {@link #LIVE_BUFFER} waiting they are counted, and the
+   * count is sent as a lost event before the next flow.
    */
   public final class Live {
     private final Consumer<GetFlowsResponse> emit;
     private final LongSupplier requested;
     private final Runnable complete;
     private final java.util.ArrayDeque<Flow> waiting = new java.util.ArrayDeque<>();
+    private final java.util.concurrent.Executor sender;
     private boolean started;
     private boolean done;
+    private boolean completeWhenSent;
+    private boolean sending;
     private long lostCount;
 
-    Live(Consumer<GetFlowsResponse> emit, LongSupplier requested, Runnable complete) {
+    Live(
+        Consumer<GetFlowsResponse> emit,
+        LongSupplier requested,
+        Runnable complete,
+        java.util.concurrent.Executor sender) {
       this.emit = emit;
       this.requested = requested;
       this.complete = complete;
+      this.sender = sender;
     }
 
-    public synchronized void offer(List<Flow> batch) {
-      if (done) {
-        return;
-      }
-      for (Flow f : batch) {
-        if (request.hasUntil() && compare(f.getTime(), request.getUntil()) > 0) {
-          drain();
-          done = true;
-          complete.run();
+    /** Queues what matches; never blocks (called under the ring's lock). */
+    public void offer(List<Flow> batch) {
+      synchronized (this) {
+        if (done) {
           return;
         }
-        if (!inTime(f) || !filters.test(f)) {
-          continue;
-        }
-        if (waiting.size() >= LIVE_BUFFER) {
-          lostCount++;
-        } else {
-          waiting.add(f);
+        for (Flow f : batch) {
+          if (request.hasUntil() && compare(f.getTime(), request.getUntil()) > 0) {
+            done = true;
+            completeWhenSent = true;
+            break;
+          }
+          if (!inTime(f) || !filters.test(f)) {
+            continue;
+          }
+          if (waiting.size() >= LIVE_BUFFER) {
+            lostCount++;
+          } else {
+            waiting.add(f);
+          }
         }
       }
-      if (started) {
-        drain();
+      pump();
+    }
+
+    public void start() {
+      synchronized (this) {
+        started = true;
       }
+      pump();
     }
 
-    public synchronized void start() {
-      started = true;
-      drain();
-    }
-
-    /** The reader asked for more: send what waits. */
-    public synchronized void pump() {
-      if (started) {
-        drain();
-      }
-    }
-
-    private void drain() {
-      while (!waiting.isEmpty() && requested.getAsLong() > 0) {
-        if (lostCount > 0) {
-          emit.accept(lost(LostEventSource.HUBBLE_RING_BUFFER, lostCount));
-          lostCount = 0;
-          continue;
+    /** Sends what waits (from the sender thread), as far as the reader asks. */
+    public void pump() {
+      synchronized (this) {
+        if (!started || sending) {
+          return;
         }
-        emit.accept(response(waiting.poll()));
+        sending = true;
+      }
+      sender.execute(this::send);
+    }
+
+    private void send() {
+      while (true) {
+        List<GetFlowsResponse> out = new ArrayList<>();
+        boolean finish = false;
+        synchronized (this) {
+          long credit = requested.getAsLong();
+          while (credit-- > 0 && out.size() < 1024 && (lostCount > 0 || !waiting.isEmpty())) {
+            if (lostCount > 0) {
+              out.add(lost(LostEventSource.HUBBLE_RING_BUFFER, lostCount));
+              lostCount = 0;
+            } else {
+              out.add(response(waiting.poll()));
+            }
+          }
+          if (out.isEmpty()) {
+            sending = false;
+            finish = completeWhenSent && waiting.isEmpty();
+            completeWhenSent &= !finish;
+          }
+        }
+        if (out.isEmpty()) {
+          if (finish) {
+            complete.run();
+          }
+          return;
+        }
+        out.forEach(emit);
       }
     }
   }

@@ -97,7 +97,7 @@ class FlowSelectionTest {
     FlowSelection sel = new FlowSelection(req, new FlowFilters(List.of(), List.of()), "node-1");
     List<GetFlowsResponse> got = new ArrayList<>();
     long[] credit = {Long.MAX_VALUE};
-    FlowSelection.Live live = sel.live(got::add, () -> credit[0], () -> {});
+    FlowSelection.Live live = sel.live(got::add, () -> credit[0], () -> {}, Runnable::run);
     List<Flow> history = r.follow(live::offer);
     r.addAll(List.of(fx.builder.build(fx.allowed(10_000_000_000L), 6))); // arrives before start
     got.addAll(sel.history(history, 6));
@@ -125,7 +125,8 @@ class FlowSelectionTest {
     FlowSelection sel = new FlowSelection(req, new FlowFilters(List.of(), List.of()), "node-1");
     List<GetFlowsResponse> got = new ArrayList<>();
     boolean[] completed = {false};
-    FlowSelection.Live live = sel.live(got::add, () -> Long.MAX_VALUE, () -> completed[0] = true);
+    FlowSelection.Live live =
+        sel.live(got::add, () -> Long.MAX_VALUE, () -> completed[0] = true, Runnable::run);
     r.follow(live::offer);
     live.start();
     r.addAll(List.of(fx.builder.build(fx.allowed(1_000_000_000L), 1)));
