@@ -25,9 +25,11 @@ public class GlobalOptions {
   @Option(
       names = {"-o", "--output"},
       scope = ScopeType.INHERIT,
-      description = "Output format: table or json (default: table)",
+      description =
+          "Output format: table or json (default: table); observe also takes compact (its"
+              + " default) and dict",
       converter = OutputFormatConverter.class)
-  OutputFormat output = OutputFormat.TABLE;
+  OutputFormat output;
 
   @Option(
       names = "--node",
@@ -63,9 +65,14 @@ public class GlobalOptions {
     return ((PorinCommand) spec.root().userObject()).options;
   }
 
-  /** The output format. */
+  /** The output format (table when none was given). */
   public OutputFormat output() {
-    return output;
+    return output == null ? OutputFormat.TABLE : output;
+  }
+
+  /** The output format given with -o, if any. */
+  public java.util.Optional<OutputFormat> outputGiven() {
+    return java.util.Optional.ofNullable(output);
   }
 
   /** The context to talk to. */
@@ -78,9 +85,13 @@ public class GlobalOptions {
     @Override
     public OutputFormat convert(String value) {
       try {
+        if (value.equalsIgnoreCase("jsonpb")) {
+          return OutputFormat.JSON;
+        }
         return OutputFormat.valueOf(value.toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw new TypeConversionException("\"" + value + "\" is not one of table, json");
+        throw new TypeConversionException(
+            "\"" + value + "\" is not one of table, json (observe: also compact, dict, jsonpb)");
       }
     }
   }

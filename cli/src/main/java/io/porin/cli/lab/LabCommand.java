@@ -1,6 +1,5 @@
 package io.porin.cli.lab;
 
-import io.porin.cli.CommandLineSetup;
 import io.porin.cli.GlobalOptions;
 import io.porin.cli.Self;
 import io.porin.cli.context.Contexts;
@@ -24,6 +23,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -213,13 +213,7 @@ public class LabCommand {
   static class Exec implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--name", description = "The lab (default: the context's lab, else lab)")
-    Optional<String> name = Optional.empty();
-
-    @Option(
-        names = {"-n", "--namespace"},
-        description = "The pod's namespace (default: default)")
-    String namespace = "default";
+    @Mixin PodOptions where;
 
     @Parameters(index = "0", paramLabel = "POD")
     String pod;
@@ -229,23 +223,7 @@ public class LabCommand {
 
     @Override
     public Integer call() throws InterruptedException {
-      String lab = labName(spec, name);
-      LabState s =
-          LabDirectory.fromEnvironment()
-              .load(lab)
-              .orElseThrow(() -> new LabException("there is no lab named " + lab));
-      LabState.Pod p = s.pods.get(namespace + "/" + pod);
-      if (p == null || !"running".equals(p.status)) {
-        spec.commandLine()
-            .getErr()
-            .println(
-                "porin: pod "
-                    + namespace
-                    + "/"
-                    + pod
-                    + (p == null ? " is not in lab " + lab : " is " + p.status + ": " + p.detail));
-        return CommandLineSetup.BAD_INPUT;
-      }
+      LabState.Pod p = where.running(spec, pod);
       try {
         return new ProcessBuilder(Host.inNetns(p.netns, command)).inheritIO().start().waitFor();
       } catch (IOException e) {
@@ -288,13 +266,7 @@ public class LabCommand {
   static class Ip implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--name", description = "The lab (default: the context's lab, else lab)")
-    Optional<String> name = Optional.empty();
-
-    @Option(
-        names = {"-n", "--namespace"},
-        description = "The pod's namespace (default: default)")
-    String namespace = "default";
+    @Mixin PodOptions where;
 
     @Option(names = "-6", description = "The IPv6 address")
     boolean ipv6;
@@ -304,26 +276,51 @@ public class LabCommand {
 
     @Override
     public Integer call() {
-      String lab = labName(spec, name);
-      LabState.Pod p =
-          LabDirectory.fromEnvironment()
-              .load(lab)
-              .orElseThrow(() -> new LabException("there is no lab named " + lab))
-              .pods
-              .get(namespace + "/" + pod);
-      String ip = p == null ? null : ipv6 ? p.ipv6 : p.ipv4;
+      LabState.Pod p = where.running(spec, pod);
+      String ip = ipv6 ? p.ipv6 : p.ipv4;
       if (ip == null) {
-        spec.commandLine()
-            .getErr()
-            .println("porin: pod " + namespace + "/" + pod + " has no address in lab " + lab);
-        return CommandLineSetup.BAD_INPUT;
+        throw new LabException(
+            "pod " + where.namespace + "/" + pod + " has no IPv" + (ipv6 ? 6 : 4) + " address");
       }
       Output.print(
           spec.commandLine().getOut(),
           GlobalOptions.of(spec).output(),
-          () -> Map.of("namespace", namespace, "pod", pod, "ip", ip),
+          () -> Map.of("namespace", where.namespace, "pod", pod, "ip", ip),
           () -> ip);
       return 0;
+    }
+  }
+
+  /** Which pod of which lab: --name (else the context's lab) and -n. */
+  static class PodOptions {
+    @Option(names = "--name", description = "The lab (default: the context's lab, else lab)")
+    Optional<String> name = Optional.empty();
+
+    @Option(
+        names = {"-n", "--namespace"},
+        description = "The pod's namespace (default: default)")
+    String namespace = "default";
+
+    /**
+     * The pod, running in the lab.
+     *
+     * @throws LabException naming the pod and the lab when it is not there or not running
+     */
+    LabState.Pod running(CommandSpec spec, String pod) {
+      String lab = labName(spec, name);
+      LabState s =
+          LabDirectory.fromEnvironment()
+              .load(lab)
+              .orElseThrow(() -> new LabException("there is no lab named " + lab));
+      LabState.Pod p = s.pods.get(namespace + "/" + pod);
+      if (p == null) {
+        throw new LabException("pod " + namespace + "/" + pod + " is not in lab " + lab);
+      }
+      if (!"running".equals(p.status)) {
+        throw new LabException(
+            "pod " + namespace + "/" + pod + " is " + p.status + ": " + p.detail);
+      }
+      return p;
     }
   }
 

@@ -7,6 +7,7 @@ import io.porin.api.hubble.observer.ObserverGrpc;
 import io.porin.cli.CommandLineSetup;
 import io.porin.cli.GlobalOptions;
 import io.porin.cli.ServiceCall;
+import io.porin.cli.output.OutputFormat;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
@@ -128,9 +129,12 @@ public class ObserveCommand implements Callable<Integer> {
       FlowPrinter.Format f =
           format != null
               ? format(format)
-              : GlobalOptions.of(spec).output() == io.porin.cli.output.OutputFormat.JSON
-                  ? FlowPrinter.Format.JSON
-                  : FlowPrinter.Format.COMPACT;
+              : switch (GlobalOptions.of(spec).outputGiven().orElse(OutputFormat.COMPACT)) {
+                case JSON -> FlowPrinter.Format.JSON;
+                case TABLE -> FlowPrinter.Format.TABLE;
+                case DICT -> FlowPrinter.Format.DICT;
+                case COMPACT -> FlowPrinter.Format.COMPACT;
+              };
       printer = new FlowPrinter(f, ZoneId.systemDefault());
     } catch (IllegalArgumentException e) {
       spec.commandLine().getErr().println("porin: " + e.getMessage());
