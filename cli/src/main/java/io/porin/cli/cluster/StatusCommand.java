@@ -34,7 +34,7 @@ public class StatusCommand implements Callable<Integer> {
   @Option(
       names = "--wait",
       description = "Wait up to this long (e.g. 30s) for everything to be OK",
-      converter = DurationConverter.class)
+      converter = io.porin.cli.Durations.Converter.class)
   Duration wait = Duration.ZERO;
 
   /** One line of the view: what, OK or not, and the details. */
@@ -235,24 +235,5 @@ public class StatusCommand implements Callable<Integer> {
       }
     }
     return null;
-  }
-
-  /** Accepts 30s, 2m, 500ms. */
-  public static final class DurationConverter
-      implements picocli.CommandLine.ITypeConverter<Duration> {
-    @Override
-    public Duration convert(String v) {
-      var m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m)").matcher(v);
-      if (!m.matches()) {
-        throw new picocli.CommandLine.TypeConversionException(
-            "\"" + v + "\" is not a duration (e.g. 500ms, 30s, 2m)");
-      }
-      long n = Long.parseLong(m.group(1));
-      return switch (m.group(2)) {
-        case "ms" -> Duration.ofMillis(n);
-        case "s" -> Duration.ofSeconds(n);
-        default -> Duration.ofMinutes(n);
-      };
-    }
   }
 }

@@ -164,7 +164,7 @@ public final class FlowPrinter {
   static String type(Flow f) {
     if (f.getEventType().getType() == 5) {
       return "policy-verdict:"
-          + match(f.getPolicyMatchType())
+          + io.porin.core.flow.PolicyMatchTypes.name(f.getPolicyMatchType())
           + " "
           + f.getTrafficDirection().name();
     }
@@ -184,17 +184,6 @@ public final class FlowPrinter {
       };
     }
     return f.getVerdict().name();
-  }
-
-  static String match(int type) {
-    return switch (type) {
-      case 1 -> "L3-Only";
-      case 2 -> "L3-L4";
-      case 3 -> "L4-Only";
-      case 4 -> "all";
-      case 5 -> "L3-Proto";
-      default -> "none";
-    };
   }
 
   /**

@@ -18,8 +18,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -224,27 +222,15 @@ public class ObserveCommand implements Callable<Integer> {
     return b.build();
   }
 
-  private static final Pattern AGO = Pattern.compile("(\\d+)(ms|s|m|h|d)");
-
   /** RFC 3339, or a duration before now. */
   static Timestamp time(String flag, String v) {
     Instant t;
-    Matcher m = AGO.matcher(v);
-    if (m.matches()) {
-      long n = Long.parseLong(m.group(1));
-      Duration d =
-          switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-          };
-      t = Instant.now().minus(d);
-    } else {
+    try {
+      t = Instant.parse(v);
+    } catch (DateTimeParseException e) {
       try {
-        t = Instant.parse(v);
-      } catch (DateTimeParseException e) {
+        t = Instant.now().minus(io.porin.cli.Durations.parse(flag, v));
+      } catch (IllegalArgumentException notADuration) {
         throw new IllegalArgumentException(
             flag + ": \"" + v + "\" is neither an RFC 3339 time nor a duration (30s, 5m, 1h)");
       }

@@ -297,11 +297,9 @@ public class PolicyCommand {
       PrintWriter out = spec.commandLine().getOut();
       Duration d;
       try {
-        d = Duration.parse("PT" + timeout.toUpperCase(Locale.ROOT));
-      } catch (RuntimeException e) {
-        spec.commandLine()
-            .getErr()
-            .println("porin: --timeout: \"" + timeout + "\" is not a duration (30s, 2m)");
+        d = io.porin.cli.Durations.parse("--timeout", timeout);
+      } catch (IllegalArgumentException e) {
+        spec.commandLine().getErr().println("porin: " + e.getMessage());
         return CommandLineSetup.BAD_INPUT;
       }
       return ServiceCall.run(

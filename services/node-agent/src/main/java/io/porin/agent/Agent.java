@@ -77,7 +77,6 @@ public class Agent {
   private volatile io.porin.agent.control.IdentityLabels identityLabels;
   private volatile io.porin.agent.flow.FlowPipeline flows;
   private volatile io.porin.agent.flow.FlowExport flowExport;
-  private volatile long lostCheckedAt;
   private volatile long lostSeen;
   private volatile String startupProblem = "starting";
 
@@ -294,7 +293,7 @@ public class Agent {
         io.micrometer.core.instrument.MultiGauge.builder("cilium_bpf_map_pressure")
             .description("Fill ratio of each endpoint's policy map (entries / capacity)")
             .register(registry);
-    scheduler.scheduleWithFixedDelay(this::datapathMetrics, 0, 5, TimeUnit.SECONDS);
+    scheduler.scheduleWithFixedDelay(this::datapathMetrics, 0, 1, TimeUnit.SECONDS);
   }
 
   private volatile io.micrometer.core.instrument.MultiGauge policyMapPressure;
@@ -304,12 +303,15 @@ public class Agent {
   /**
    * The kernel's own counters as Cilium names them (cilium_forward_count_total,
    * cilium_drop_count_total by reason and direction, and their byte counts), and each endpoint's
-   * policy map pressure. Refreshed every 5 s.
+   * policy map pressure, and the events the datapath lost (which the flow pipeline reports).
+   * Refreshed every second: one read of the counters for all of them.
    */
   private void datapathMetrics() {
     try {
+      long lost = 0;
       for (Datapath.Counter c : datapath.counters()) {
         if (c.reason() == io.porin.agent.bpf.MapLayouts.COUNTER_EVENTS_LOST) {
+          lost += c.packets();
           continue;
         }
         String dir =
@@ -332,6 +334,7 @@ public class Agent {
                 (double) l.entries() / io.porin.agent.bpf.MapLayouts.POLICY_MAX));
       }
       policyMapPressure.register(rows, true);
+      lostSeen = lost;
     } catch (RuntimeException e) {
       LOG.debugf("datapath metrics: %s", e.getMessage());
     }
@@ -402,19 +405,8 @@ public class Agent {
         this::datapathLost);
   }
 
-  /** Events the datapath could not put in its ring (read at most once a second). */
+  /** Events the datapath could not put in its ring, as of the last read of its counters. */
   private long datapathLost() {
-    long now = System.nanoTime();
-    if (now - lostCheckedAt > 1_000_000_000L) {
-      lostCheckedAt = now;
-      long sum = 0;
-      for (Datapath.Counter c : datapath.counters()) {
-        if (c.reason() == io.porin.agent.bpf.MapLayouts.COUNTER_EVENTS_LOST) {
-          sum += c.packets();
-        }
-      }
-      lostSeen = sum;
-    }
     return lostSeen;
   }
 

@@ -273,7 +273,7 @@ class FlowsE2EIT {
   @Test
   @Order(4)
   void metricsCarryHubbleAndCiliumNames() throws Exception {
-    Thread.sleep(5500); // the kernel counters are read every 5 s
+    Thread.sleep(1500); // the kernel counters are read every second
     String agent = curl(LAB + "-node2", "http://127.0.0.1:9404/q/metrics");
     assertThat(agent)
         .contains("hubble_flows_processed_total{")

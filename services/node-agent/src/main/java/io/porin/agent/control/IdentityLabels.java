@@ -3,6 +3,7 @@ package io.porin.agent.control;
 import io.grpc.stub.StreamObserver;
 import io.porin.api.identity.v1.WatchEvent;
 import io.porin.api.identity.v1.WatchRequest;
+import io.porin.core.identity.ReservedIdentity;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,19 +20,16 @@ import org.jboss.logging.Logger;
 public final class IdentityLabels implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(IdentityLabels.class);
 
-  /** Reserved identities, known without asking (Cilium's numbers). */
-  public static final Map<Integer, List<String>> RESERVED =
-      Map.of(
-          1, List.of("reserved:host"),
-          2, List.of("reserved:world"),
-          3, List.of("reserved:unmanaged"),
-          4, List.of("reserved:health"),
-          5, List.of("reserved:init"),
-          6, List.of("reserved:remote-node"),
-          7, List.of("reserved:kube-apiserver"),
-          8, List.of("reserved:ingress"),
-          9, List.of("reserved:world-ipv4"),
-          10, List.of("reserved:world-ipv6"));
+  /** Reserved identities, known without asking: core's table, as "reserved:<name>" labels. */
+  public static final Map<Integer, List<String>> RESERVED = reserved();
+
+  private static Map<Integer, List<String>> reserved() {
+    Map<Integer, List<String>> m = new HashMap<>();
+    for (ReservedIdentity r : ReservedIdentity.values()) {
+      m.put(r.id().value(), List.of("reserved:" + r.labelName()));
+    }
+    return Map.copyOf(m);
+  }
 
   private final ControlPlane control;
   private final ScheduledExecutorService executor;

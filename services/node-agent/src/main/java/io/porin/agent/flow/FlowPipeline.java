@@ -171,7 +171,7 @@ public final class FlowPipeline implements Consumer<byte[]> {
                 "direction",
                 f.getTrafficDirection().name().toLowerCase(Locale.ROOT),
                 "match",
-                match(f.getPolicyMatchType()),
+                io.porin.core.flow.PolicyMatchTypes.name(f.getPolicyMatchType()),
                 "action",
                 f.getVerdict().name().toLowerCase(Locale.ROOT));
       }
@@ -225,17 +225,5 @@ public final class FlowPipeline implements Consumer<byte[]> {
             : l4.hasSCTP()
                 ? "SCTP"
                 : l4.hasICMPv4() ? "ICMPv4" : l4.hasICMPv6() ? "ICMPv6" : "Unknown";
-  }
-
-  /** Cilium's names for policy match types. */
-  public static String match(int type) {
-    return switch (type) {
-      case 1 -> "L3-Only";
-      case 2 -> "L3-L4";
-      case 3 -> "L4-Only";
-      case 4 -> "all";
-      case 5 -> "L3-Proto";
-      default -> "none";
-    };
   }
 }
