@@ -5,10 +5,14 @@
  *   porin_from_pod  on tc ingress: traffic the pod sends    -> the pod's egress policy
  *   porin_to_pod    on tc egress:  traffic the pod receives -> the pod's ingress policy
  *
- * Per packet: parse; look the connection up in conntrack. A reply passes. An established packet
- * whose entry was decided under the endpoint's current policy revision passes. Anything else is
- * decided by policy (ipcache -> peer identity, then the endpoint's policy map), and a new allowed
- * connection gets a conntrack entry and one event; every drop gets an event.
+ * Per packet: parse. What a pod sends must come from its own MAC and addresses (VLAN tags, other
+ * sources: dropped); link-local control (ND, MLD, the pod's own ARP) passes, counted. Then the
+ * endpoint's own conntrack: a reply or an established packet decided under the endpoint's
+ * current policy revision and the current ipcache passes; an ICMP error about one of its
+ * connections passes (RELATED). Anything else is decided by policy (ipcache -> peer identity,
+ * then the endpoint's policy map) — a reply under a changed policy is decided again as its
+ * connection's first packet — and a new allowed connection gets a conntrack entry and one event;
+ * every drop gets an event.
  */
 #include <linux/pkt_cls.h>
 #include "lib/conntrack.h"
@@ -16,13 +20,35 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline int drop(struct __sk_buff *skb, const struct porin_endpoint *ep,
-				const struct packet *p, __u8 dir, __u32 peer,
-				const struct decision *d, __u16 reason)
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct porin_endpoint);
+	__uint(max_entries, PORIN_ENDPOINTS_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct porin_lxc_key);
+	__type(value, struct porin_lxc_value);
+	__uint(max_entries, PORIN_ENDPOINTS_MAX * 2);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_lxc SEC(".maps");
+
+static __always_inline int drop_as(struct __sk_buff *skb, const struct porin_endpoint *ep,
+				   const struct packet *p, __u8 dir, __u32 peer,
+				   const struct decision *d, __u16 reason, __u8 is_reply)
 {
 	count(reason, dir, skb->len);
-	emit(skb, ep, p, dir, peer, d, PORIN_VERDICT_DROPPED, reason, 0, PORIN_EVENT_DROP);
+	emit(skb, ep, p, dir, peer, d, PORIN_VERDICT_DROPPED, reason, is_reply, PORIN_EVENT_DROP);
 	return TC_ACT_SHOT;
+}
+
+static __always_inline int drop(struct __sk_buff *skb, const struct porin_endpoint *ep,
+				const struct packet *p, __u8 dir, __u16 reason)
+{
+	return drop_as(skb, ep, p, dir, 0, 0, reason, 0);
 }
 
 static __always_inline int forward(struct __sk_buff *skb, __u8 dir)
@@ -32,51 +58,109 @@ static __always_inline int forward(struct __sk_buff *skb, __u8 dir)
 }
 
 /*
- * One policy direction of one endpoint for a parsed packet: conntrack, then policy for what is
- * new (or was decided under an older revision). Counts, emits, and returns TC_ACT_OK or _SHOT.
+ * What a pod may send from: its own MAC, its own addresses, and for link-local control (ND, MLD)
+ * the unspecified or a link-local IPv6 address. Returns 0 or the drop reason.
  */
-static __always_inline int policy_step(struct __sk_buff *skb, const struct porin_endpoint *ep,
-				       __u8 dir, const struct packet *p, __u64 now)
+static __always_inline int source_check(struct __sk_buff *skb, const struct porin_endpoint *ep,
+					const struct packet *p)
 {
+	if (!source_macs_are(skb, ep->pod_mac, p->kind))
+		return PORIN_DROP_INVALID_SOURCE_MAC;
+	if (p->t.family == PORIN_FAMILY_IPV4) {
+		/* ARP probes (RFC 5227) come from 0.0.0.0 */
+		if (p->t.saddr[0] == ep->ipv4 && ep->ipv4)
+			return 0;
+		return p->kind == PACKET_ARP && !p->t.saddr[0] ? 0 : PORIN_DROP_INVALID_SOURCE_IP;
+	}
+	if (addr_eq(p->t.saddr, ep->ipv6, PORIN_FAMILY_IPV6) && !ipv6_is_unspecified(ep->ipv6))
+		return 0;
+	if (p->control &&
+	    (ipv6_is_unspecified(p->t.saddr) || ipv6_is_link_local(p->t.saddr)))
+		return 0;
+	return PORIN_DROP_INVALID_SOURCE_IP;
+}
+
+/* Whether an ND message arriving at a pod comes from the link: a link-local or unspecified
+ * source, or the node itself. Others (a routed hop limit 255 is impossible, but a crafted one is
+ * not) go through policy. */
+static __always_inline int nd_from_link(const struct packet *p)
+{
+	return ipv6_is_unspecified(p->t.saddr) || ipv6_is_link_local(p->t.saddr) ||
+	       ipcache_identity(p->t.saddr, PORIN_FAMILY_IPV6) == PORIN_IDENTITY_HOST;
+}
+
+/* The destination port (or ICMP type) of a connection's first packet, from one of its replies. */
+static __always_inline __be16 original_port(const struct packet *p)
+{
+	if (p->t.protocol == IPPROTO_ICMP)
+		return bpf_htons(ICMP_ECHO);
+	if (p->t.protocol == IPPROTO_ICMPV6)
+		return bpf_htons(ICMPV6_ECHO_REQUEST);
+	return p->t.sport;
+}
+
+/*
+ * One policy direction of one endpoint for a parsed packet: the endpoint's conntrack, then policy
+ * for what is new (or was decided under an older revision or ipcache). Counts, emits, and returns
+ * TC_ACT_OK or _SHOT.
+ */
+static __noinline int policy_step(struct __sk_buff *skb, const struct porin_endpoint *ep, __u8 dir,
+				  const struct packet *p)
+{
+	/* A function of its own (not inlined): the fast path runs it twice, and each run needs its
+	 * keys and decision on the stack; inlined twice they would not fit the 512-byte stack. */
+	__u64 now = p->now;
+	__u32 generation = p->generation;
+	__u32 epid = ep->endpoint_id;
+	void *ctmap = bpf_map_lookup_elem(&porin_ct, &epid);
+	if (!ctmap)
+		return drop(skb, ep, p, dir, PORIN_DROP_CT_NO_MAP);
+	if (p->icmp_error && ct_related(ctmap, p, dir, now))
+		return forward(skb, dir);
+
 	struct porin_ct_key key;
 	enum ct_status status;
-	struct porin_ct_entry *ct = ct_lookup(p, dir, &key, now, &status);
-	if (status == CT_REPLY) {
-		ct_touch(ct, p, 1, now);
-		return forward(skb, dir);
-	}
-	if (status == CT_ESTABLISHED && ct->policy_revision == ep->policy_revision) {
-		ct_touch(ct, p, 0, now);
+	struct porin_ct_entry *ct = ct_lookup(ctmap, p, dir, &key, now, &status);
+	int reply = status == CT_REPLY;
+	if (ct && ct->policy_revision == ep->policy_revision &&
+	    ct->ipcache_generation == generation) {
+		ct_touch(ct, p, reply, now);
 		return forward(skb, dir);
 	}
 
-	/* New, or decided under an older policy: decide now. */
-	const __u8 *peer_addr = dir == PORIN_DIR_EGRESS ? p->daddr : p->saddr;
-	__u32 peer = ipcache_identity(peer_addr, p->family);
+	/*
+	 * New, or decided under an older policy or ipcache: decide now. A reply is decided as its
+	 * connection's first packet was: the other direction, the original destination port. The
+	 * peer is the far end either way.
+	 */
+	const __be32 *peer_addr = dir == PORIN_DIR_EGRESS ? p->t.daddr : p->t.saddr;
+	__u32 peer = ipcache_identity(peer_addr, p->t.family);
 	struct decision d = {};
-	policy_decide(&d, ep, dir, peer, peer_addr, p);
+	policy_decide(&d, ep, reply ? dir ^ 1 : dir, peer, peer_addr, p->t.family, p->t.protocol,
+		      reply ? original_port(p) : p->policy_port);
 	if (d.verdict == PORIN_POLICY_DENY) {
 		if (ct)
-			bpf_map_delete_elem(&porin_ct, &key);
-		return drop(skb, ep, p, dir, peer, &d,
-			    d.by_default ? PORIN_DROP_POLICY : PORIN_DROP_POLICY_DENY);
+			bpf_map_delete_elem(ctmap, &key);
+		return drop_as(skb, ep, p, dir, peer, &d,
+			       d.by_default ? PORIN_DROP_POLICY : PORIN_DROP_POLICY_DENY, reply);
 	}
 	if (ct) {
-		/* still allowed under the new revision: keep the connection */
+		/* still allowed under the new revision and ipcache: keep the connection */
 		ct->policy_revision = ep->policy_revision;
+		ct->ipcache_generation = generation;
 		ct->verdict = d.verdict;
 		ct->cookie = d.cookie;
 		ct->peer_identity = peer;
-		ct_touch(ct, p, 0, now);
+		ct_touch(ct, p, reply, now);
 		return forward(skb, dir);
 	}
 	struct porin_ct_entry entry = {
-		.policy_revision = ep->policy_revision, .cookie = d.cookie,
-		.peer_identity = peer, .verdict = d.verdict,
+		.policy_revision = ep->policy_revision, .ipcache_generation = generation,
+		.cookie = d.cookie, .peer_identity = peer, .verdict = d.verdict,
 	};
 	ct_touch(&entry, p, 0, now);
-	if (bpf_map_update_elem(&porin_ct, &key, &entry, BPF_ANY))
-		return drop(skb, ep, p, dir, peer, &d, PORIN_DROP_CT_CREATE_FAILED);
+	if (bpf_map_update_elem(ctmap, &key, &entry, BPF_ANY))
+		return drop_as(skb, ep, p, dir, peer, &d, PORIN_DROP_CT_CREATE_FAILED, 0);
 	emit(skb, ep, p, dir, peer, &d,
 	     d.verdict == PORIN_POLICY_AUDIT ? PORIN_VERDICT_AUDIT : PORIN_VERDICT_FORWARDED, 0, 0,
 	     PORIN_EVENT_POLICY_VERDICT);
@@ -85,16 +169,14 @@ static __always_inline int policy_step(struct __sk_buff *skb, const struct porin
 
 /* Decrements the IPv4 TTL (fixing the header checksum) or the IPv6 hop limit. Returns 1 when the
  * packet must not be forwarded here (TTL 1 or less), a negative value when writing failed. */
-static __always_inline int ttl_decrement(struct __sk_buff *skb, __u8 family)
+static __always_inline int ttl_decrement(struct __sk_buff *skb, const struct packet *p)
 {
-	__u32 off = sizeof(struct ethhdr) + (family == PORIN_FAMILY_IPV4 ? 8 : 7);
-	__u8 ttl;
-	if (bpf_skb_load_bytes(skb, off, &ttl, 1))
-		return -1;
+	__u32 off = sizeof(struct ethhdr) + (p->t.family == PORIN_FAMILY_IPV4 ? 8 : 7);
+	__u8 ttl = p->ttl;
 	if (ttl <= 1)
 		return 1;
 	__u8 next = ttl - 1;
-	if (family == PORIN_FAMILY_IPV4 &&
+	if (p->t.family == PORIN_FAMILY_IPV4 &&
 	    bpf_l3_csum_replace(skb, sizeof(struct ethhdr) + 10, bpf_htons((__u16)ttl << 8),
 				bpf_htons((__u16)next << 8), 2))
 		return -1;
@@ -106,17 +188,33 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	struct packet p = {};
 	__u32 ifindex = skb->ifindex;
 	struct porin_endpoint *ep = bpf_map_lookup_elem(&porin_endpoints, &ifindex);
-	int rc = parse_packet(skb, &p);
-	if (rc == PARSE_PASS)
-		return TC_ACT_OK;
 	if (!ep)
-		return drop(skb, 0, &p, dir, 0, 0, PORIN_DROP_EP_NOT_READY);
+		return drop(skb, 0, &p, dir, PORIN_DROP_EP_NOT_READY);
+	/* a tag would survive the redirect of the fast path: a pod has no business with VLANs */
+	if (dir == PORIN_DIR_EGRESS && skb->vlan_present)
+		return drop(skb, ep, &p, dir, PORIN_DROP_VLAN_FILTERED);
+	int rc = parse_packet(skb, &p);
 	if (rc < 0)
-		return drop(skb, ep, &p, dir, 0, 0, -rc);
+		return drop(skb, ep, &p, dir, -rc);
+	if (dir == PORIN_DIR_EGRESS) {
+		rc = source_check(skb, ep, &p);
+		if (rc)
+			return drop(skb, ep, &p, dir, rc);
+	}
+	if (p.kind == PACKET_ARP)
+		return forward(skb, dir);
+	if (p.control == CONTROL_MLD ||
+	    (p.control == CONTROL_ND && (dir == PORIN_DIR_EGRESS || nd_from_link(&p))))
+		return forward(skb, dir);
 
-	__u64 now = bpf_ktime_get_ns();
-	rc = policy_step(skb, ep, dir, &p, now);
-	if (rc != TC_ACT_OK || dir != PORIN_DIR_EGRESS)
+	__u32 epid = ep->endpoint_id;
+	if (p.frag == FRAG_LATER && !frag_resolve(epid, &p, dir))
+		return drop(skb, ep, &p, dir, PORIN_DROP_FRAG_NOT_FOUND);
+
+	p.now = bpf_ktime_get_ns();
+	p.generation = ipcache_generation();
+	rc = policy_step(skb, ep, dir, &p);
+	if (rc != TC_ACT_OK)
 		return rc;
 
 	/*
@@ -124,25 +222,34 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	 * here and hand the packet straight to its interface inside its namespace. The node's
 	 * routing and the destination's own hook are skipped; policy is not.
 	 */
-	struct porin_lxc_key lk = { .family = p.family };
-	__builtin_memcpy(lk.addr, p.daddr, 16);
-	struct porin_lxc_value *lxc = bpf_map_lookup_elem(&porin_lxc, &lk);
-	if (!lxc)
-		return TC_ACT_OK;
-	__u32 dst_ifindex = lxc->ifindex;
-	struct porin_endpoint *dst = bpf_map_lookup_elem(&porin_endpoints, &dst_ifindex);
+	struct porin_endpoint *dst = 0;
+	__u32 dst_ifindex = 0;
+	if (dir == PORIN_DIR_EGRESS) {
+		struct porin_lxc_key lk = { .family = p.t.family };
+		__builtin_memcpy(lk.addr, p.t.daddr, 16);
+		struct porin_lxc_value *lxc = bpf_map_lookup_elem(&porin_lxc, &lk);
+		if (lxc) {
+			dst_ifindex = lxc->ifindex;
+			dst = bpf_map_lookup_elem(&porin_endpoints, &dst_ifindex);
+		}
+	}
+	if (dst) {
+		rc = policy_step(skb, dst, PORIN_DIR_INGRESS, &p);
+		if (rc != TC_ACT_OK)
+			return rc;
+	}
+	/* both verdicts said forward: the datagram's later fragments may follow */
+	if (p.frag == FRAG_FIRST)
+		frag_record(epid, &p, dir);
 	if (!dst)
 		return TC_ACT_OK;
-	rc = policy_step(skb, dst, PORIN_DIR_INGRESS, &p, now);
-	if (rc != TC_ACT_OK)
-		return rc;
 	/* a router's duty: the hop limit goes down; at 1 the stack answers (time exceeded) */
-	rc = ttl_decrement(skb, p.family);
+	rc = ttl_decrement(skb, &p);
 	if (rc > 0)
 		return TC_ACT_OK;
 	if (rc < 0 || bpf_skb_store_bytes(skb, 0, dst->pod_mac, 6, 0) ||
 	    bpf_skb_store_bytes(skb, 6, dst->host_mac, 6, 0))
-		return drop(skb, dst, &p, PORIN_DIR_INGRESS, 0, 0, PORIN_DROP_WRITE_ERROR);
+		return drop(skb, dst, &p, PORIN_DIR_INGRESS, PORIN_DROP_WRITE_ERROR);
 	return bpf_redirect_peer(dst_ifindex, 0);
 }
 

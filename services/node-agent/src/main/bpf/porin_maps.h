@@ -42,6 +42,8 @@
 #define PORIN_MATCH_ALL 4
 
 /* Drop reasons: Cilium's codes (pkg/monitor/api/drop.go, flow.proto DropReason). */
+#define PORIN_DROP_INVALID_SOURCE_MAC 130  /* a pod sent from a MAC that is not its own */
+#define PORIN_DROP_INVALID_SOURCE_IP 132   /* a pod sent from an address that is not its own */
 #define PORIN_DROP_POLICY 133              /* no allow rule: default deny */
 #define PORIN_DROP_INVALID_PACKET 134
 #define PORIN_DROP_CT_INVALID_HDR 135
@@ -51,19 +53,25 @@
 #define PORIN_DROP_FRAG_NOSUPPORT 157
 #define PORIN_DROP_FRAG_NOT_FOUND 175
 #define PORIN_DROP_POLICY_DENY 181         /* an explicit deny rule */
+#define PORIN_DROP_VLAN_FILTERED 182       /* a pod sent a VLAN-tagged frame */
+#define PORIN_DROP_CT_NO_MAP 190           /* the endpoint has no conntrack map (yet) */
 #define PORIN_DROP_WRITE_ERROR 141
 #define PORIN_DROP_EP_NOT_READY 203
 
-/* Reserved identities the datapath falls back to. */
-#define PORIN_IDENTITY_WORLD 2
+/* Reserved identities the datapath uses: an address the ipcache does not know is the world of
+ * its family, so that toCIDR 0.0.0.0/0 never opens the IPv6 world (and ::/0 not the IPv4 one). */
+#define PORIN_IDENTITY_HOST 1
+#define PORIN_IDENTITY_WORLD_IPV4 9
+#define PORIN_IDENTITY_WORLD_IPV6 10
 
 /* Map sizes. */
 #define PORIN_IPCACHE_MAX 512000
 #define PORIN_ENDPOINTS_MAX 4096
-#define PORIN_POLICY_MAX 16384             /* entries per endpoint */
+#define PORIN_POLICY_SLOTS 2               /* each endpoint's policy is double-buffered */
+#define PORIN_POLICY_MAX 16384             /* entries per endpoint and slot */
 #define PORIN_CIDR_CLASSES_MAX 65536
-#define PORIN_CT_MAX 262144
-#define PORIN_FRAG_MAX 8192
+#define PORIN_CT_PER_ENDPOINT 16384        /* the template; the agent sizes each endpoint's map */
+#define PORIN_FRAG_PER_ENDPOINT 1024       /* datagrams in flight per endpoint */
 #define PORIN_EVENTS_BYTES (32 * 1024 * 1024)
 #define PORIN_COUNTERS_MAX 512             /* reason * 2 + direction */
 #define PORIN_COUNTER_EVENTS_LOST 255      /* a counter "reason": events the ring had no room for */
@@ -74,7 +82,8 @@
 #define PORIN_CT_LIFETIME_CLOSE 10
 #define PORIN_CT_LIFETIME_NONTCP 60
 
-/* porin_ipcache: LPM trie; prefixlen = 32 (family and pad) + the address prefix. */
+/* porin_ipcache: LPM trie; prefixlen = PORIN_IPCACHE_KEY_BASE_BITS (family and pad) + the
+ * address prefix. */
 struct porin_ipcache_key {
 	__u32 prefixlen;
 	__u8 family;
@@ -82,12 +91,17 @@ struct porin_ipcache_key {
 	__u8 addr[16];
 };
 
+#define PORIN_IPCACHE_KEY_BASE_BITS                                                               \
+	((__builtin_offsetof(struct porin_ipcache_key, addr) - __builtin_offsetof(struct porin_ipcache_key, family)) * 8)
+
 struct porin_ipcache_value {
 	__u32 identity;
 	__u32 flags;
 };
 
-/* porin_endpoints: hash, host-side ifindex -> endpoint. */
+/* porin_endpoints: hash, host-side ifindex -> endpoint. The agent replaces a value whole (one
+ * atomic update), so a packet sees an endpoint's identity, revision, defaults and policy slot
+ * together: never a half-written policy. */
 #define PORIN_EP_ENFORCE_INGRESS 1
 #define PORIN_EP_ENFORCE_EGRESS 2
 #define PORIN_EP_CIDR_CLASSES_INGRESS 4
@@ -96,15 +110,17 @@ struct porin_ipcache_value {
 struct porin_endpoint {
 	__u32 endpoint_id;
 	__u32 identity;
-	__u32 policy_revision;     /* changes whenever the endpoint's policy changes */
+	__u32 policy_revision;     /* unique on the node; changes whenever the policy changes */
 	__u8 flags;
 	__u8 ingress_default;      /* PORIN_POLICY_* when enforced and nothing matches */
 	__u8 egress_default;
-	__u8 pad;
+	__u8 policy_slot;          /* which of the endpoint's two policy maps and class sets is live */
 	__u32 ingress_default_cookie;
 	__u32 egress_default_cookie;
-	__u8 pod_mac[6];           /* the pod's interface: the destination MAC of redirected packets */
-	__u8 host_mac[6];          /* the host side: their source MAC */
+	__u8 pod_mac[6];           /* the pod's interface: the only source MAC it may send from */
+	__u8 host_mac[6];          /* the host side: the source MAC of redirected packets */
+	__be32 ipv4;               /* the pod's addresses: the only sources it may send from */
+	__be32 ipv6[4];            /* all zero when the pod has no IPv6 address */
 };
 
 /* porin_lxc: hash, local endpoint address -> host-side ifindex (the same-node fast path). */
@@ -118,8 +134,11 @@ struct porin_lxc_value {
 	__u32 ifindex;
 };
 
-/* porin_policy: hash of maps, endpoint id -> that endpoint's LPM trie of these.
- * prefixlen = 40 (identity and direction) + 0..24 (protocol then port). */
+/* porin_policy: hash of maps, PORIN_POLICY_MAP_KEY(endpoint id, slot) -> that endpoint's LPM trie
+ * of these. prefixlen = PORIN_POLICY_KEY_BASE_BITS (identity and direction) + 0..24 (protocol
+ * then port). */
+#define PORIN_POLICY_MAP_KEY(endpoint_id, slot) (((endpoint_id) << 1) | ((slot) & 1))
+
 struct porin_policy_key {
 	__u32 prefixlen;
 	__u32 identity;            /* 0 = any peer; class ids for ipBlock address classes */
@@ -127,6 +146,9 @@ struct porin_policy_key {
 	__u8 protocol;             /* 0 = any */
 	__be16 port;               /* destination port, or ICMP type */
 };
+
+#define PORIN_POLICY_KEY_BASE_BITS                                                                \
+	((__builtin_offsetof(struct porin_policy_key, protocol) - __builtin_offsetof(struct porin_policy_key, identity)) * 8)
 
 struct porin_policy_value {
 	__u8 verdict;              /* PORIN_POLICY_* */
@@ -136,22 +158,32 @@ struct porin_policy_value {
 	__u32 cookie;              /* names the rules behind this entry */
 };
 
-/* porin_cidr_classes: LPM trie, per endpoint and direction: address -> ipBlock class id.
- * prefixlen = 64 (endpoint, direction, family, pad) + the address prefix. */
+/* porin_cidr_classes: LPM trie, per endpoint, policy slot and direction: address -> ipBlock
+ * class id. prefixlen = PORIN_CIDR_CLASS_KEY_BASE_BITS (endpoint, direction, family, slot, pad)
+ * + the address prefix. */
 struct porin_cidr_class_key {
 	__u32 prefixlen;
 	__u32 endpoint_id;
 	__u8 direction;
 	__u8 family;
-	__u8 pad[2];
+	__u8 slot;
+	__u8 pad;
 	__u8 addr[16];
 };
+
+#define PORIN_CIDR_CLASS_KEY_BASE_BITS                                                            \
+	((__builtin_offsetof(struct porin_cidr_class_key, addr) -                                           \
+	  __builtin_offsetof(struct porin_cidr_class_key, endpoint_id)) * 8)
 
 struct porin_cidr_class_value {
 	__u32 class_id;
 };
 
-/* porin_ct: LRU hash. A connection as its first packet saw it, per policy direction. */
+/* porin_ct: hash of maps, endpoint id -> that endpoint's LRU hash of connections, keyed as each
+ * connection's first packet saw it, per policy direction. One map per endpoint: a packet only
+ * ever matches state its own endpoint created, a flood only evicts its own endpoint's entries,
+ * and a deleted endpoint's connections go with its map. ICMP echo keys on (id, request type);
+ * other ICMP on (0, type << 8 | code), which no reverse lookup can match. */
 struct porin_ct_key {
 	__u8 saddr[16];
 	__u8 daddr[16];
@@ -173,23 +205,39 @@ struct porin_ct_entry {
 	__u32 policy_revision;     /* the endpoint revision the verdict came from */
 	__u32 cookie;
 	__u32 peer_identity;
+	__u32 ipcache_generation;  /* the ipcache the peer identity came from */
 	__u8 verdict;              /* PORIN_POLICY_ALLOW or _AUDIT */
 	__u8 flags;                /* PORIN_CT_* */
-	__u8 pad[2];
+	__u8 pad[6];
 };
 
-/* porin_frag: LRU hash, IPv4 datagram -> the ports its first fragment carried. */
+/* porin_frag: hash of maps, endpoint id -> that endpoint's LRU hash of datagrams whose first
+ * fragment was forwarded: the ports later fragments take. Written after a forward verdict only,
+ * removed with the last fragment. */
 struct porin_frag_key {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 id;
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be32 id;                 /* IPv4: the 16-bit identification; IPv6: the fragment header's */
 	__u8 protocol;
+	__u8 family;
+	__u8 direction;
 	__u8 pad;
 };
 
 struct porin_frag_value {
 	__be16 sport;
 	__be16 dport;
+	__be16 policy_port;
+	__u16 pad;
+};
+
+/* porin_state: array of one: node-wide values. The agent bumps ipcache_generation after every
+ * ipcache change, so established connections check their peer's identity again;
+ * last_revision is the agent's own: the last endpoint revision it handed out (revisions are
+ * unique on the node, across endpoints and agent restarts). */
+struct porin_node_state {
+	__u32 ipcache_generation;
+	__u32 last_revision;
 };
 
 /* porin_counters: per-CPU array indexed reason * 2 + direction (reason 0 = forwarded). */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Connection tracking: one entry per connection and policy direction, keyed by the tuple of
- * its first packet. The entry keeps the verdict and the endpoint policy revision it came from,
- * so an established packet costs one hash lookup: no ipcache, no policy lookup. */
+/* Connection tracking: per endpoint, one entry per connection and policy direction, keyed by the
+ * tuple of its first packet. The entry keeps the verdict, the endpoint policy revision and the
+ * ipcache generation it came from, so an established packet costs two hash lookups (the
+ * endpoint's map, the entry): no ipcache, no policy lookup. */
 #ifndef PORIN_LIB_CONNTRACK_H
 #define PORIN_LIB_CONNTRACK_H
 
@@ -9,26 +10,58 @@
 
 #define NSEC 1000000000ULL
 
+/* The template of every endpoint's map; the agent creates each with its own size (hash maps of
+ * maps compare type, key, value and flags, not max_entries). */
+struct porin_ct_inner {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(key_size, sizeof(struct porin_ct_key));
+	__uint(value_size, sizeof(struct porin_ct_entry));
+	__uint(max_entries, PORIN_CT_PER_ENDPOINT);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, PORIN_ENDPOINTS_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct porin_ct_inner);
+} porin_ct SEC(".maps");
+
+struct porin_frag_inner {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(key_size, sizeof(struct porin_frag_key));
+	__uint(value_size, sizeof(struct porin_frag_value));
+	__uint(max_entries, PORIN_FRAG_PER_ENDPOINT);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, PORIN_ENDPOINTS_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct porin_frag_inner);
+} porin_frag SEC(".maps");
+
 enum ct_status { CT_NEW, CT_ESTABLISHED, CT_REPLY };
 
-static __always_inline void ct_key_of(struct porin_ct_key *k, const struct packet *p, __u8 dir,
+static __always_inline void ct_key_of(struct porin_ct_key *k, const struct tuple *t, __u8 dir,
 				      int reverse)
 {
 	if (reverse) {
-		__builtin_memcpy(k->saddr, p->daddr, 16);
-		__builtin_memcpy(k->daddr, p->saddr, 16);
-		k->sport = p->dport;
-		k->dport = p->sport;
+		__builtin_memcpy(k->saddr, t->daddr, 16);
+		__builtin_memcpy(k->daddr, t->saddr, 16);
+		k->sport = t->dport;
+		k->dport = t->sport;
 		k->direction = dir ^ 1;
 	} else {
-		__builtin_memcpy(k->saddr, p->saddr, 16);
-		__builtin_memcpy(k->daddr, p->daddr, 16);
-		k->sport = p->sport;
-		k->dport = p->dport;
+		__builtin_memcpy(k->saddr, t->saddr, 16);
+		__builtin_memcpy(k->daddr, t->daddr, 16);
+		k->sport = t->sport;
+		k->dport = t->dport;
 		k->direction = dir;
 	}
-	k->protocol = p->protocol;
-	k->family = p->family;
+	k->protocol = t->protocol;
+	k->family = t->family;
 	k->pad = 0;
 }
 
@@ -51,7 +84,7 @@ static __always_inline void ct_touch(struct porin_ct_entry *e, const struct pack
 	__u8 flags = e->flags;
 	if (reply)
 		flags |= PORIN_CT_SEEN_REPLY;
-	if (p->protocol == IPPROTO_TCP) {
+	if (p->t.protocol == IPPROTO_TCP) {
 		if (p->tcp_flags & TCP_RST)
 			flags |= PORIN_CT_CLOSING;
 		if (p->tcp_flags & TCP_FIN)
@@ -61,24 +94,27 @@ static __always_inline void ct_touch(struct porin_ct_entry *e, const struct pack
 	}
 	if (flags != e->flags)
 		e->flags = flags;
-	__u64 deadline = now + ct_lifetime(e, p->protocol);
+	__u64 deadline = now + ct_lifetime(e, p->t.protocol);
 	if (deadline > e->expires + NSEC || (flags & PORIN_CT_CLOSING && deadline < e->expires))
 		e->expires = deadline;
 }
 
-/* Finds the connection this packet belongs to: as its original direction, or as a reply. */
-static __always_inline struct porin_ct_entry *ct_lookup(const struct packet *p, __u8 dir,
-						       struct porin_ct_key *key, __u64 now,
-						       enum ct_status *status)
+/*
+ * Finds the connection a packet belongs to in one endpoint's map: as its original direction, or
+ * as a reply. key ends up as the key of the entry found (the forward key when none is).
+ */
+static __always_inline struct porin_ct_entry *ct_lookup(void *ct, const struct packet *p,
+						       __u8 dir, struct porin_ct_key *key,
+						       __u64 now, enum ct_status *status)
 {
 	struct porin_ct_entry *e;
-	ct_key_of(key, p, dir, 0);
-	e = bpf_map_lookup_elem(&porin_ct, key);
+	ct_key_of(key, &p->t, dir, 0);
+	e = bpf_map_lookup_elem(ct, key);
 	if (e && e->expires > now) {
 		/* a new SYN on a closed connection starts a new one */
-		if (p->protocol == IPPROTO_TCP && (e->flags & PORIN_CT_CLOSING) &&
+		if (p->t.protocol == IPPROTO_TCP && (e->flags & PORIN_CT_CLOSING) &&
 		    (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
-			bpf_map_delete_elem(&porin_ct, key);
+			bpf_map_delete_elem(ct, key);
 			*status = CT_NEW;
 			return 0;
 		}
@@ -86,14 +122,85 @@ static __always_inline struct porin_ct_entry *ct_lookup(const struct packet *p, 
 		return e;
 	}
 	struct porin_ct_key rkey;
-	ct_key_of(&rkey, p, dir, 1);
-	e = bpf_map_lookup_elem(&porin_ct, &rkey);
+	ct_key_of(&rkey, &p->t, dir, 1);
+	e = bpf_map_lookup_elem(ct, &rkey);
 	if (e && e->expires > now) {
+		*key = rkey;
 		*status = CT_REPLY;
 		return e;
 	}
 	*status = CT_NEW;
 	return 0;
+}
+
+/*
+ * Whether an ICMP error belongs to a connection of this endpoint (RELATED): the packet it carries
+ * went the other way through this endpoint, so it is looked up as that direction's packet. The
+ * error must concern this endpoint's own address.
+ */
+static __always_inline int ct_related(void *ct, const struct packet *p, __u8 dir, __u64 now)
+{
+	const struct tuple *in = &p->inner;
+	if (in->family != p->t.family)
+		return 0;
+	if (dir == PORIN_DIR_INGRESS ? !addr_eq(p->t.daddr, in->saddr, in->family)
+				     : !addr_eq(p->t.saddr, in->daddr, in->family))
+		return 0;
+	struct porin_ct_key k;
+	ct_key_of(&k, in, dir ^ 1, 0);
+	struct porin_ct_entry *e = bpf_map_lookup_elem(ct, &k);
+	if (e && e->expires > now)
+		return 1;
+	ct_key_of(&k, in, dir ^ 1, 1);
+	e = bpf_map_lookup_elem(ct, &k);
+	return e && e->expires > now;
+}
+
+/* ---- fragments */
+
+static __always_inline void frag_key_of(struct porin_frag_key *k, const struct packet *p, __u8 dir)
+{
+	__builtin_memcpy(k->saddr, p->t.saddr, 16);
+	__builtin_memcpy(k->daddr, p->t.daddr, 16);
+	k->id = p->frag_id;
+	k->protocol = p->t.protocol;
+	k->family = p->t.family;
+	k->direction = dir;
+	k->pad = 0;
+}
+
+/* A later fragment takes the ports its first fragment was forwarded with; 0 when there was none
+ * (the first fragment was dropped, never seen, or its datagram is complete). */
+static __always_inline int frag_resolve(__u32 endpoint_id, struct packet *p, __u8 dir)
+{
+	void *frags = bpf_map_lookup_elem(&porin_frag, &endpoint_id);
+	if (!frags)
+		return 0;
+	struct porin_frag_key k;
+	frag_key_of(&k, p, dir);
+	struct porin_frag_value *v = bpf_map_lookup_elem(frags, &k);
+	if (!v)
+		return 0;
+	p->t.sport = v->sport;
+	p->t.dport = v->dport;
+	p->policy_port = v->policy_port;
+	if (p->last_frag)
+		bpf_map_delete_elem(frags, &k);
+	return 1;
+}
+
+/* A first fragment was forwarded: its later fragments may follow it. */
+static __always_inline void frag_record(__u32 endpoint_id, const struct packet *p, __u8 dir)
+{
+	void *frags = bpf_map_lookup_elem(&porin_frag, &endpoint_id);
+	if (!frags)
+		return;
+	struct porin_frag_key k;
+	frag_key_of(&k, p, dir);
+	struct porin_frag_value v = {
+		.sport = p->t.sport, .dport = p->t.dport, .policy_port = p->policy_port,
+	};
+	bpf_map_update_elem(frags, &k, &v, BPF_ANY);
 }
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Packet parsing: Ethernet, IPv4 (with fragments), IPv6 (with extension headers), TCP, UDP,
- * SCTP, ICMP, ICMPv6. The result is one flat tuple the rest of the program works on. */
+/* Packet parsing: Ethernet, ARP, IPv4 (with fragments), IPv6 (with extension headers and
+ * fragments), TCP, UDP, SCTP, ICMP, ICMPv6, and the packet an ICMP error carries. The result is
+ * one flat struct the rest of the program works on; nothing here decides anything. */
 #ifndef PORIN_LIB_PARSE_H
 #define PORIN_LIB_PARSE_H
 
@@ -13,7 +14,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "maps.h"
+#include "../porin_maps.h"
 
 /* ICMP and ICMPv6 share this start (linux/icmp.h drags in libc headers). */
 struct icmp_echo_hdr {
@@ -24,11 +25,22 @@ struct icmp_echo_hdr {
 	__be16 sequence;
 };
 #define ICMP_ECHOREPLY 0
+#define ICMP_DEST_UNREACH 3
 #define ICMP_ECHO 8
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+#define ICMPV6_DEST_UNREACH 1
+#define ICMPV6_PKT_TOOBIG 2
+#define ICMPV6_TIME_EXCEED 3
+#define ICMPV6_PARAMPROB 4
 #define ICMPV6_ECHO_REQUEST 128
 #define ICMPV6_ECHO_REPLY 129
-
-#define PARSE_PASS 1  /* not IP: ARP and neighbour discovery pass untouched */
+#define ICMPV6_MLD_QUERY 130
+#define ICMPV6_MLD_REPORT 131
+#define ICMPV6_MLD_DONE 132
+#define ICMPV6_ROUTER_SOLICIT 133
+#define ICMPV6_REDIRECT 137
+#define ICMPV6_MLD2_REPORT 143
 
 #ifndef IPPROTO_SCTP
 #define IPPROTO_SCTP 132
@@ -37,18 +49,56 @@ struct icmp_echo_hdr {
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
 
-struct packet {
-	__u8 saddr[16];
-	__u8 daddr[16];
+struct arp_eth_ipv4 {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 op;
+	__u8 sha[6];
+	__u8 spa[4];
+	__u8 tha[6];
+	__u8 tpa[4];
+} __attribute__((packed));
+
+/* A connection's addresses, ports and protocol, as conntrack keys it. */
+struct tuple {
+	__be32 saddr[4];
+	__be32 daddr[4];
 	__be16 sport;
 	__be16 dport;
-	__be16 policy_port;  /* the port policy keys on: dport, or the ICMP type */
-	__u8 family;
 	__u8 protocol;
-	__u8 tcp_flags;      /* FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128 */
-	__u8 icmp_reply;     /* an ICMP echo reply: its tuple is already reversed */
+	__u8 family;
 	__u8 pad[2];
+};
+
+enum packet_kind { PACKET_IP, PACKET_ARP };
+
+enum frag_kind { FRAG_NONE, FRAG_FIRST, FRAG_LATER };
+
+/* Link-local control messages: they never reach policy (and make no flow). */
+enum control_kind {
+	CONTROL_NONE,
+	CONTROL_ND, /* router/neighbour discovery (133-137), hop limit 255 */
+	CONTROL_MLD /* multicast listener messages, hop limit 1, to a multicast group */
+};
+
+struct packet {
+	struct tuple t;
+	struct tuple inner;  /* ICMP errors: the packet the error is about (from its own sender) */
+	__be16 policy_port;  /* the port policy keys on: dport, or the ICMP type */
+	__u8 kind;           /* enum packet_kind */
+	__u8 tcp_flags;      /* FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128 */
+	__u8 icmp_error;     /* inner holds the embedded packet */
+	__u8 control;        /* enum control_kind */
+	__u8 ttl;            /* IPv4 TTL or IPv6 hop limit */
+	__u8 frag;           /* enum frag_kind */
+	__u8 last_frag;      /* no more fragments follow this one */
+	__u8 pad[3];
+	__be32 frag_id;
 	__u32 length;
+	__u32 generation;    /* the ipcache generation when the packet arrived */
+	__u64 now;           /* bpf_ktime_get_ns() when the packet arrived */
 };
 
 #define TCP_FIN 0x01
@@ -56,16 +106,137 @@ struct packet {
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
 
-/* Parses ports (or ICMP type and id) at l4; returns 0 or a negative drop reason. */
-static __always_inline int parse_l4(struct packet *p, void *l4, void *data_end)
+/* Addresses are compared as four words: the verifier wants no byte loops on the hot path. */
+static __always_inline int addr_eq(const __be32 *a, const __be32 *b, __u8 family)
 {
-	switch (p->protocol) {
+	if (family == PORIN_FAMILY_IPV4)
+		return a[0] == b[0];
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+static __always_inline int ipv6_is_unspecified(const __be32 *a)
+{
+	return !(a[0] | a[1] | a[2] | a[3]);
+}
+
+static __always_inline int ipv6_is_link_local(const __be32 *a)
+{
+	return (a[0] & bpf_htonl(0xFFC00000)) == bpf_htonl(0xFE800000);
+}
+
+static __always_inline int ipv6_is_multicast(const __be32 *a)
+{
+	return (a[0] & bpf_htonl(0xFF000000)) == bpf_htonl(0xFF000000);
+}
+
+static __always_inline int is_echo_request(__u8 protocol, __u8 type)
+{
+	return (protocol == IPPROTO_ICMP && type == ICMP_ECHO) ||
+	       (protocol == IPPROTO_ICMPV6 && type == ICMPV6_ECHO_REQUEST);
+}
+
+static __always_inline int is_echo_reply(__u8 protocol, __u8 type)
+{
+	return (protocol == IPPROTO_ICMP && type == ICMP_ECHOREPLY) ||
+	       (protocol == IPPROTO_ICMPV6 && type == ICMPV6_ECHO_REPLY);
+}
+
+static __always_inline int is_icmp_error(__u8 protocol, __u8 type)
+{
+	if (protocol == IPPROTO_ICMP)
+		return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED ||
+		       type == ICMP_PARAMETERPROB;
+	return type >= ICMPV6_DEST_UNREACH && type <= ICMPV6_PARAMPROB;
+}
+
+/* The echo request type of a family's ICMP, shifted into a conntrack port. */
+static __always_inline __be16 echo_port(__u8 protocol)
+{
+	return bpf_htons((protocol == IPPROTO_ICMP ? ICMP_ECHO : ICMPV6_ECHO_REQUEST) << 8);
+}
+
+/*
+ * Conntrack ports of an ICMP message: an echo request is (id, request type), its reply (request
+ * type, id), so the reply is the request reversed; anything else (0, type << 8 | code), which
+ * keeps types and codes apart and which no reversed key can equal.
+ */
+static __always_inline void icmp_ports(struct tuple *t, __u8 type, __u8 code, __be16 id)
+{
+	if (is_echo_request(t->protocol, type)) {
+		t->sport = id;
+		t->dport = echo_port(t->protocol);
+	} else if (is_echo_reply(t->protocol, type)) {
+		t->sport = echo_port(t->protocol);
+		t->dport = id;
+	} else {
+		t->sport = 0;
+		t->dport = bpf_htons(((__u16)type << 8) | code);
+	}
+}
+
+/*
+ * The packet an ICMP error carries, from offset off (its IP header): addresses, protocol and the
+ * first bytes of its L4 header, into p->inner. Errors whose embedded packet is cut short or has
+ * IPv6 extension headers are left as plain ICMP (policy decides them).
+ */
+static __always_inline void parse_inner(struct __sk_buff *skb, struct packet *p, __u32 off)
+{
+	struct tuple *in = &p->inner;
+	__u8 l4[8];
+	if (p->t.family == PORIN_FAMILY_IPV4) {
+		struct iphdr ip;
+		if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)) || ip.ihl < 5)
+			return;
+		in->family = PORIN_FAMILY_IPV4;
+		in->protocol = ip.protocol;
+		in->saddr[0] = ip.saddr;
+		in->daddr[0] = ip.daddr;
+		off += ip.ihl * 4;
+	} else {
+		struct ipv6hdr ip6;
+		if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)))
+			return;
+		in->family = PORIN_FAMILY_IPV6;
+		in->protocol = ip6.nexthdr;
+		__builtin_memcpy(in->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(in->daddr, &ip6.daddr, 16);
+		off += sizeof(ip6);
+	}
+	if (bpf_skb_load_bytes(skb, off, l4, sizeof(l4)))
+		return;
+	switch (in->protocol) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+		__builtin_memcpy(&in->sport, &l4[0], 2);
+		__builtin_memcpy(&in->dport, &l4[2], 2);
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6: {
+		if (in->protocol != (p->t.family == PORIN_FAMILY_IPV4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+			return;
+		__be16 id;
+		__builtin_memcpy(&id, &l4[4], 2);
+		icmp_ports(in, l4[0], l4[1], id);
+		break;
+	}
+	default:
+		return;
+	}
+	p->icmp_error = 1;
+}
+
+/* Parses ports (or ICMP type, code and id) at l4; returns 0 or a negative drop reason. */
+static __always_inline int parse_l4(struct __sk_buff *skb, struct packet *p, void *l4,
+				    void *data_end, __u32 l4_off)
+{
+	switch (p->t.protocol) {
 	case IPPROTO_TCP: {
 		struct tcphdr *tcp = l4;
 		if ((void *)(tcp + 1) > data_end)
 			return -PORIN_DROP_CT_INVALID_HDR;
-		p->sport = tcp->source;
-		p->dport = tcp->dest;
+		p->t.sport = tcp->source;
+		p->t.dport = tcp->dest;
 		p->policy_port = tcp->dest;
 		p->tcp_flags = ((__u8 *)tcp)[13];
 		return 0;
@@ -76,8 +247,8 @@ static __always_inline int parse_l4(struct packet *p, void *l4, void *data_end)
 		__be16 *ports = l4;
 		if ((void *)(ports + 2) > data_end)
 			return -PORIN_DROP_CT_INVALID_HDR;
-		p->sport = ports[0];
-		p->dport = ports[1];
+		p->t.sport = ports[0];
+		p->t.dport = ports[1];
 		p->policy_port = ports[1];
 		return 0;
 	}
@@ -86,18 +257,20 @@ static __always_inline int parse_l4(struct packet *p, void *l4, void *data_end)
 		struct icmp_echo_hdr *icmp = l4;
 		if ((void *)(icmp + 1) > data_end)
 			return -PORIN_DROP_CT_INVALID_HDR;
+		if (p->t.protocol != (p->t.family == PORIN_FAMILY_IPV4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+			return 0; /* ICMP over IPv6 or ICMPv6 over IPv4: policy by protocol, port 0 */
 		__u8 type = icmp->type;
 		p->policy_port = bpf_htons(type);
-		/* echo request/reply are tracked by their identifier, like ports */
-		if ((p->protocol == IPPROTO_ICMP && type == ICMP_ECHO) ||
-		    (p->protocol == IPPROTO_ICMPV6 && type == ICMPV6_ECHO_REQUEST)) {
-			p->sport = icmp->id;
-		} else if ((p->protocol == IPPROTO_ICMP && type == ICMP_ECHOREPLY) ||
-			   (p->protocol == IPPROTO_ICMPV6 && type == ICMPV6_ECHO_REPLY)) {
-			p->dport = icmp->id;
-			p->icmp_reply = 1;
-		} else if (p->protocol == IPPROTO_ICMPV6 && type >= 133 && type <= 137) {
-			return PARSE_PASS; /* router/neighbour discovery: the link needs it */
+		icmp_ports(&p->t, type, icmp->code, icmp->id);
+		if (is_icmp_error(p->t.protocol, type))
+			parse_inner(skb, p, l4_off + sizeof(*icmp));
+		if (p->t.protocol == IPPROTO_ICMPV6) {
+			if (type >= ICMPV6_ROUTER_SOLICIT && type <= ICMPV6_REDIRECT && p->ttl == 255)
+				p->control = CONTROL_ND;
+			else if ((type >= ICMPV6_MLD_QUERY && type <= ICMPV6_MLD_DONE) ||
+				 type == ICMPV6_MLD2_REPORT)
+				p->control = p->ttl == 1 && ipv6_is_multicast(p->t.daddr) ? CONTROL_MLD
+											  : CONTROL_NONE;
 		}
 		return 0;
 	}
@@ -116,33 +289,24 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct packet *p)
 	__u32 ihl = ip->ihl & 0xF;
 	if (ihl < 5)
 		return -PORIN_DROP_INVALID_PACKET;
-	p->family = PORIN_FAMILY_IPV4;
-	p->protocol = ip->protocol;
-	__builtin_memcpy(p->saddr, &ip->saddr, 4);
-	__builtin_memcpy(p->daddr, &ip->daddr, 4);
+	p->t.family = PORIN_FAMILY_IPV4;
+	p->t.protocol = ip->protocol;
+	p->t.saddr[0] = ip->saddr;
+	p->t.daddr[0] = ip->daddr;
+	p->ttl = ip->ttl;
 
 	__u16 frag = bpf_ntohs(ip->frag_off);
-	struct porin_frag_key fk = {
-		.saddr = ip->saddr, .daddr = ip->daddr, .id = ip->id, .protocol = ip->protocol,
-	};
-	if (frag & IP_OFFSET) {
-		/* A later fragment has no L4 header: it takes the ports of its first fragment,
-		 * so it meets exactly the verdict the first one met. No first fragment: drop. */
-		struct porin_frag_value *fv = bpf_map_lookup_elem(&porin_frag, &fk);
-		if (!fv)
-			return -PORIN_DROP_FRAG_NOT_FOUND;
-		p->sport = fv->sport;
-		p->dport = fv->dport;
-		p->policy_port = fv->dport;
-		return 0;
+	if (frag & (IP_MF | IP_OFFSET)) {
+		p->frag_id = ip->id;
+		p->last_frag = !(frag & IP_MF);
+		if (frag & IP_OFFSET) {
+			/* a later fragment has no L4 header: its ports come from the first one */
+			p->frag = FRAG_LATER;
+			return 0;
+		}
+		p->frag = FRAG_FIRST;
 	}
-	void *l4 = (void *)ip + ihl * 4;
-	int rc = parse_l4(p, l4, data_end);
-	if (rc == 0 && (frag & IP_MF)) {
-		struct porin_frag_value fv = { .sport = p->sport, .dport = p->dport };
-		bpf_map_update_elem(&porin_frag, &fk, &fv, BPF_ANY);
-	}
-	return rc;
+	return parse_l4(skb, p, (void *)ip + ihl * 4, data_end, sizeof(struct ethhdr) + ihl * 4);
 }
 
 static __always_inline int parse_ipv6(struct __sk_buff *skb, struct packet *p)
@@ -152,9 +316,10 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct packet *p)
 	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
 	if ((void *)(ip6 + 1) > data_end)
 		return -PORIN_DROP_INVALID_PACKET;
-	p->family = PORIN_FAMILY_IPV6;
-	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
-	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+	p->t.family = PORIN_FAMILY_IPV6;
+	__builtin_memcpy(p->t.saddr, &ip6->saddr, 16);
+	__builtin_memcpy(p->t.daddr, &ip6->daddr, 16);
+	p->ttl = ip6->hop_limit;
 
 	__u8 next = ip6->nexthdr;
 	void *cursor = ip6 + 1;
@@ -184,9 +349,15 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct packet *p)
 			if ((void *)(ext + 8) > data_end)
 				return -PORIN_DROP_INVALID_EXTHDR;
 			__u16 off = ((__u16)ext[2] << 8 | ext[3]) & 0xFFF8;
-			if (off)
-				return -PORIN_DROP_FRAG_NOSUPPORT;
 			next = ext[0];
+			__builtin_memcpy(&p->frag_id, ext + 4, 4);
+			p->last_frag = !(ext[3] & 1);
+			if (off) {
+				p->t.protocol = next;
+				p->frag = FRAG_LATER;
+				return 0;
+			}
+			p->frag = FRAG_FIRST;
 			cursor += 8;
 			break;
 		}
@@ -198,11 +369,13 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct packet *p)
 	if (next == 0 || next == 43 || next == 60 || next == 51 || next == 44)
 		return -PORIN_DROP_INVALID_EXTHDR;
 done:
-	p->protocol = next;
-	return parse_l4(p, cursor, data_end);
+	p->t.protocol = next;
+	if (cursor > data_end)
+		return -PORIN_DROP_INVALID_EXTHDR;
+	return parse_l4(skb, p, cursor, data_end, (__u32)(cursor - data));
 }
 
-/* 0 = an IP packet parsed into p; PARSE_PASS = let it through; negative = drop reason. */
+/* 0 = a packet parsed into p (IP or ARP); negative = drop reason. */
 static __always_inline int parse_packet(struct __sk_buff *skb, struct packet *p)
 {
 	void *data = (void *)(long)skb->data;
@@ -216,11 +389,42 @@ static __always_inline int parse_packet(struct __sk_buff *skb, struct packet *p)
 		return parse_ipv4(skb, p);
 	case bpf_htons(ETH_P_IPV6):
 		return parse_ipv6(skb, p);
-	case bpf_htons(ETH_P_ARP):
-		return PARSE_PASS;
+	case bpf_htons(ETH_P_ARP): {
+		struct arp_eth_ipv4 *arp = (void *)(eth + 1);
+		if ((void *)(arp + 1) > data_end || arp->htype != bpf_htons(1) ||
+		    arp->ptype != bpf_htons(ETH_P_IP) || arp->hlen != 6 || arp->plen != 4)
+			return -PORIN_DROP_INVALID_PACKET;
+		p->kind = PACKET_ARP;
+		p->t.family = PORIN_FAMILY_IPV4;
+		__builtin_memcpy(p->t.saddr, arp->spa, 4);
+		__builtin_memcpy(p->t.daddr, arp->tpa, 4);
+		return 0;
+	}
 	default:
 		return -PORIN_DROP_UNSUPPORTED_L3;
 	}
+}
+
+/* The source MAC of the frame, and the sender hardware address of an ARP packet. */
+static __always_inline int source_macs_are(struct __sk_buff *skb, const __u8 *mac, __u8 kind)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return 0;
+	const __u8 *src = eth->h_source;
+	if (src[0] != mac[0] || src[1] != mac[1] || src[2] != mac[2] || src[3] != mac[3] ||
+	    src[4] != mac[4] || src[5] != mac[5])
+		return 0;
+	if (kind != PACKET_ARP)
+		return 1;
+	struct arp_eth_ipv4 *arp = (void *)(eth + 1);
+	if ((void *)(arp + 1) > data_end)
+		return 0;
+	const __u8 *sha = arp->sha;
+	return sha[0] == mac[0] && sha[1] == mac[1] && sha[2] == mac[2] && sha[3] == mac[3] &&
+	       sha[4] == mac[4] && sha[5] == mac[5];
 }
 
 #endif

@@ -8,19 +8,71 @@
 
 #include "parse.h"
 
-static __always_inline __u32 ipcache_identity(const __u8 *addr, __u8 family)
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct porin_ipcache_key);
+	__type(value, struct porin_ipcache_value);
+	__uint(max_entries, PORIN_IPCACHE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_ipcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct porin_node_state);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_state SEC(".maps");
+
+struct porin_policy_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(key_size, sizeof(struct porin_policy_key));
+	__uint(value_size, sizeof(struct porin_policy_value));
+	__uint(max_entries, PORIN_POLICY_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, PORIN_ENDPOINTS_MAX * PORIN_POLICY_SLOTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct porin_policy_inner);
+} porin_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct porin_cidr_class_key);
+	__type(value, struct porin_cidr_class_value);
+	__uint(max_entries, PORIN_CIDR_CLASSES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_cidr_classes SEC(".maps");
+
+/* The ipcache generation: bumped by the agent after every ipcache change. */
+static __always_inline __u32 ipcache_generation(void)
+{
+	__u32 zero = 0;
+	struct porin_node_state *s = bpf_map_lookup_elem(&porin_state, &zero);
+	return s ? s->ipcache_generation : 0;
+}
+
+static __always_inline __u32 ipcache_identity(const __be32 *addr, __u8 family)
 {
 	struct porin_ipcache_key k = {};
 	k.family = family;
 	if (family == PORIN_FAMILY_IPV4) {
-		k.prefixlen = 32 + 32;
+		k.prefixlen = PORIN_IPCACHE_KEY_BASE_BITS + 32;
 		__builtin_memcpy(k.addr, addr, 4);
 	} else {
-		k.prefixlen = 32 + 128;
+		k.prefixlen = PORIN_IPCACHE_KEY_BASE_BITS + 128;
 		__builtin_memcpy(k.addr, addr, 16);
 	}
 	struct porin_ipcache_value *v = bpf_map_lookup_elem(&porin_ipcache, &k);
-	return v ? v->identity : PORIN_IDENTITY_WORLD;
+	if (v)
+		return v->identity;
+	return family == PORIN_FAMILY_IPV4 ? PORIN_IDENTITY_WORLD_IPV4 : PORIN_IDENTITY_WORLD_IPV6;
 }
 
 struct decision {
@@ -49,9 +101,13 @@ static __always_inline void consider(struct decision *d, int *found, __u8 *best_
 		d->match_type = v->prefix_len ? PORIN_MATCH_L4_ONLY : PORIN_MATCH_ALL;
 }
 
+/*
+ * The endpoint's verdict, in one direction, for a peer (identity and address) on a protocol and
+ * port (the destination port of the connection's first packet, or the ICMP type).
+ */
 static __always_inline void policy_decide(struct decision *d, const struct porin_endpoint *ep,
-					  __u8 dir, __u32 peer, const __u8 *peer_addr,
-					  const struct packet *p)
+					  __u8 dir, __u32 peer, const __be32 *peer_addr,
+					  __u8 family, __u8 protocol, __be16 port)
 {
 	__u8 enforce = dir == PORIN_DIR_INGRESS ? PORIN_EP_ENFORCE_INGRESS : PORIN_EP_ENFORCE_EGRESS;
 	d->by_default = 0;
@@ -65,11 +121,13 @@ static __always_inline void policy_decide(struct decision *d, const struct porin
 	int found = 0;
 	__u8 best_prefix = 0;
 	__u32 epid = ep->endpoint_id;
-	void *policy = bpf_map_lookup_elem(&porin_policy, &epid);
+	__u32 slot = ep->policy_slot;
+	__u32 map_key = PORIN_POLICY_MAP_KEY(epid, slot);
+	void *policy = bpf_map_lookup_elem(&porin_policy, &map_key);
 	if (policy) {
 		struct porin_policy_key k = {
-			.prefixlen = 40 + 24, .identity = peer, .direction = dir,
-			.protocol = p->protocol, .port = p->policy_port,
+			.prefixlen = PORIN_POLICY_KEY_BASE_BITS + 24, .identity = peer,
+			.direction = dir, .protocol = protocol, .port = port,
 		};
 		consider(d, &found, &best_prefix, bpf_map_lookup_elem(policy, &k), peer);
 		__u8 classes = dir == PORIN_DIR_INGRESS ? PORIN_EP_CIDR_CLASSES_INGRESS
@@ -78,8 +136,10 @@ static __always_inline void policy_decide(struct decision *d, const struct porin
 			struct porin_cidr_class_key ck = {};
 			ck.endpoint_id = epid;
 			ck.direction = dir;
-			ck.family = p->family;
-			ck.prefixlen = 64 + (p->family == PORIN_FAMILY_IPV4 ? 32 : 128);
+			ck.family = family;
+			ck.slot = slot;
+			ck.prefixlen = PORIN_CIDR_CLASS_KEY_BASE_BITS +
+				       (family == PORIN_FAMILY_IPV4 ? 32 : 128);
 			__builtin_memcpy(ck.addr, peer_addr, 16);
 			struct porin_cidr_class_value *cv = bpf_map_lookup_elem(&porin_cidr_classes, &ck);
 			if (cv) {

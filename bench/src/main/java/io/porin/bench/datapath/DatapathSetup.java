@@ -1,10 +1,14 @@
 package io.porin.bench.datapath;
 
-import io.porin.agent.bpf.Datapath;
 import io.porin.agent.bpf.DatapathEvent;
+import io.porin.agent.bpf.LinuxDatapath;
 import io.porin.agent.bpf.MapLayouts;
 import io.porin.agent.bpf.RingBufferReader;
 import io.porin.agent.bpf.Tc;
+import io.porin.agent.datapath.EndpointConfig;
+import io.porin.agent.datapath.PolicyContent;
+import io.porin.agent.datapath.PolicyKey;
+import io.porin.agent.datapath.PolicyValue;
 import io.porin.core.ipam.Cidr;
 import java.math.BigInteger;
 import java.nio.file.Path;
@@ -48,7 +52,7 @@ public final class DatapathSetup {
     int idA = 70001;
     int idB = 70002;
     AtomicLong events = new AtomicLong();
-    try (Datapath dp = Datapath.open(pins)) {
+    try (LinuxDatapath dp = LinuxDatapath.open(pins)) {
       Map<Cidr, Integer> ipcache = new HashMap<>();
       ipcache.put(Cidr.parse(ipA + "/32"), idA);
       ipcache.put(Cidr.parse(ipB + "/32"), idB);
@@ -92,7 +96,7 @@ public final class DatapathSetup {
         dp.attach(Tc.ifindex(ifB));
         System.out.printf(
             "ready: %d ipcache entries, %d policy entries per endpoint%n",
-            dp.ipcache().size(), dp.readPolicy(1).size());
+            dp.ipcache().size(), dp.readPolicy(1, 0).size());
         System.out.flush();
         while (System.in.read() >= 0) {
           // wait for stdin to close
@@ -105,7 +109,7 @@ public final class DatapathSetup {
 
   /** One pod: its endpoint entry and a policy map allowing the peer on the benchmark ports. */
   private static void endpoint(
-      Datapath dp,
+      LinuxDatapath dp,
       int id,
       String hostIf,
       String ip,
@@ -116,35 +120,37 @@ public final class DatapathSetup {
       int dir,
       int[] ports,
       int entries) {
-    Map<Datapath.PolicyKey, Datapath.PolicyValue> policy = new HashMap<>();
+    Map<PolicyKey, PolicyValue> policy = new HashMap<>();
     for (int port : ports) {
       policy.put(
-          new Datapath.PolicyKey(peer, dir, 6, port, 24),
-          new Datapath.PolicyValue(MapLayouts.POLICY_ALLOW, 1));
+          new PolicyKey(peer, dir, 6, port, 24), new PolicyValue(MapLayouts.POLICY_ALLOW, 1));
     }
     Random random = new Random(id);
     while (policy.size() < entries) {
       policy.put(
-          new Datapath.PolicyKey(
-              80000 + random.nextInt(100_000), dir, 6, 1 + random.nextInt(65535), 24),
-          new Datapath.PolicyValue(MapLayouts.POLICY_ALLOW, 2));
+          new PolicyKey(80000 + random.nextInt(100_000), dir, 6, 1 + random.nextInt(65535), 24),
+          new PolicyValue(MapLayouts.POLICY_ALLOW, 2));
     }
-    dp.writePolicy(id, policy);
+    dp.resetConnections(id, MapLayouts.CT_PER_ENDPOINT);
+    dp.writePolicy(id, 0, new PolicyContent(policy, Map.of(), Map.of()));
     int flags = MapLayouts.EP_ENFORCE_INGRESS | MapLayouts.EP_ENFORCE_EGRESS;
     int ifindex = Tc.ifindex(hostIf);
     dp.putEndpoint(
         ifindex,
-        new Datapath.EndpointConfig(
+        new EndpointConfig(
             id,
             identity,
             1,
+            0,
             flags,
             MapLayouts.POLICY_DENY,
             MapLayouts.POLICY_DENY,
             3,
             3,
             podMac,
-            hostMac));
+            hostMac,
+            ip,
+            null));
     dp.putLocalAddress(Cidr.Family.IPV4, Cidr.parse(ip + "/32").network(), ifindex);
   }
 }

@@ -3,21 +3,38 @@ package io.porin.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.micrometer.core.instrument.Gauge;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.porin.agent.bpf.Datapath;
+import io.porin.agent.bpf.LinuxDatapath;
 import io.porin.agent.bpf.RingBufferReader;
 import io.porin.agent.cni.CniServer;
 import io.porin.agent.config.AgentConfig;
 import io.porin.agent.control.ControlPlane;
+import io.porin.agent.control.IdentityLabels;
 import io.porin.agent.control.IpcacheSync;
 import io.porin.agent.control.KubernetesPodLabels;
 import io.porin.agent.control.PodLabels;
 import io.porin.agent.control.PolicySubscriber;
 import io.porin.agent.control.Publisher;
 import io.porin.agent.control.StandalonePodLabels;
-import io.porin.agent.endpoint.EndpointManager;
+import io.porin.agent.endpoint.ConntrackCollector;
+import io.porin.agent.endpoint.EndpointAnnouncer;
+import io.porin.agent.endpoint.EndpointLifecycle;
+import io.porin.agent.endpoint.EndpointRestore;
 import io.porin.agent.endpoint.EndpointStore;
+import io.porin.agent.endpoint.Endpoints;
+import io.porin.agent.endpoint.IdentityReferences;
+import io.porin.agent.endpoint.LabelFollower;
+import io.porin.agent.endpoint.NodeAddresses;
+import io.porin.agent.endpoint.PolicyEnforcer;
+import io.porin.agent.endpoint.Revisions;
+import io.porin.agent.flow.AgentDirectory;
+import io.porin.agent.flow.FlowBuilder;
+import io.porin.agent.flow.FlowExport;
+import io.porin.agent.flow.FlowPipeline;
+import io.porin.agent.flow.FlowRing;
+import io.porin.agent.health.AgentMetrics;
+import io.porin.agent.net.IprouteWiring;
 import io.porin.agent.net.PodNetwork;
 import io.porin.agent.policy.Cookies;
 import io.porin.agent.policy.PolicyTranslator;
@@ -30,11 +47,13 @@ import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -46,8 +65,9 @@ import org.jboss.logging.Logger;
 
 /**
  * The node agent: loads the datapath, takes back the previous run's endpoints, joins the cluster
- * (node CIDRs, publication, ipcache, policy stream) and serves CNI. Control-plane trouble never
- * stops the datapath: it keeps enforcing the last known state while the agent retries.
+ * (node CIDRs, publication, ipcache, policy stream) and serves CNI — the steps of {@link #bringUp},
+ * each a few lines. Control-plane trouble never stops the datapath: it keeps enforcing the last
+ * known state while the agent retries.
  */
 @Singleton
 public class Agent {
@@ -56,35 +76,26 @@ public class Agent {
 
   private final AgentConfig config;
   private final MeterRegistry registry;
-  private final jakarta.enterprise.inject.Instance<io.fabric8.kubernetes.client.KubernetesClient>
-      kubernetes;
+  private final Instance<KubernetesClient> kubernetes;
   private final ScheduledExecutorService scheduler =
       Executors.newSingleThreadScheduledExecutor(
           r -> Thread.ofPlatform().name("porin-agent").daemon().unstarted(r));
   private final AtomicLong eventCount = new AtomicLong();
+  private final Endpoints endpoints = new Endpoints();
+  private final Cookies cookies = new Cookies();
+  private final List<AutoCloseable> closeOnStop = new ArrayList<>();
   private volatile String node;
-  private volatile Datapath datapath;
+  private volatile String startupProblem = "starting";
+  private volatile LinuxDatapath datapath;
   private volatile KvStore kv;
   private volatile ControlPlane control;
   private volatile Publisher publisher;
   private volatile IpcacheSync ipcache;
-  private volatile EndpointManager endpoints;
   private volatile PolicySubscriber policies;
-  private volatile CniServer cni;
-  private volatile RingBufferReader events;
   private volatile NodeCidrs cidrs;
-  private volatile Cookies cookies;
-  private volatile io.porin.agent.control.IdentityLabels identityLabels;
-  private volatile io.porin.agent.flow.FlowPipeline flows;
-  private volatile io.porin.agent.flow.FlowExport flowExport;
-  private volatile long lostSeen;
-  private volatile String startupProblem = "starting";
+  private volatile FlowPipeline flows;
 
-  public Agent(
-      AgentConfig config,
-      MeterRegistry registry,
-      jakarta.enterprise.inject.Instance<io.fabric8.kubernetes.client.KubernetesClient>
-          kubernetes) {
+  public Agent(AgentConfig config, MeterRegistry registry, Instance<KubernetesClient> kubernetes) {
     this.config = config;
     this.registry = registry;
     this.kubernetes = kubernetes;
@@ -97,78 +108,72 @@ public class Agent {
 
   private void bringUp() {
     try {
-      Path state = Path.of(config.agent().stateDir().orElse("/var/run/porin/" + node));
-      Path pins = Path.of(config.agent().pinDir().orElse("/sys/fs/bpf/porin/" + node));
+      AgentConfig.Agent a = config.agent();
+      Path state = Path.of(a.stateDir().orElse("/var/run/porin/" + node));
       Files.createDirectories(state);
       startupProblem = "loading the datapath";
-      datapath = Datapath.open(pins);
+      datapath = LinuxDatapath.open(Path.of(a.pinDir().orElse("/sys/fs/bpf/porin/" + node)));
       kv = KvStore.connect(config.etcd().endpoints(), config.etcd().timeout());
-      control =
-          new ControlPlane(
-              config.agent().identity(), config.agent().ipam(), config.agent().policy());
-      cidrs = nodeCidrs(state);
-      Cidr v4 = Cidr.parse(cidrs.getIpv4Cidrs(0));
-      Cidr v6 = cidrs.getIpv6CidrsCount() > 0 ? Cidr.parse(cidrs.getIpv6Cidrs(0)) : null;
-      EndpointManager.Node n =
-          new EndpointManager.Node(
-              node,
-              v4,
-              v6,
-              EndpointManager.gatewayOf(v4),
-              v6 == null ? null : EndpointManager.gatewayOf(v6));
-      PodNetwork.prepareNode(n.gateway4(), n.gateway6());
+      control = new ControlPlane(a.identity(), a.ipam(), a.policy());
+      NodeAddresses addresses = joinNode(state);
+      ipcache = new IpcacheSync(datapath, kv, node, a.autoNodeRoutes());
+      PodLabels labels = podLabels(LabelFilter.configured(a.labels().orElse(List.of())));
 
-      publisher = new Publisher(kv);
-      publisher.start();
-      publisher.put(Keys.Nodes.node(node), nodeJson(n).toString());
-      ipcache = new IpcacheSync(datapath, kv, node, config.agent().autoNodeRoutes());
-      cookies = new Cookies();
-      LabelFilter filter = LabelFilter.configured(config.agent().labels().orElse(List.of()));
-      endpoints =
-          new EndpointManager(
-              n,
+      // the endpoint room: who does what (see its package)
+      Revisions revisions = new Revisions(datapath);
+      PolicyEnforcer enforcer =
+          new PolicyEnforcer(datapath, new PolicyTranslator(cookies), revisions);
+      EndpointLifecycle.Parts parts =
+          new EndpointLifecycle.Parts(
+              addresses,
               datapath,
+              new IprouteWiring(),
               new EndpointStore(state),
-              control,
-              podLabels(filter),
-              publisher,
-              ipcache,
-              new PolicyTranslator(cookies),
-              config.agent().policyWait().toMillis());
+              labels,
+              new IdentityReferences(control, node, endpoints),
+              new EndpointAnnouncer(node, datapath, ipcache, publisher),
+              enforcer,
+              endpoints,
+              a.conntrackPerEndpoint(),
+              a.policyWait().toMillis());
+      EndpointLifecycle lifecycle = new EndpointLifecycle(parts);
+
       startupProblem = "restoring endpoints";
-      endpoints.restore();
+      new EndpointRestore(parts, lifecycle, revisions).restore();
       ipcache.start();
-      policies =
-          new PolicySubscriber(
-              control,
-              node,
-              (rev, changed, cidrIdentities) -> {
-                ipcache.setCidrIdentities(cidrIdentities);
-                endpoints.policySynced(rev, changed);
-              });
-      endpoints.setPolicies(policies);
-      policies.start(endpoints.hostedIdentities());
-      identityLabels = new io.porin.agent.control.IdentityLabels(control, scheduler);
+      subscribeToPolicy(lifecycle);
+      followLabels(labels, lifecycle);
+      IdentityLabels identityLabels = closing(new IdentityLabels(control, scheduler));
       identityLabels.start();
-      flows = flowPipeline();
-      io.porin.agent.flow.FlowPipeline pipeline = flows;
-      events =
-          datapath.events(
-              config.agent().eventsInterval().toMillis(),
-              b -> {
-                eventCount.incrementAndGet();
-                pipeline.accept(b);
-              },
-              pipeline::flush);
-      scheduler.scheduleWithFixedDelay(this::keepAlive, 0, 10, TimeUnit.SECONDS);
-      cni = new CniServer(Path.of(config.agent().cniSocket()), endpoints);
+      scheduler.scheduleWithFixedDelay(
+          () -> keepIdentitiesAlive(parts.identities()), 0, 10, TimeUnit.SECONDS);
+      ConntrackCollector conntrack = new ConntrackCollector(datapath, endpoints, System::nanoTime);
+      long gc = a.conntrackGcInterval().toMillis();
+      scheduler.scheduleWithFixedDelay(conntrack::collect, gc, gc, TimeUnit.MILLISECONDS);
+
+      CniServer cni = closing(new CniServer(Path.of(a.cniSocket()), lifecycle));
+      AgentMetrics metrics =
+          new AgentMetrics(
+              registry,
+              datapath,
+              endpoints,
+              enforcer,
+              conntrack,
+              policies,
+              ipcache,
+              cni,
+              eventCount);
+      scheduler.scheduleWithFixedDelay(metrics::refresh, 0, 1, TimeUnit.SECONDS);
+      startFlows(identityLabels, metrics);
       cni.start();
       writeCniConfig();
-      metrics();
       startupProblem = null;
       LOG.infof(
           "node %s up: pod CIDRs %s%s, %d endpoints restored",
-          node, v4, v6 == null ? "" : " " + v6, endpoints.endpoints().size());
+          node,
+          addresses.ipv4Cidr(),
+          addresses.ipv6Cidr() == null ? "" : " " + addresses.ipv6Cidr(),
+          endpoints.size());
     } catch (Exception e) {
       startupProblem = "start-up failed: " + e.getMessage();
       LOG.error("the agent cannot start", e);
@@ -176,8 +181,78 @@ public class Agent {
     }
   }
 
+  /** This node's CIDRs (from IPAM), its node namespace prepared, its node record published. */
+  private NodeAddresses joinNode(Path state) throws Exception {
+    cidrs = nodeCidrs(state);
+    Cidr v4 = Cidr.parse(cidrs.getIpv4Cidrs(0));
+    Cidr v6 = cidrs.getIpv6CidrsCount() > 0 ? Cidr.parse(cidrs.getIpv6Cidrs(0)) : null;
+    NodeAddresses n = NodeAddresses.of(node, v4, v6);
+    PodNetwork.prepareNode(n.gateway4(), n.gateway6());
+    publisher = closing(new Publisher(kv));
+    publisher.start();
+    publisher.put(Keys.Nodes.node(node), nodeJson(n).toString());
+    return n;
+  }
+
+  private void subscribeToPolicy(EndpointLifecycle lifecycle) {
+    policies =
+        closing(
+            new PolicySubscriber(
+                control,
+                node,
+                (rev, changed, cidrIdentities) -> {
+                  ipcache.setCidrIdentities(cidrIdentities);
+                  lifecycle.policySynced(rev, changed);
+                }));
+    lifecycle.setPolicies(policies);
+    policies.start(endpoints.hostedIdentities());
+  }
+
+  private void followLabels(PodLabels labels, EndpointLifecycle lifecycle) {
+    LabelFollower follower = closing(new LabelFollower(endpoints, labels, lifecycle));
+    follower.start();
+    long every = config.agent().labelResync().toMillis();
+    scheduler.scheduleWithFixedDelay(follower::resync, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /** Datapath events to flows: enrichment from what this agent knows about the cluster. */
+  private void startFlows(IdentityLabels identityLabels, AgentMetrics metrics) throws IOException {
+    AgentConfig.Flows f = config.agent().flows();
+    FlowExport export =
+        f.exportFile().isEmpty()
+            ? null
+            : closing(
+                new FlowExport(
+                    Path.of(f.exportFile().get()), f.exportMaxSize(), f.exportMaxFiles()));
+    FlowPipeline pipeline =
+        new FlowPipeline(
+            new FlowBuilder(node, new AgentDirectory(endpoints, ipcache, identityLabels, cookies)),
+            new FlowRing(f.capacity()),
+            export,
+            registry,
+            metrics::eventsLost);
+    flows = pipeline;
+    RingBufferReader events =
+        datapath.events(
+            config.agent().eventsInterval().toMillis(),
+            b -> {
+              eventCount.incrementAndGet();
+              pipeline.accept(b);
+            },
+            pipeline::flush);
+    closing(events);
+  }
+
+  private void keepIdentitiesAlive(IdentityReferences identities) {
+    try {
+      identities.keepAlive();
+    } catch (RuntimeException e) {
+      LOG.debugf(e, "keeping identities alive");
+    }
+  }
+
   /** 05-porin.conflist, pointing the plugin at this agent's socket (atomically replaced). */
-  private void writeCniConfig() throws java.io.IOException {
+  private void writeCniConfig() throws IOException {
     if (config.agent().cniConfDir().isEmpty()) {
       return;
     }
@@ -192,8 +267,8 @@ public class Agent {
     Files.move(
         tmp,
         dir.resolve("05-porin.conflist"),
-        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        StandardCopyOption.REPLACE_EXISTING,
+        StandardCopyOption.ATOMIC_MOVE);
   }
 
   private PodLabels podLabels(LabelFilter filter) {
@@ -237,13 +312,11 @@ public class Agent {
     }
   }
 
-  private ObjectNode nodeJson(EndpointManager.Node n) {
+  private ObjectNode nodeJson(NodeAddresses n) {
     ObjectNode o = JSON.createObjectNode();
     o.put("name", node);
-    config.agent().nodeAddresses().orElse(List.of()).forEach(o.putArray("addresses")::add);
-    if (!o.has("addresses")) {
-      o.putArray("addresses");
-    }
+    var addresses = o.putArray("addresses");
+    config.agent().nodeAddresses().orElse(List.of()).forEach(addresses::add);
     o.putArray("ipv4Cidrs").add(n.ipv4Cidr().toString());
     var v6 = o.putArray("ipv6Cidrs");
     if (n.ipv6Cidr() != null) {
@@ -256,172 +329,20 @@ public class Agent {
     return o;
   }
 
-  private void keepAlive() {
-    try {
-      endpoints.keepIdentitiesAlive();
-    } catch (RuntimeException e) {
-      LOG.debugf(e, "keeping identities alive");
-    }
-  }
-
-  private void metrics() {
-    for (String state :
-        List.of(
-            EndpointManager.READY,
-            EndpointManager.WAITING_FOR_POLICY,
-            EndpointManager.POLICY_OVERFLOW)) {
-      Gauge.builder(
-              "cilium_endpoint_state",
-              () -> endpoints.endpoints().stream().filter(l -> l.state().equals(state)).count())
-          .tag("endpoint_state", state)
-          .description("Endpoints of this node by state")
-          .register(registry);
-    }
-    Gauge.builder("porin_policy_map_overflow_total", endpoints, EndpointManager::overflows)
-        .description("Times an endpoint's policy did not fit its policy map (endpoint locked down)")
-        .register(registry);
-    Gauge.builder("porin_agent_policy_revision", policies, PolicySubscriber::revision)
-        .description("The policy revision this node enforces")
-        .register(registry);
-    Gauge.builder("porin_agent_ipcache_entries", ipcache, IpcacheSync::size)
-        .description("Entries in the kernel ipcache")
-        .register(registry);
-    Gauge.builder("porin_agent_events_total", eventCount, AtomicLong::get)
-        .description("Datapath events drained from the ring")
-        .register(registry);
-    policyMapPressure =
-        io.micrometer.core.instrument.MultiGauge.builder("cilium_bpf_map_pressure")
-            .description("Fill ratio of each endpoint's policy map (entries / capacity)")
-            .register(registry);
-    scheduler.scheduleWithFixedDelay(this::datapathMetrics, 0, 1, TimeUnit.SECONDS);
-  }
-
-  private volatile io.micrometer.core.instrument.MultiGauge policyMapPressure;
-  private final java.util.Map<String, AtomicLong> datapathCounts =
-      new java.util.concurrent.ConcurrentHashMap<>();
-
-  /**
-   * The kernel's own counters as Cilium names them (cilium_forward_count_total,
-   * cilium_drop_count_total by reason and direction, and their byte counts), and each endpoint's
-   * policy map pressure, and the events the datapath lost (which the flow pipeline reports).
-   * Refreshed every second: one read of the counters for all of them.
-   */
-  private void datapathMetrics() {
-    try {
-      long lost = 0;
-      for (Datapath.Counter c : datapath.counters()) {
-        if (c.reason() == io.porin.agent.bpf.MapLayouts.COUNTER_EVENTS_LOST) {
-          lost += c.packets();
-          continue;
-        }
-        String dir =
-            c.direction() == io.porin.agent.bpf.MapLayouts.DIR_INGRESS ? "INGRESS" : "EGRESS";
-        if (c.reason() == 0) {
-          datapathCount("cilium_forward_count_total", c.packets(), "direction", dir);
-          datapathCount("cilium_forward_bytes_total", c.bytes(), "direction", dir);
-        } else {
-          String reason = io.porin.core.flow.DropReasons.text(c.reason());
-          datapathCount("cilium_drop_count_total", c.packets(), "reason", reason, "direction", dir);
-          datapathCount("cilium_drop_bytes_total", c.bytes(), "reason", reason, "direction", dir);
-        }
-      }
-      List<io.micrometer.core.instrument.MultiGauge.Row<?>> rows = new java.util.ArrayList<>();
-      for (EndpointManager.Live l : endpoints.endpoints()) {
-        rows.add(
-            io.micrometer.core.instrument.MultiGauge.Row.of(
-                io.micrometer.core.instrument.Tags.of(
-                    "map_name", "cilium_policy_" + l.endpoint().id()),
-                (double) l.entries() / io.porin.agent.bpf.MapLayouts.POLICY_MAX));
-      }
-      policyMapPressure.register(rows, true);
-      lostSeen = lost;
-    } catch (RuntimeException e) {
-      LOG.debugf("datapath metrics: %s", e.getMessage());
-    }
-  }
-
-  private void datapathCount(String name, long value, String... tags) {
-    AtomicLong v =
-        datapathCounts.computeIfAbsent(
-            name + String.join("\u0000", tags),
-            k -> {
-              AtomicLong a = new AtomicLong();
-              io.micrometer.core.instrument.FunctionCounter.builder(name, a, AtomicLong::get)
-                  .tags(tags)
-                  .register(registry);
-              return a;
-            });
-    v.set(value);
-  }
-
-  /** Datapath events to flows: enrichment from what this agent knows about the cluster. */
-  private io.porin.agent.flow.FlowPipeline flowPipeline() throws IOException {
-    var directory =
-        new io.porin.agent.flow.FlowBuilder.Directory() {
-          @Override
-          public java.util.Optional<io.porin.agent.flow.FlowBuilder.LocalEndpoint> local(int id) {
-            return endpoints
-                .byId(id)
-                .map(
-                    l -> {
-                      var e = l.endpoint();
-                      return new io.porin.agent.flow.FlowBuilder.LocalEndpoint(
-                          e.id(), e.namespace(), e.pod(), e.labels(), e.hostInterface());
-                    });
-          }
-
-          @Override
-          public java.util.Optional<io.porin.agent.flow.FlowBuilder.RemotePeer> peer(
-              java.net.InetAddress a) {
-            IpcacheSync.Peer p = ipcache.peer(a);
-            return p == null
-                ? java.util.Optional.empty()
-                : java.util.Optional.of(
-                    new io.porin.agent.flow.FlowBuilder.RemotePeer(
-                        p.namespace(), p.pod(), p.node(), p.endpointId()));
-          }
-
-          @Override
-          public List<String> labels(int identity) {
-            return identityLabels.of(identity);
-          }
-
-          @Override
-          public java.util.Optional<Cookies.Attribution> attribution(int cookie) {
-            return cookies.resolve(cookie);
-          }
-        };
-    var f = config.agent().flows();
-    if (f.exportFile().isPresent()) {
-      flowExport =
-          new io.porin.agent.flow.FlowExport(
-              Path.of(f.exportFile().get()), f.exportMaxSize(), f.exportMaxFiles());
-    }
-    return new io.porin.agent.flow.FlowPipeline(
-        new io.porin.agent.flow.FlowBuilder(node, directory),
-        new io.porin.agent.flow.FlowRing(f.capacity()),
-        flowExport,
-        registry,
-        this::datapathLost);
-  }
-
-  /** Events the datapath could not put in its ring, as of the last read of its counters. */
-  private long datapathLost() {
-    return lostSeen;
-  }
-
-  /** The flow pipeline (null until the agent is up). */
-  public io.porin.agent.flow.FlowPipeline flows() {
-    return flows;
+  private <T extends AutoCloseable> T closing(T c) {
+    closeOnStop.add(c);
+    return c;
   }
 
   void onStop(@Observes ShutdownEvent ev) {
     // The programs stay attached and the maps pinned: the datapath keeps enforcing.
     scheduler.shutdownNow();
-    for (AutoCloseable c :
-        new AutoCloseable[] {
-          cni, events, flowExport, identityLabels, policies, ipcache, publisher, control, kv
-        }) {
+    List<AutoCloseable> all = new ArrayList<>(closeOnStop);
+    java.util.Collections.reverse(all);
+    all.add(ipcache);
+    all.add(control);
+    all.add(kv);
+    for (AutoCloseable c : all) {
       if (c != null) {
         try {
           c.close();
@@ -456,11 +377,11 @@ public class Agent {
     return startupProblem == null;
   }
 
-  public Datapath datapath() {
+  public LinuxDatapath datapath() {
     return datapath;
   }
 
-  public EndpointManager endpoints() {
+  public Endpoints endpoints() {
     return endpoints;
   }
 
@@ -478,6 +399,11 @@ public class Agent {
 
   public NodeCidrs cidrs() {
     return cidrs;
+  }
+
+  /** The flow pipeline (null until the agent is up). */
+  public FlowPipeline flows() {
+    return flows;
   }
 
   private static String hostname() {

@@ -99,6 +99,22 @@ public final class BpfMap implements AutoCloseable {
     }
   }
 
+  /**
+   * The map's capacity as the kernel reports it ({@code struct bpf_map_info}: type, id, key size,
+   * value size, max entries, ...; the first six words are all this asks for).
+   */
+  public int maxEntries() {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment info = arena.allocate(24);
+      MemorySegment len = arena.allocateFrom(ValueLayout.JAVA_INT, 24);
+      int rc = (int) Libbpf.OBJ_GET_INFO.invokeExact(fd, info, len);
+      BpfException.check(rc, "info of " + name);
+      return info.get(ValueLayout.JAVA_INT, 16);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
   /** Pins this map at a bpffs path. */
   public void pin(Path path) {
     try (Arena arena = Arena.ofConfined()) {
@@ -132,7 +148,7 @@ public final class BpfMap implements AutoCloseable {
   /** Stores a map's file descriptor as the value (maps of maps: value size 4). */
   public void updateInner(byte[] key, BpfMap inner) {
     byte[] value = new byte[4];
-    MapLayouts.putInt(value, 0, inner.fd());
+    MemorySegment.ofArray(value).set(ValueLayout.JAVA_INT_UNALIGNED, 0, inner.fd());
     update(key, value, ANY);
   }
 

@@ -3,6 +3,10 @@ package io.porin.agent.bpf;
 import static io.porin.agent.bpf.MapLayouts.EVENT;
 import static io.porin.agent.bpf.MapLayouts.offset;
 
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Arrays;
@@ -31,58 +35,69 @@ public record DatapathEvent(
     int icmpType,
     int length) {
 
-  // Field offsets, looked up once: decoding runs for every event (hundreds of thousands a second).
+  // Field handles, built once from the layout: decoding runs for every event (hundreds of
+  // thousands a second).
   private static final int SIZE = (int) EVENT.byteSize();
-  private static final int TIMESTAMP = offset(EVENT, "timestamp");
-  private static final int IFINDEX = offset(EVENT, "ifindex");
-  private static final int ENDPOINT_ID = offset(EVENT, "endpoint_id");
-  private static final int SRC_IDENTITY = offset(EVENT, "src_identity");
-  private static final int DST_IDENTITY = offset(EVENT, "dst_identity");
-  private static final int COOKIE = offset(EVENT, "cookie");
-  private static final int POLICY_REVISION = offset(EVENT, "policy_revision");
+  private static final VarHandle TIMESTAMP = scalar("timestamp");
+  private static final VarHandle IFINDEX = scalar("ifindex");
+  private static final VarHandle ENDPOINT_ID = scalar("endpoint_id");
+  private static final VarHandle SRC_IDENTITY = scalar("src_identity");
+  private static final VarHandle DST_IDENTITY = scalar("dst_identity");
+  private static final VarHandle COOKIE = scalar("cookie");
+  private static final VarHandle POLICY_REVISION = scalar("policy_revision");
   private static final int SADDR = offset(EVENT, "saddr");
   private static final int DADDR = offset(EVENT, "daddr");
-  private static final int SPORT = offset(EVENT, "sport");
-  private static final int DPORT = offset(EVENT, "dport");
-  private static final int FAMILY = offset(EVENT, "family");
-  private static final int PROTOCOL = offset(EVENT, "protocol");
-  private static final int DIRECTION = offset(EVENT, "direction");
-  private static final int VERDICT = offset(EVENT, "verdict");
-  private static final int REASON = offset(EVENT, "reason");
-  private static final int TCP_FLAGS = offset(EVENT, "tcp_flags");
-  private static final int IS_REPLY = offset(EVENT, "is_reply");
-  private static final int MATCH_TYPE = offset(EVENT, "match_type");
-  private static final int EVENT_TYPE = offset(EVENT, "event_type");
-  private static final int ICMP_TYPE = offset(EVENT, "icmp_type");
-  private static final int LENGTH = offset(EVENT, "length");
+  private static final VarHandle SPORT = scalar("sport");
+  private static final VarHandle DPORT = scalar("dport");
+  private static final VarHandle FAMILY = scalar("family");
+  private static final VarHandle PROTOCOL = scalar("protocol");
+  private static final VarHandle DIRECTION = scalar("direction");
+  private static final VarHandle VERDICT = scalar("verdict");
+  private static final VarHandle REASON = scalar("reason");
+  private static final VarHandle TCP_FLAGS = scalar("tcp_flags");
+  private static final VarHandle IS_REPLY = scalar("is_reply");
+  private static final VarHandle MATCH_TYPE = scalar("match_type");
+  private static final VarHandle EVENT_TYPE = scalar("event_type");
+  private static final VarHandle ICMP_TYPE = scalar("icmp_type");
+  private static final VarHandle LENGTH = scalar("length");
+
+  private static VarHandle scalar(String field) {
+    return MethodHandles.insertCoordinates(
+        EVENT.varHandle(MemoryLayout.PathElement.groupElement(field)), 1, 0L);
+  }
 
   public static DatapathEvent decode(byte[] b) {
     if (b.length < SIZE) {
       throw new IllegalArgumentException("event of " + b.length + " bytes, expected " + SIZE);
     }
-    int family = b[FAMILY] & 0xFF;
+    MemorySegment s = MemorySegment.ofArray(b);
+    int family = u8(FAMILY, s);
     return new DatapathEvent(
-        MapLayouts.getLong(b, TIMESTAMP),
-        MapLayouts.getInt(b, IFINDEX),
-        MapLayouts.getInt(b, ENDPOINT_ID),
-        MapLayouts.getInt(b, SRC_IDENTITY),
-        MapLayouts.getInt(b, DST_IDENTITY),
-        MapLayouts.getInt(b, COOKIE),
-        MapLayouts.getInt(b, POLICY_REVISION),
+        (long) TIMESTAMP.get(s),
+        (int) IFINDEX.get(s),
+        (int) ENDPOINT_ID.get(s),
+        (int) SRC_IDENTITY.get(s),
+        (int) DST_IDENTITY.get(s),
+        (int) COOKIE.get(s),
+        (int) POLICY_REVISION.get(s),
         address(b, SADDR, family),
         address(b, DADDR, family),
-        MapLayouts.getPort(b, SPORT),
-        MapLayouts.getPort(b, DPORT),
-        b[PROTOCOL] & 0xFF,
-        b[DIRECTION] & 0xFF,
-        b[VERDICT] & 0xFF,
-        MapLayouts.getShort(b, REASON),
-        b[TCP_FLAGS] & 0xFF,
-        b[IS_REPLY] != 0,
-        b[MATCH_TYPE] & 0xFF,
-        b[EVENT_TYPE] & 0xFF,
-        b[ICMP_TYPE] & 0xFF,
-        MapLayouts.getInt(b, LENGTH));
+        (short) SPORT.get(s) & 0xFFFF,
+        (short) DPORT.get(s) & 0xFFFF,
+        u8(PROTOCOL, s),
+        u8(DIRECTION, s),
+        u8(VERDICT, s),
+        (short) REASON.get(s) & 0xFFFF,
+        u8(TCP_FLAGS, s),
+        u8(IS_REPLY, s) != 0,
+        u8(MATCH_TYPE, s),
+        u8(EVENT_TYPE, s),
+        u8(ICMP_TYPE, s),
+        (int) LENGTH.get(s));
+  }
+
+  private static int u8(VarHandle h, MemorySegment s) {
+    return (byte) h.get(s) & 0xFF;
   }
 
   private static InetAddress address(byte[] b, int off, int family) {

@@ -68,6 +68,8 @@ final class Libbpf {
   static final MethodHandle OBJ_PIN =
       bpf("bpf_obj_pin", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
   static final MethodHandle OBJ_GET = bpf("bpf_obj_get", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+  static final MethodHandle OBJ_GET_INFO =
+      bpf("bpf_obj_get_info_by_fd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
   static final MethodHandle PROG_TEST_RUN =
       bpf("bpf_prog_test_run_opts", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
   static final MethodHandle RING_BUFFER_NEW =

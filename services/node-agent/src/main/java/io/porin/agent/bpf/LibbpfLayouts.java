@@ -23,8 +23,7 @@ final class LibbpfLayouts {
           JAVA_BOOLEAN.withName("relaxed_maps"),
           paddingLayout(7),
           ADDRESS.withName("pin_root_path"),
-          JAVA_INT.withName("attach_prog_fd"),
-          paddingLayout(4),
+          paddingLayout(8), // a stub where attach_prog_fd was
           ADDRESS.withName("kconfig"),
           ADDRESS.withName("btf_custom_path"),
           ADDRESS.withName("kernel_log_buf"),

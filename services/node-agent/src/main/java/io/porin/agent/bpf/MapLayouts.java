@@ -3,12 +3,14 @@ package io.porin.agent.bpf;
 import static java.lang.foreign.MemoryLayout.sequenceLayout;
 import static java.lang.foreign.MemoryLayout.structLayout;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Map;
 
@@ -16,7 +18,8 @@ import java.util.Map;
  * The Java side of {@code src/main/bpf/porin_maps.h}: every struct by the same name and field
  * names, every constant by the same value. MapLayoutsTest compiles a probe against the header and
  * checks each size, offset and constant here, so a change on one side fails the build until the
- * other follows.
+ * other follows. Members are unaligned value layouts (host order; network order for {@code __be16}
+ * ports) so that the map codecs can address them in plain byte arrays.
  */
 public final class MapLayouts {
   private MapLayouts() {}
@@ -33,6 +36,8 @@ public final class MapLayouts {
   public static final int VERDICT_AUDIT = 4;
   public static final int EVENT_DROP = 1;
   public static final int EVENT_POLICY_VERDICT = 5;
+  public static final int DROP_INVALID_SOURCE_MAC = 130;
+  public static final int DROP_INVALID_SOURCE_IP = 132;
   public static final int DROP_POLICY = 133;
   public static final int DROP_INVALID_PACKET = 134;
   public static final int DROP_CT_INVALID_HDR = 135;
@@ -42,13 +47,29 @@ public final class MapLayouts {
   public static final int DROP_FRAG_NOSUPPORT = 157;
   public static final int DROP_FRAG_NOT_FOUND = 175;
   public static final int DROP_POLICY_DENY = 181;
+  public static final int DROP_VLAN_FILTERED = 182;
+  public static final int DROP_CT_NO_MAP = 190;
   public static final int DROP_WRITE_ERROR = 141;
   public static final int DROP_EP_NOT_READY = 203;
+  public static final int IDENTITY_HOST = 1;
+  public static final int IDENTITY_WORLD_IPV4 = 9;
+  public static final int IDENTITY_WORLD_IPV6 = 10;
   public static final int IPCACHE_MAX = 512000;
   public static final int ENDPOINTS_MAX = 4096;
+  public static final int POLICY_SLOTS = 2;
   public static final int POLICY_MAX = 16384;
   public static final int CIDR_CLASSES_MAX = 65536;
-  public static final int CT_MAX = 262144;
+  public static final int CT_PER_ENDPOINT = 16384;
+  public static final int FRAG_PER_ENDPOINT = 1024;
+  public static final int CT_LIFETIME_TCP = 21600;
+  public static final int CT_LIFETIME_SYN = 60;
+  public static final int CT_LIFETIME_CLOSE = 10;
+  public static final int CT_LIFETIME_NONTCP = 60;
+  public static final int CT_SEEN_REPLY = 1;
+  public static final int CT_CLOSING = 8;
+  public static final int IPCACHE_KEY_BASE_BITS = 32;
+  public static final int POLICY_KEY_BASE_BITS = 40;
+  public static final int CIDR_CLASS_KEY_BASE_BITS = 64;
   public static final int COUNTERS_MAX = 512;
   public static final int COUNTER_EVENTS_LOST = 255;
   public static final int EP_ENFORCE_INGRESS = 1;
@@ -58,6 +79,8 @@ public final class MapLayouts {
 
   /** Kernel map type numbers (linux/bpf.h). */
   public static final int MAP_TYPE_LPM_TRIE = 11;
+
+  public static final int MAP_TYPE_LRU_HASH = 9;
 
   public static final int MAP_F_NO_PREALLOC = 1;
 
@@ -76,6 +99,8 @@ public final class MapLayouts {
           Map.entry("VERDICT_AUDIT", VERDICT_AUDIT),
           Map.entry("EVENT_DROP", EVENT_DROP),
           Map.entry("EVENT_POLICY_VERDICT", EVENT_POLICY_VERDICT),
+          Map.entry("DROP_INVALID_SOURCE_MAC", DROP_INVALID_SOURCE_MAC),
+          Map.entry("DROP_INVALID_SOURCE_IP", DROP_INVALID_SOURCE_IP),
           Map.entry("DROP_POLICY", DROP_POLICY),
           Map.entry("DROP_INVALID_PACKET", DROP_INVALID_PACKET),
           Map.entry("DROP_CT_INVALID_HDR", DROP_CT_INVALID_HDR),
@@ -85,13 +110,29 @@ public final class MapLayouts {
           Map.entry("DROP_FRAG_NOSUPPORT", DROP_FRAG_NOSUPPORT),
           Map.entry("DROP_FRAG_NOT_FOUND", DROP_FRAG_NOT_FOUND),
           Map.entry("DROP_POLICY_DENY", DROP_POLICY_DENY),
+          Map.entry("DROP_VLAN_FILTERED", DROP_VLAN_FILTERED),
+          Map.entry("DROP_CT_NO_MAP", DROP_CT_NO_MAP),
           Map.entry("DROP_WRITE_ERROR", DROP_WRITE_ERROR),
           Map.entry("DROP_EP_NOT_READY", DROP_EP_NOT_READY),
+          Map.entry("IDENTITY_HOST", IDENTITY_HOST),
+          Map.entry("IDENTITY_WORLD_IPV4", IDENTITY_WORLD_IPV4),
+          Map.entry("IDENTITY_WORLD_IPV6", IDENTITY_WORLD_IPV6),
           Map.entry("IPCACHE_MAX", IPCACHE_MAX),
           Map.entry("ENDPOINTS_MAX", ENDPOINTS_MAX),
+          Map.entry("POLICY_SLOTS", POLICY_SLOTS),
           Map.entry("POLICY_MAX", POLICY_MAX),
           Map.entry("CIDR_CLASSES_MAX", CIDR_CLASSES_MAX),
-          Map.entry("CT_MAX", CT_MAX),
+          Map.entry("CT_PER_ENDPOINT", CT_PER_ENDPOINT),
+          Map.entry("FRAG_PER_ENDPOINT", FRAG_PER_ENDPOINT),
+          Map.entry("CT_LIFETIME_TCP", CT_LIFETIME_TCP),
+          Map.entry("CT_LIFETIME_SYN", CT_LIFETIME_SYN),
+          Map.entry("CT_LIFETIME_CLOSE", CT_LIFETIME_CLOSE),
+          Map.entry("CT_LIFETIME_NONTCP", CT_LIFETIME_NONTCP),
+          Map.entry("CT_SEEN_REPLY", CT_SEEN_REPLY),
+          Map.entry("CT_CLOSING", CT_CLOSING),
+          Map.entry("IPCACHE_KEY_BASE_BITS", IPCACHE_KEY_BASE_BITS),
+          Map.entry("POLICY_KEY_BASE_BITS", POLICY_KEY_BASE_BITS),
+          Map.entry("CIDR_CLASS_KEY_BASE_BITS", CIDR_CLASS_KEY_BASE_BITS),
           Map.entry("COUNTERS_MAX", COUNTERS_MAX),
           Map.entry("COUNTER_EVENTS_LOST", COUNTER_EVENTS_LOST),
           Map.entry("EP_ENFORCE_INGRESS", EP_ENFORCE_INGRESS),
@@ -99,35 +140,44 @@ public final class MapLayouts {
           Map.entry("EP_CIDR_CLASSES_INGRESS", EP_CIDR_CLASSES_INGRESS),
           Map.entry("EP_CIDR_CLASSES_EGRESS", EP_CIDR_CLASSES_EGRESS));
 
+  private static final ValueLayout.OfInt U32 = JAVA_INT_UNALIGNED;
+  private static final ValueLayout.OfLong U64 = JAVA_LONG_UNALIGNED;
+  private static final ValueLayout.OfShort U16 = JAVA_SHORT_UNALIGNED;
+
+  /** A {@code __be16}: network order. */
+  private static final ValueLayout.OfShort BE16 =
+      JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
   private static MemoryLayout bytes(int n, String name) {
     return sequenceLayout(n, JAVA_BYTE).withName(name);
   }
 
   public static final StructLayout IPCACHE_KEY =
       structLayout(
-              JAVA_INT.withName("prefixlen"),
+              U32.withName("prefixlen"),
               JAVA_BYTE.withName("family"),
               bytes(3, "pad"),
               bytes(16, "addr"))
           .withName("porin_ipcache_key");
 
   public static final StructLayout IPCACHE_VALUE =
-      structLayout(JAVA_INT.withName("identity"), JAVA_INT.withName("flags"))
-          .withName("porin_ipcache_value");
+      structLayout(U32.withName("identity"), U32.withName("flags")).withName("porin_ipcache_value");
 
   public static final StructLayout ENDPOINT =
       structLayout(
-              JAVA_INT.withName("endpoint_id"),
-              JAVA_INT.withName("identity"),
-              JAVA_INT.withName("policy_revision"),
+              U32.withName("endpoint_id"),
+              U32.withName("identity"),
+              U32.withName("policy_revision"),
               JAVA_BYTE.withName("flags"),
               JAVA_BYTE.withName("ingress_default"),
               JAVA_BYTE.withName("egress_default"),
-              JAVA_BYTE.withName("pad"),
-              JAVA_INT.withName("ingress_default_cookie"),
-              JAVA_INT.withName("egress_default_cookie"),
+              JAVA_BYTE.withName("policy_slot"),
+              U32.withName("ingress_default_cookie"),
+              U32.withName("egress_default_cookie"),
               bytes(6, "pod_mac"),
-              bytes(6, "host_mac"))
+              bytes(6, "host_mac"),
+              bytes(4, "ipv4"),
+              bytes(16, "ipv6"))
           .withName("porin_endpoint");
 
   public static final StructLayout LXC_KEY =
@@ -135,15 +185,15 @@ public final class MapLayouts {
           .withName("porin_lxc_key");
 
   public static final StructLayout LXC_VALUE =
-      structLayout(JAVA_INT.withName("ifindex")).withName("porin_lxc_value");
+      structLayout(U32.withName("ifindex")).withName("porin_lxc_value");
 
   public static final StructLayout POLICY_KEY =
       structLayout(
-              JAVA_INT.withName("prefixlen"),
-              JAVA_INT.withName("identity"),
+              U32.withName("prefixlen"),
+              U32.withName("identity"),
               JAVA_BYTE.withName("direction"),
               JAVA_BYTE.withName("protocol"),
-              JAVA_SHORT.withName("port"))
+              BE16.withName("port"))
           .withName("porin_policy_key");
 
   public static final StructLayout POLICY_VALUE =
@@ -152,28 +202,29 @@ public final class MapLayouts {
               JAVA_BYTE.withName("prefix_len"),
               JAVA_BYTE.withName("flags"),
               JAVA_BYTE.withName("pad"),
-              JAVA_INT.withName("cookie"))
+              U32.withName("cookie"))
           .withName("porin_policy_value");
 
   public static final StructLayout CIDR_CLASS_KEY =
       structLayout(
-              JAVA_INT.withName("prefixlen"),
-              JAVA_INT.withName("endpoint_id"),
+              U32.withName("prefixlen"),
+              U32.withName("endpoint_id"),
               JAVA_BYTE.withName("direction"),
               JAVA_BYTE.withName("family"),
-              bytes(2, "pad"),
+              JAVA_BYTE.withName("slot"),
+              JAVA_BYTE.withName("pad"),
               bytes(16, "addr"))
           .withName("porin_cidr_class_key");
 
   public static final StructLayout CIDR_CLASS_VALUE =
-      structLayout(JAVA_INT.withName("class_id")).withName("porin_cidr_class_value");
+      structLayout(U32.withName("class_id")).withName("porin_cidr_class_value");
 
   public static final StructLayout CT_KEY =
       structLayout(
               bytes(16, "saddr"),
               bytes(16, "daddr"),
-              JAVA_SHORT.withName("sport"),
-              JAVA_SHORT.withName("dport"),
+              BE16.withName("sport"),
+              BE16.withName("dport"),
               JAVA_BYTE.withName("protocol"),
               JAVA_BYTE.withName("direction"),
               JAVA_BYTE.withName("family"),
@@ -182,58 +233,68 @@ public final class MapLayouts {
 
   public static final StructLayout CT_ENTRY =
       structLayout(
-              JAVA_LONG.withName("expires"),
-              JAVA_INT.withName("policy_revision"),
-              JAVA_INT.withName("cookie"),
-              JAVA_INT.withName("peer_identity"),
+              U64.withName("expires"),
+              U32.withName("policy_revision"),
+              U32.withName("cookie"),
+              U32.withName("peer_identity"),
+              U32.withName("ipcache_generation"),
               JAVA_BYTE.withName("verdict"),
               JAVA_BYTE.withName("flags"),
-              bytes(2, "pad"))
+              bytes(6, "pad"))
           .withName("porin_ct_entry");
 
   public static final StructLayout FRAG_KEY =
       structLayout(
-              JAVA_INT.withName("saddr"),
-              JAVA_INT.withName("daddr"),
-              JAVA_SHORT.withName("id"),
+              bytes(16, "saddr"),
+              bytes(16, "daddr"),
+              U32.withName("id"),
               JAVA_BYTE.withName("protocol"),
+              JAVA_BYTE.withName("family"),
+              JAVA_BYTE.withName("direction"),
               JAVA_BYTE.withName("pad"))
           .withName("porin_frag_key");
 
   public static final StructLayout FRAG_VALUE =
-      structLayout(JAVA_SHORT.withName("sport"), JAVA_SHORT.withName("dport"))
+      structLayout(
+              BE16.withName("sport"),
+              BE16.withName("dport"),
+              BE16.withName("policy_port"),
+              U16.withName("pad"))
           .withName("porin_frag_value");
 
+  public static final StructLayout NODE_STATE =
+      structLayout(U32.withName("ipcache_generation"), U32.withName("last_revision"))
+          .withName("porin_node_state");
+
   public static final StructLayout COUNTER =
-      structLayout(JAVA_LONG.withName("packets"), JAVA_LONG.withName("bytes"))
-          .withName("porin_counter");
+      structLayout(U64.withName("packets"), U64.withName("bytes")).withName("porin_counter");
 
   public static final StructLayout EVENT =
       structLayout(
-              JAVA_LONG.withName("timestamp"),
-              JAVA_INT.withName("ifindex"),
-              JAVA_INT.withName("endpoint_id"),
-              JAVA_INT.withName("src_identity"),
-              JAVA_INT.withName("dst_identity"),
-              JAVA_INT.withName("cookie"),
-              JAVA_INT.withName("policy_revision"),
+              U64.withName("timestamp"),
+              U32.withName("ifindex"),
+              U32.withName("endpoint_id"),
+              U32.withName("src_identity"),
+              U32.withName("dst_identity"),
+              U32.withName("cookie"),
+              U32.withName("policy_revision"),
               bytes(16, "saddr"),
               bytes(16, "daddr"),
-              JAVA_SHORT.withName("sport"),
-              JAVA_SHORT.withName("dport"),
+              BE16.withName("sport"),
+              BE16.withName("dport"),
               JAVA_BYTE.withName("family"),
               JAVA_BYTE.withName("protocol"),
               JAVA_BYTE.withName("direction"),
               JAVA_BYTE.withName("verdict"),
-              JAVA_SHORT.withName("reason"),
+              U16.withName("reason"),
               JAVA_BYTE.withName("tcp_flags"),
               JAVA_BYTE.withName("is_reply"),
               JAVA_BYTE.withName("match_type"),
               JAVA_BYTE.withName("event_type"),
               JAVA_BYTE.withName("icmp_type"),
               JAVA_BYTE.withName("pad"),
-              JAVA_INT.withName("length"),
-              JAVA_INT.withName("pad2"))
+              U32.withName("length"),
+              U32.withName("pad2"))
           .withName("porin_event");
 
   /** Every struct of the header, for the layout test. */
@@ -252,6 +313,7 @@ public final class MapLayouts {
           CT_ENTRY,
           FRAG_KEY,
           FRAG_VALUE,
+          NODE_STATE,
           COUNTER,
           EVENT);
 
@@ -260,64 +322,8 @@ public final class MapLayouts {
     return (int) layout.byteOffset(MemoryLayout.PathElement.groupElement(field));
   }
 
-  /** A zeroed buffer the size of a struct. */
-  public static byte[] buffer(StructLayout layout) {
-    return new byte[(int) layout.byteSize()];
-  }
-
-  // Host-order (little-endian on x86-64) and network-order accessors.
-
-  public static void putInt(byte[] b, int off, int v) {
-    b[off] = (byte) v;
-    b[off + 1] = (byte) (v >>> 8);
-    b[off + 2] = (byte) (v >>> 16);
-    b[off + 3] = (byte) (v >>> 24);
-  }
-
-  public static int getInt(byte[] b, int off) {
-    return (b[off] & 0xFF)
-        | (b[off + 1] & 0xFF) << 8
-        | (b[off + 2] & 0xFF) << 16
-        | (b[off + 3] & 0xFF) << 24;
-  }
-
-  public static long getLong(byte[] b, int off) {
-    return (getInt(b, off) & 0xFFFFFFFFL) | ((long) getInt(b, off + 4) << 32);
-  }
-
-  public static int getShort(byte[] b, int off) {
-    return (b[off] & 0xFF) | (b[off + 1] & 0xFF) << 8;
-  }
-
-  public static void putPort(byte[] b, int off, int port) {
-    b[off] = (byte) (port >>> 8);
-    b[off + 1] = (byte) port;
-  }
-
-  public static int getPort(byte[] b, int off) {
-    return (b[off] & 0xFF) << 8 | (b[off + 1] & 0xFF);
-  }
-
-  public static void put(byte[] b, StructLayout layout, String field, int value) {
-    int off = offset(layout, field);
-    switch ((int) layout.select(MemoryLayout.PathElement.groupElement(field)).byteSize()) {
-      case 1 -> b[off] = (byte) value;
-      case 2 -> {
-        b[off] = (byte) value;
-        b[off + 1] = (byte) (value >>> 8);
-      }
-      case 4 -> putInt(b, off, value);
-      default -> throw new IllegalArgumentException(field + " is not a scalar up to 4 bytes");
-    }
-  }
-
-  public static int get(byte[] b, StructLayout layout, String field) {
-    int off = offset(layout, field);
-    return switch ((int) layout.select(MemoryLayout.PathElement.groupElement(field)).byteSize()) {
-      case 1 -> b[off] & 0xFF;
-      case 2 -> getShort(b, off);
-      case 4 -> getInt(b, off);
-      default -> throw new IllegalArgumentException(field + " is not a scalar up to 4 bytes");
-    };
+  /** A struct's size in bytes. */
+  public static int size(StructLayout layout) {
+    return (int) layout.byteSize();
   }
 }

@@ -77,6 +77,21 @@ public interface AgentConfig {
     @WithDefault("true")
     boolean autoNodeRoutes();
 
+    /**
+     * Connections each endpoint's conntrack map holds. A pod that opens more evicts its own oldest
+     * entries, never another pod's.
+     */
+    @WithDefault("16384")
+    int conntrackPerEndpoint();
+
+    /** How often expired conntrack entries are collected (and conntrack pressure measured). */
+    @WithDefault("30s")
+    Duration conntrackGcInterval();
+
+    /** How often pods' and namespaces' labels are derived again (besides their watch). */
+    @WithDefault("60s")
+    Duration labelResync();
+
     /** How often the events ring is drained. */
     @WithDefault("50ms")
     Duration eventsInterval();

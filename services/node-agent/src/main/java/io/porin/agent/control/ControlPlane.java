@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** The agent's clients of the identity, IPAM and policy services. */
-public final class ControlPlane implements AutoCloseable {
+public final class ControlPlane implements IdentityClient, AutoCloseable {
   private static final long DEADLINE_SECONDS = 5;
 
   private final ManagedChannel identity;
@@ -55,22 +55,24 @@ public final class ControlPlane implements AutoCloseable {
         .allocateNode(AllocateNodeRequest.newBuilder().setNode(node).build());
   }
 
-  /** The identity of a label set, referenced by this node. */
-  public io.porin.api.identity.v1.Identity allocateIdentity(List<String> labels, String owner) {
+  @Override
+  public int allocate(List<String> labels, String owner) {
     return IdentitiesGrpc.newBlockingStub(identity)
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
         .allocate(AllocateRequest.newBuilder().addAllLabels(labels).setOwner(owner).build())
-        .getIdentity();
+        .getIdentity()
+        .getId();
   }
 
-  public boolean releaseIdentity(int id, String owner) {
+  @Override
+  public boolean release(int id, String owner) {
     return IdentitiesGrpc.newBlockingStub(identity)
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
         .release(ReleaseRequest.newBuilder().setId(id).setOwner(owner).build())
         .getReleased();
   }
 
-  /** Keeps this node's identity references alive; returns their TTL in seconds. */
+  @Override
   public long keepAlive(String owner) {
     return IdentitiesGrpc.newBlockingStub(identity)
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)

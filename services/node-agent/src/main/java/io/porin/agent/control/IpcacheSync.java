@@ -2,7 +2,7 @@ package io.porin.agent.control;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.porin.agent.bpf.Datapath;
+import io.porin.agent.datapath.Datapath;
 import io.porin.agent.net.Command;
 import io.porin.core.identity.ReservedIdentity;
 import io.porin.core.ipam.Cidr;
@@ -29,7 +29,7 @@ import org.jboss.logging.Logger;
  * first, then published endpoints, nodes, CIDRs; the kernel only sees differences. With native
  * routing on, it also routes other nodes' pod CIDRs via their addresses.
  */
-public final class IpcacheSync implements AutoCloseable {
+public final class IpcacheSync implements LocalIpcache, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(IpcacheSync.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -77,11 +77,13 @@ public final class IpcacheSync implements AutoCloseable {
   }
 
   /** A local endpoint's addresses: written at once, before etcd has them. */
+  @Override
   public synchronized void putLocal(Cidr prefix, int identity) {
     local.put(prefix, identity);
     flush();
   }
 
+  @Override
   public synchronized void removeLocal(Cidr prefix) {
     local.remove(prefix);
     flush();
@@ -276,6 +278,10 @@ public final class IpcacheSync implements AutoCloseable {
         datapath.deleteIpcache(c);
       }
       written = want;
+      if (!changed.isEmpty() || !gone.isEmpty()) {
+        // established connections check their peers' identities again
+        datapath.ipcacheChanged();
+      }
     } catch (RuntimeException e) {
       LOG.errorf(e, "writing the ipcache (%d changes, %d deletions)", changed.size(), gone.size());
     }

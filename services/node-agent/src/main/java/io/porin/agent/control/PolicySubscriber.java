@@ -27,7 +27,7 @@ import org.jboss.logging.Logger;
  * s) and resubscribes, which brings a full snapshot; meanwhile the datapath keeps enforcing what it
  * has.
  */
-public final class PolicySubscriber implements AutoCloseable {
+public final class PolicySubscriber implements PolicySource, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(PolicySubscriber.class);
 
   /** Receives each synced revision: the changed identities and the CIDR identities. */
@@ -65,6 +65,7 @@ public final class PolicySubscriber implements AutoCloseable {
   }
 
   /** The identities this node hosts changed: resubscribe on the open stream. */
+  @Override
   public void setIdentities(Set<Integer> hosted) {
     Set<Integer> copy = Set.copyOf(hosted);
     executor.execute(
@@ -78,10 +79,17 @@ public final class PolicySubscriber implements AutoCloseable {
         });
   }
 
-  public Optional<IdentityPolicy> policy(int identity) {
+  @Override
+  public Optional<io.porin.core.policy.IdentityPolicy> policy(int identity) {
+    return Optional.ofNullable(policies.get(identity)).map(ProtoPolicies::toCore);
+  }
+
+  /** An identity's policy as the stream delivered it. */
+  public Optional<IdentityPolicy> proto(int identity) {
     return Optional.ofNullable(policies.get(identity));
   }
 
+  @Override
   public long revision() {
     return revision;
   }

@@ -17,7 +17,7 @@ import org.jboss.logging.Logger;
  * retried (the datapath does not depend on them), and when the lease was lost everything is written
  * again under a new one.
  */
-public final class Publisher implements AutoCloseable {
+public final class Publisher implements Publication, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Publisher.class);
   static final Duration TTL = Duration.ofSeconds(30);
 
@@ -40,6 +40,7 @@ public final class Publisher implements AutoCloseable {
   }
 
   /** Publishes (or replaces) a key; written as soon as etcd takes it. */
+  @Override
   public void put(String key, String value) {
     executor.execute(
         () -> {
@@ -48,6 +49,7 @@ public final class Publisher implements AutoCloseable {
         });
   }
 
+  @Override
   public void remove(String key) {
     executor.execute(
         () -> {

@@ -8,6 +8,10 @@ import io.porin.core.resource.Resource;
 import io.porin.core.resource.ResourceParser;
 import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
+import io.porin.kvstore.Snapshot;
+import io.porin.kvstore.WatchEvent;
+import io.porin.kvstore.WatchListener;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -42,6 +46,38 @@ public final class StandalonePodLabels implements PodLabels {
     Map<String, String> nsLabels = ns.map(NamespaceResource::labels).orElse(Map.of());
     return new Found(
         filter.filter(EndpointLabels.all(namespace, Map.of(), nsLabels)).identityLabels(), false);
+  }
+
+  @Override
+  public AutoCloseable watch(Changes changes) {
+    AutoCloseable pods = kv.watch(Keys.Resources.kind("pods"), 0, listener(changes, false));
+    AutoCloseable namespaces =
+        kv.watch(Keys.Resources.kind("namespaces"), 0, listener(changes, true));
+    return () -> {
+      pods.close();
+      namespaces.close();
+    };
+  }
+
+  private static WatchListener listener(Changes changes, boolean namespaces) {
+    String prefix = Keys.Resources.kind(namespaces ? "namespaces" : "pods");
+    return new WatchListener() {
+      @Override
+      public void onReset(Snapshot snapshot) {
+        changes.changed("", "");
+      }
+
+      @Override
+      public void onEvents(List<WatchEvent> events) {
+        for (WatchEvent e : events) {
+          // pods/<namespace>/<name>, namespaces/_/<name>
+          String[] parts = e.entry().key().substring(prefix.length()).split("/", 2);
+          if (parts.length == 2) {
+            changes.changed(namespaces ? parts[1] : parts[0], namespaces ? "" : parts[1]);
+          }
+        }
+      }
+    };
   }
 
   private Optional<Resource> read(String key) {

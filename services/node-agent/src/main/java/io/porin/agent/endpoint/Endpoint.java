@@ -34,6 +34,25 @@ public record Endpoint(
     return pod == null || pod.isEmpty() ? containerId : namespace + "/" + pod;
   }
 
+  /** The endpoint with another identity, of these labels (a relabelled pod). */
+  public Endpoint withIdentity(int newIdentity, List<String> newLabels) {
+    return new Endpoint(
+        id,
+        containerId,
+        ifname,
+        netns,
+        namespace,
+        pod,
+        hostInterface,
+        ifindex,
+        hostMac,
+        podMac,
+        ipv4,
+        ipv6,
+        newIdentity,
+        newLabels);
+  }
+
   public Endpoint withIfindex(int newIfindex) {
     return new Endpoint(
         id,

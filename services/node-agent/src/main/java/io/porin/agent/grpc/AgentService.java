@@ -2,10 +2,14 @@ package io.porin.agent.grpc;
 
 import io.grpc.Status;
 import io.porin.agent.Agent;
-import io.porin.agent.bpf.Datapath;
+import io.porin.agent.bpf.LinuxDatapath;
 import io.porin.agent.bpf.MapLayouts;
+import io.porin.agent.bpf.maps.CounterMap;
+import io.porin.agent.datapath.EndpointConfig;
+import io.porin.agent.datapath.PolicyKey;
+import io.porin.agent.datapath.PolicyValue;
 import io.porin.agent.endpoint.Endpoint;
-import io.porin.agent.endpoint.EndpointManager;
+import io.porin.agent.endpoint.LiveEndpoint;
 import io.porin.agent.policy.Cookies;
 import io.porin.api.agent.v1.AgentGrpc;
 import io.porin.api.agent.v1.AgentStatus;
@@ -44,7 +48,7 @@ public class AgentService extends AgentGrpc.AgentImplBase {
       ListEndpointsRequest request, io.grpc.stub.StreamObserver<ListEndpointsResponse> response) {
     requireStarted();
     ListEndpointsResponse.Builder b = ListEndpointsResponse.newBuilder().setNode(agent.node());
-    for (EndpointManager.Live l : agent.endpoints().endpoints()) {
+    for (LiveEndpoint l : agent.endpoints().list()) {
       Endpoint e = l.endpoint();
       b.addEndpoints(
           io.porin.api.agent.v1.Endpoint.newBuilder()
@@ -53,8 +57,8 @@ public class AgentService extends AgentGrpc.AgentImplBase {
               .addAllLabels(e.labels())
               .setIpv4(e.ipv4())
               .setIpv6(e.ipv6() == null ? "" : e.ipv6())
-              .setState(l.state())
-              .setStateDetail(l.detail())
+              .setState(l.state().name())
+              .setStateDetail(l.state().detail())
               .setIngressEnforced(l.ingressEnforced())
               .setEgressEnforced(l.egressEnforced())
               .setNamespace(e.namespace())
@@ -74,7 +78,7 @@ public class AgentService extends AgentGrpc.AgentImplBase {
   public void getPolicyMap(
       GetPolicyMapRequest request, io.grpc.stub.StreamObserver<PolicyMap> response) {
     requireStarted();
-    EndpointManager.Live live =
+    LiveEndpoint live =
         switch (request.getEndpointCase()) {
           case ID ->
               agent
@@ -109,8 +113,8 @@ public class AgentService extends AgentGrpc.AgentImplBase {
                   .asRuntimeException();
         };
     Endpoint e = live.endpoint();
-    Datapath dp = agent.datapath();
-    Datapath.EndpointConfig cfg =
+    LinuxDatapath dp = agent.datapath();
+    EndpointConfig cfg =
         dp.endpoint(e.ifindex())
             .orElseThrow(
                 () ->
@@ -130,11 +134,9 @@ public class AgentService extends AgentGrpc.AgentImplBase {
             .setEgressDefaultRules(describe(cookies, cfg.egressDefaultCookie()))
             .setPolicyRevision(cfg.policyRevision())
             .setCapacity(MapLayouts.POLICY_MAX);
-    dp.readPolicy(e.id()).entrySet().stream()
+    dp.readPolicy(e.id(), cfg.policySlot()).entrySet().stream()
         .sorted(
-            Comparator.comparing(
-                    (Map.Entry<Datapath.PolicyKey, Datapath.PolicyValue> x) ->
-                        x.getKey().direction())
+            Comparator.comparing((Map.Entry<PolicyKey, PolicyValue> x) -> x.getKey().direction())
                 .thenComparing(x -> Integer.toUnsignedLong(x.getKey().identity()))
                 .thenComparing(x -> x.getKey().protocol())
                 .thenComparing(x -> x.getKey().port())
@@ -166,11 +168,11 @@ public class AgentService extends AgentGrpc.AgentImplBase {
             .setControlPlane(agent.problem().orElse("ok"));
     if (agent.started()) {
       b.setPolicyRevision(agent.policies().revision())
-          .setEndpoints(agent.endpoints().endpoints().size())
+          .setEndpoints(agent.endpoints().size())
           .setIpcacheEntries(agent.ipcache().size())
           .addAllIpv4Cidrs(agent.cidrs().getIpv4CidrsList())
           .addAllIpv6Cidrs(agent.cidrs().getIpv6CidrsList());
-      for (Datapath.Counter c : agent.datapath().counters()) {
+      for (CounterMap.Counter c : agent.datapath().counters()) {
         if (c.reason() == MapLayouts.COUNTER_EVENTS_LOST) {
           b.setEventsLost(b.getEventsLost() + c.packets());
           continue;

@@ -1,7 +1,10 @@
 package io.porin.agent.policy;
 
-import io.porin.agent.bpf.Datapath;
 import io.porin.agent.bpf.MapLayouts;
+import io.porin.agent.datapath.EndpointConfig;
+import io.porin.agent.datapath.PolicyContent;
+import io.porin.agent.datapath.PolicyKey;
+import io.porin.agent.datapath.PolicyValue;
 import io.porin.core.ipam.Cidr;
 import io.porin.core.policy.CidrClass;
 import io.porin.core.policy.Direction;
@@ -17,31 +20,54 @@ import java.util.Map;
  * entries, ipBlock address classes per direction, and the endpoint's flags and defaults.
  */
 public final class PolicyTranslator {
-  /** Everything the kernel gets for one endpoint's policy. */
+  /**
+   * Everything the kernel gets for one endpoint's policy: what a policy slot holds, and the
+   * endpoint's flags and defaults.
+   */
   public record Translated(
-      Map<Datapath.PolicyKey, Datapath.PolicyValue> entries,
-      Map<Cidr, Integer> ingressClasses,
-      Map<Cidr, Integer> egressClasses,
+      PolicyContent content,
       int flags,
       int ingressDefault,
       int egressDefault,
       int ingressDefaultCookie,
       int egressDefaultCookie) {
 
-    /** The endpoint map value for this policy. */
-    public Datapath.EndpointConfig endpoint(
-        int endpointId, int identity, int revision, String podMac, String hostMac) {
-      return new Datapath.EndpointConfig(
+    public Map<PolicyKey, PolicyValue> entries() {
+      return content.entries();
+    }
+
+    public Map<Cidr, Integer> ingressClasses() {
+      return content.ingressClasses();
+    }
+
+    public Map<Cidr, Integer> egressClasses() {
+      return content.egressClasses();
+    }
+
+    /** The endpoint map value for this policy, in a slot and with a revision. */
+    public EndpointConfig endpoint(
+        int endpointId,
+        int identity,
+        int revision,
+        int slot,
+        String podMac,
+        String hostMac,
+        String ipv4,
+        String ipv6) {
+      return new EndpointConfig(
           endpointId,
           identity,
           revision,
+          slot,
           flags,
           ingressDefault,
           egressDefault,
           ingressDefaultCookie,
           egressDefaultCookie,
           podMac,
-          hostMac);
+          hostMac,
+          ipv4,
+          ipv6);
     }
   }
 
@@ -56,16 +82,14 @@ public final class PolicyTranslator {
   }
 
   public Translated translate(DirectionPolicy ingress, DirectionPolicy egress) {
-    Map<Datapath.PolicyKey, Datapath.PolicyValue> entries = new HashMap<>();
+    Map<PolicyKey, PolicyValue> entries = new HashMap<>();
     Map<Cidr, Integer> inClasses = new HashMap<>();
     Map<Cidr, Integer> outClasses = new HashMap<>();
     int flags = 0;
     flags |= add(ingress, MapLayouts.DIR_INGRESS, entries, inClasses);
     flags |= add(egress, MapLayouts.DIR_EGRESS, entries, outClasses);
     return new Translated(
-        entries,
-        inClasses,
-        outClasses,
+        new PolicyContent(entries, inClasses, outClasses),
         flags,
         verdict(ingress.defaultVerdict()),
         verdict(egress.defaultVerdict()),
@@ -77,9 +101,7 @@ public final class PolicyTranslator {
   public Translated lockdown() {
     int cookie = cookies.ofDefault(java.util.List.of());
     return new Translated(
-        Map.of(),
-        Map.of(),
-        Map.of(),
+        PolicyContent.EMPTY,
         MapLayouts.EP_ENFORCE_INGRESS | MapLayouts.EP_ENFORCE_EGRESS,
         MapLayouts.POLICY_DENY,
         MapLayouts.POLICY_DENY,
@@ -88,17 +110,14 @@ public final class PolicyTranslator {
   }
 
   private int add(
-      DirectionPolicy d,
-      int dir,
-      Map<Datapath.PolicyKey, Datapath.PolicyValue> entries,
-      Map<Cidr, Integer> classes) {
+      DirectionPolicy d, int dir, Map<PolicyKey, PolicyValue> entries, Map<Cidr, Integer> classes) {
     if (!d.enforced()) {
       return 0;
     }
     for (PolicyEntry e : d.entries()) {
       entries.put(
-          new Datapath.PolicyKey(e.peer(), dir, e.protocol().number(), e.port(), e.prefixLength()),
-          new Datapath.PolicyValue(verdict(e.verdict()), cookies.ofRules(e.rules())));
+          new PolicyKey(e.peer(), dir, e.protocol().number(), e.port(), e.prefixLength()),
+          new PolicyValue(verdict(e.verdict()), cookies.ofRules(e.rules())));
     }
     for (CidrClass c : d.cidrClasses()) {
       classes.put(c.prefix(), c.classId());

@@ -3,8 +3,13 @@ package io.porin.agent.bpf;
 import java.io.ByteArrayOutputStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Arrays;
 
-/** Crafted Ethernet frames for the packet tests (checksums are not checked by the datapath). */
+/**
+ * Crafted Ethernet frames for the packet tests (the datapath does not check L4 checksums). Frames
+ * are built as the host sends them to a pod (source MAC {@link #HOST_MAC}, destination {@link
+ * #POD_MAC}); {@link #fromPod} turns one around as the pod sends it.
+ */
 final class Packets {
   static final int TCP = 6;
   static final int UDP = 17;
@@ -15,6 +20,8 @@ final class Packets {
   static final int ACK = 0x10;
   static final int FIN = 0x01;
   static final int RST = 0x04;
+  static final byte[] HOST_MAC = {2, 0, 0, 0, 0, 1};
+  static final byte[] POD_MAC = {2, 0, 0, 0, 0, 2};
 
   private Packets() {}
 
@@ -37,9 +44,28 @@ final class Packets {
   }
 
   static byte[] icmp(int type, int id) {
+    return icmp(type, 0, id);
+  }
+
+  static byte[] icmp(int type, int code, int id) {
     byte[] h = new byte[8];
     h[0] = (byte) type;
+    h[1] = (byte) code;
     port(h, 4, id);
+    return h;
+  }
+
+  /**
+   * An ICMP error (type, code) carrying the start of {@code about}: its IP header and the first 8
+   * bytes after it, as routers send them.
+   */
+  static byte[] icmpError(int type, int code, byte[] aboutFrame) {
+    int ipLen = (aboutFrame[14] & 0xF0) == 0x60 ? 40 : (aboutFrame[14] & 0x0F) * 4;
+    byte[] inner = Arrays.copyOfRange(aboutFrame, 14, 14 + ipLen + 8);
+    byte[] h = new byte[8 + inner.length];
+    h[0] = (byte) type;
+    h[1] = (byte) code;
+    System.arraycopy(inner, 0, h, 8, inner.length);
     return h;
   }
 
@@ -64,24 +90,48 @@ final class Packets {
 
   /** IPv6, optionally with a hop-by-hop options header before L4. */
   static byte[] ipv6(String src, String dst, int protocol, boolean hopByHop, byte[] l4) {
+    return ipv6(src, dst, protocol, hopByHop, 64, l4);
+  }
+
+  /** IPv6 with a given hop limit. */
+  static byte[] ipv6(
+      String src, String dst, int protocol, boolean hopByHop, int hopLimit, byte[] l4) {
     byte[] ext = hopByHop ? new byte[8] : new byte[0];
-    byte[] ip = new byte[40];
-    ip[0] = 0x60;
-    port(ip, 4, ext.length + l4.length);
-    ip[6] = (byte) (hopByHop ? 0 : protocol);
-    ip[7] = 64;
-    System.arraycopy(addr(src), 0, ip, 8, 16);
-    System.arraycopy(addr(dst), 0, ip, 24, 16);
     if (hopByHop) {
       ext[0] = (byte) protocol;
       ext[1] = 0; // 8 bytes
       ext[2] = 1; // PadN
       ext[3] = 4;
     }
-    byte[] both = new byte[ext.length + l4.length];
-    System.arraycopy(ext, 0, both, 0, ext.length);
-    System.arraycopy(l4, 0, both, ext.length, l4.length);
-    return frame(0x86DD, ip, both);
+    return ipv6Raw(src, dst, hopByHop ? 0 : protocol, hopLimit, concat(ext, l4));
+  }
+
+  /**
+   * An IPv6 fragment: a fragment header (offset in 8-byte units, more-fragments flag,
+   * identification) before {@code payload}.
+   */
+  static byte[] ipv6Fragment(
+      String src, String dst, int protocol, int offset, boolean more, int id, byte[] payload) {
+    byte[] frag = new byte[8];
+    frag[0] = (byte) protocol;
+    int field = (offset << 3) | (more ? 1 : 0);
+    port(frag, 2, field);
+    frag[4] = (byte) (id >>> 24);
+    frag[5] = (byte) (id >>> 16);
+    frag[6] = (byte) (id >>> 8);
+    frag[7] = (byte) id;
+    return ipv6Raw(src, dst, 44, 64, concat(frag, payload));
+  }
+
+  private static byte[] ipv6Raw(String src, String dst, int next, int hopLimit, byte[] payload) {
+    byte[] ip = new byte[40];
+    ip[0] = 0x60;
+    port(ip, 4, payload.length);
+    ip[6] = (byte) next;
+    ip[7] = (byte) hopLimit;
+    System.arraycopy(addr(src), 0, ip, 8, 16);
+    System.arraycopy(addr(dst), 0, ip, 24, 16);
+    return frame(0x86DD, ip, payload);
   }
 
   /** An IPv4 frame with another TTL (and its header checksum fixed). */
@@ -95,6 +145,35 @@ final class Packets {
   /** True when the IPv4 header at offset 14 of a frame has a valid checksum. */
   static boolean checksumValid(byte[] frame) {
     return sum(frame, 14) == 0xFFFF;
+  }
+
+  /** The frame as the pod sends it: source MAC the pod's, destination the host side's. */
+  static byte[] fromPod(byte[] frame) {
+    return withMacs(frame, POD_MAC, HOST_MAC);
+  }
+
+  static byte[] withMacs(byte[] frame, byte[] src, byte[] dst) {
+    byte[] f = frame.clone();
+    System.arraycopy(dst, 0, f, 0, 6);
+    System.arraycopy(src, 0, f, 6, 6);
+    return f;
+  }
+
+  /** An ARP request (sender MAC and IP, target IP). */
+  static byte[] arp(byte[] senderMac, String senderIp, String targetIp) {
+    byte[] a = new byte[28];
+    port(a, 0, 1); // Ethernet
+    port(a, 2, 0x0800); // IPv4
+    a[4] = 6;
+    a[5] = 4;
+    port(a, 6, 1); // request
+    System.arraycopy(senderMac, 0, a, 8, 6);
+    System.arraycopy(addr(senderIp), 0, a, 14, 4);
+    System.arraycopy(addr(targetIp), 0, a, 24, 4);
+    byte[] f = frame(0x0806, a, new byte[0]);
+    System.arraycopy(new byte[] {-1, -1, -1, -1, -1, -1}, 0, f, 0, 6);
+    System.arraycopy(senderMac, 0, f, 6, 6);
+    return f;
   }
 
   private static void checksum(byte[] b, int off) {
@@ -116,13 +195,10 @@ final class Packets {
     return s;
   }
 
-  static byte[] arp() {
-    return frame(0x0806, new byte[28], new byte[0]);
-  }
-
   private static byte[] frame(int ethertype, byte[] l3, byte[] l4) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(new byte[] {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1});
+    out.writeBytes(POD_MAC);
+    out.writeBytes(HOST_MAC);
     out.write(ethertype >>> 8);
     out.write(ethertype & 0xFF);
     out.writeBytes(l3);
@@ -134,12 +210,19 @@ final class Packets {
     return out.toByteArray();
   }
 
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = new byte[a.length + b.length];
+    System.arraycopy(a, 0, out, 0, a.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
   private static void port(byte[] b, int off, int v) {
     b[off] = (byte) (v >>> 8);
     b[off + 1] = (byte) v;
   }
 
-  private static byte[] addr(String a) {
+  static byte[] addr(String a) {
     try {
       return InetAddress.getByName(a).getAddress();
     } catch (UnknownHostException e) {

@@ -3,7 +3,7 @@ package io.porin.agent.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.porin.agent.bpf.Bpffs;
-import io.porin.agent.bpf.Datapath;
+import io.porin.agent.bpf.LinuxDatapath;
 import io.porin.core.ipam.Cidr;
 import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
@@ -21,18 +21,19 @@ import org.junit.jupiter.api.Test;
  * identities of policy, and this node's local endpoints, with their precedence. Maps are pinned
  * under a directory of this test only; node routes are off, so nothing outside the maps changes.
  */
+@org.junit.jupiter.api.Tag("privileged")
 class IpcacheSyncIT {
   private static final Path PINS =
       Bpffs.ROOT.resolve("porin-test-ipcache-" + ProcessHandle.current().pid());
   private static EtcdProcess etcd;
   private static KvStore kv;
-  private static Datapath dp;
+  private static LinuxDatapath dp;
 
   @BeforeAll
   static void start() throws Exception {
     etcd = EtcdProcess.start("ipcache");
     kv = etcd.connect();
-    dp = Datapath.open(PINS);
+    dp = LinuxDatapath.open(PINS);
   }
 
   @AfterAll
@@ -70,7 +71,7 @@ class IpcacheSyncIT {
   @Test
   void theKernelIpcacheFollowsEndpointsNodesCidrsAndLocalEndpoints() throws Exception {
     // a stale entry left by a previous run goes away at the first sync
-    dp.putIpcache(c("10.9.9.9/32"), 4242);
+    dp.putIpcache(Map.of(c("10.9.9.9/32"), 4242));
     kv.put(Keys.Endpoints.endpoint("10.1.0.5"), "{\"ip\":\"10.1.0.5\",\"identity\":70001}", 0);
     kv.put(Keys.Endpoints.endpoint("fd00::5"), "{\"ip\":\"fd00::5\",\"identity\":70001}", 0);
     kv.put(
@@ -108,9 +109,14 @@ class IpcacheSyncIT {
       assertThat(dp.lookupIpcache(Cidr.Family.IPV4, c("10.1.1.8/32").network())).contains(16777217);
       assertThat(dp.lookupIpcache(Cidr.Family.IPV4, c("8.8.8.8/32").network())).contains(16777218);
 
-      // a local endpoint wins over what etcd says of the same address
+      // a local endpoint wins over what etcd says of the same address; every change tells
+      // established connections to check their peers again (the generation)
+      int generation = dp.ipcacheGeneration();
       sync.putLocal(c("10.1.1.7/32"), 70003);
       assertThat(dp.ipcache()).containsEntry(c("10.1.1.7/32"), 70003);
+      assertThat(dp.ipcacheGeneration()).isEqualTo(generation + 1);
+      sync.putLocal(c("10.1.1.7/32"), 70003);
+      assertThat(dp.ipcacheGeneration()).as("no change, no bump").isEqualTo(generation + 1);
       sync.removeLocal(c("10.1.1.7/32"));
       assertThat(dp.ipcache()).containsEntry(c("10.1.1.7/32"), 70002);
 

@@ -2,8 +2,9 @@ package io.porin.agent.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.porin.agent.bpf.Datapath;
 import io.porin.agent.bpf.MapLayouts;
+import io.porin.agent.datapath.PolicyKey;
+import io.porin.agent.datapath.PolicyValue;
 import io.porin.api.policy.v1.CidrClass;
 import io.porin.api.policy.v1.Direction;
 import io.porin.api.policy.v1.DirectionPatch;
@@ -99,13 +100,12 @@ class ProtoPoliciesTest {
         new PolicyTranslator(cookies).translate(ProtoPolicies.toCore(p));
     assertThat(t.entries())
         .containsEntry(
-            new Datapath.PolicyKey(1, MapLayouts.DIR_INGRESS, 6, 80, 24),
-            new Datapath.PolicyValue(
-                MapLayouts.POLICY_ALLOW,
-                t.entries().get(new Datapath.PolicyKey(1, 0, 6, 80, 24)).cookie()))
-        .containsKey(new Datapath.PolicyKey(0, MapLayouts.DIR_INGRESS, 6, 22, 24))
+            new PolicyKey(1, MapLayouts.DIR_INGRESS, 6, 80, 24),
+            new PolicyValue(
+                MapLayouts.POLICY_ALLOW, t.entries().get(new PolicyKey(1, 0, 6, 80, 24)).cookie()))
+        .containsKey(new PolicyKey(0, MapLayouts.DIR_INGRESS, 6, 22, 24))
         .hasSize(2);
-    int cookie = t.entries().get(new Datapath.PolicyKey(0, 0, 6, 22, 24)).cookie();
+    int cookie = t.entries().get(new PolicyKey(0, 0, 6, 22, 24)).cookie();
     assertThat(cookies.resolve(cookie).orElseThrow().describe()).isEqualTo("demo/p ingress[0]");
     assertThat(cookies.resolve(t.ingressDefaultCookie()).orElseThrow().describe())
         .isEqualTo("default deny, enabled by demo/p");

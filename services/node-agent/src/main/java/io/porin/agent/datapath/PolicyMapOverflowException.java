@@ -1,4 +1,4 @@
-package io.porin.agent.bpf;
+package io.porin.agent.datapath;
 
 /** An endpoint's policy needs more entries than its policy map holds: nothing was written. */
 public final class PolicyMapOverflowException extends RuntimeException {

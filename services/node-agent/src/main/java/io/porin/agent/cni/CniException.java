@@ -1,4 +1,4 @@
-package io.porin.agent.endpoint;
+package io.porin.agent.cni;
 
 /** A CNI call failed: the code and messages of the CNI error result. */
 public final class CniException extends RuntimeException {
@@ -15,6 +15,7 @@ public final class CniException extends RuntimeException {
   public static final int DATAPATH_FAILED = 101;
   public static final int ADDRESSES_EXHAUSTED = 102;
   public static final int CHECK_FAILED = 110;
+  public static final int PERMISSION_DENIED = 120;
   public static final int INTERNAL = 999;
 
   private final int code;

@@ -1,4 +1,4 @@
-package io.porin.agent.endpoint;
+package io.porin.agent.cni;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Map;
@@ -24,5 +24,11 @@ public record CniRequest(
 
   public String podName() {
     return args.getOrDefault("K8S_POD_NAME", "");
+  }
+
+  /** The pod interface this call is about. */
+  public io.porin.agent.endpoint.PodRequest pod() {
+    return new io.porin.agent.endpoint.PodRequest(
+        containerId, netns, ifname, podNamespace(), podName());
   }
 }

@@ -1,0 +1,48 @@
+package io.porin.agent.bpf.maps;
+
+import static io.porin.agent.bpf.MapLayouts.NODE_STATE;
+
+import io.porin.agent.bpf.BpfMap;
+import java.lang.invoke.VarHandle;
+
+/** {@code porin_state}: the node-wide ipcache generation and the last endpoint revision. */
+public final class NodeStateMap {
+  private static final VarHandle IPCACHE_GENERATION =
+      Fields.scalar(NODE_STATE, "ipcache_generation");
+  private static final VarHandle LAST_REVISION = Fields.scalar(NODE_STATE, "last_revision");
+  private static final byte[] ZERO = Fields.intKey(0);
+
+  private final BpfMap map;
+
+  public NodeStateMap(BpfMap map) {
+    this.map = map;
+  }
+
+  public synchronized int ipcacheGeneration() {
+    return (int) IPCACHE_GENERATION.get(Fields.segment(read()));
+  }
+
+  /** Bumps the ipcache generation (wrapping); returns the new one. */
+  public synchronized int bumpIpcacheGeneration() {
+    byte[] v = read();
+    var s = Fields.segment(v);
+    int next = (int) IPCACHE_GENERATION.get(s) + 1;
+    IPCACHE_GENERATION.set(s, next);
+    map.update(ZERO, v);
+    return next;
+  }
+
+  public synchronized int lastRevision() {
+    return (int) LAST_REVISION.get(Fields.segment(read()));
+  }
+
+  public synchronized void saveLastRevision(int revision) {
+    byte[] v = read();
+    LAST_REVISION.set(Fields.segment(v), revision);
+    map.update(ZERO, v);
+  }
+
+  private byte[] read() {
+    return map.lookup(ZERO).orElseGet(() -> Fields.buffer(NODE_STATE));
+  }
+}
