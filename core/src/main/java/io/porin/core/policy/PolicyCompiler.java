@@ -295,11 +295,12 @@ public final class PolicyCompiler {
 
   /**
    * An outside address's identity as a node's ipcache gives it: the longest CIDR identity that
-   * holds it, else world.
+   * holds it, else the world of its family (world-ipv4, world-ipv6: the datapath never gives an
+   * address the family-less world, so that a rule for one family's world never opens the other's).
    */
   public static int outsideIdentity(
       Map<Cidr, Integer> cidrIdentities, java.math.BigInteger address, Cidr.Family family) {
-    int id = WORLD;
+    int id = family == Cidr.Family.IPV4 ? WORLD_V4 : WORLD_V6;
     int best = -1;
     for (Map.Entry<Cidr, Integer> c : cidrIdentities.entrySet()) {
       if (c.getKey().family() == family
@@ -680,7 +681,10 @@ public final class PolicyCompiler {
     return new NumericIdentity(id).clusterId() == settings.clusterId();
   }
 
-  /** CIDR identities inside the base and outside every except; world too for a /0. */
+  /**
+   * CIDR identities inside the base and outside every except; for a /0 also the world of its family
+   * (only: toCIDR 0.0.0.0/0 is the IPv4 world, not the IPv6 one).
+   */
   private Set<Integer> cidrPeers(Peer.Addresses a) {
     Set<Integer> out = new HashSet<>();
     for (Map.Entry<Cidr, Integer> e : cidrIdentities.entrySet()) {
@@ -689,7 +693,6 @@ public final class PolicyCompiler {
       }
     }
     if (a.base().prefixLength() == 0) {
-      out.add(WORLD);
       out.add(a.base().family() == Cidr.Family.IPV4 ? WORLD_V4 : WORLD_V6);
     }
     return out;

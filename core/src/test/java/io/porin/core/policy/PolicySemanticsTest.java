@@ -467,6 +467,40 @@ class PolicySemanticsTest {
   }
 
   @Test
+  void theWorldOfOneFamilyIsNotTheOthers() {
+    Scenario s =
+        with(
+            """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: v4-out, namespace: demo}
+            spec:
+              endpointSelector: {matchLabels: {app: web}}
+              egress:
+              - toCIDR: [0.0.0.0/0]
+            ---
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: world-out, namespace: demo}
+            spec:
+              endpointSelector: {matchLabels: {app: db}}
+              egress:
+              - toEntities: [world]
+            """);
+    // toCIDR 0.0.0.0/0 is the IPv4 world: not the IPv6 one
+    assertThat(s.flow(s.pod("demo/web"), s.world("8.8.8.8"), TCP, 443)).isEqualTo(ALLOW);
+    assertThat(s.flow(s.pod("demo/web"), s.world("2001:db8::8"), TCP, 443)).isEqualTo(DENY);
+    IdentityPolicy web = s.compiler.get(s.pod("demo/web").identity());
+    assertThat(web.egress().byPeer().keySet())
+        .contains(ReservedIdentity.WORLD_IPV4.id().value())
+        .doesNotContain(
+            ReservedIdentity.WORLD.id().value(), ReservedIdentity.WORLD_IPV6.id().value());
+    // the world entity is both
+    assertThat(s.flow(s.pod("demo/db"), s.world("8.8.8.8"), TCP, 443)).isEqualTo(ALLOW);
+    assertThat(s.flow(s.pod("demo/db"), s.world("2001:db8::8"), TCP, 443)).isEqualTo(ALLOW);
+  }
+
+  @Test
   void entitiesMapToReservedIdentities() {
     Scenario s =
         with(
