@@ -151,7 +151,7 @@ public class Agent {
       long gc = a.conntrackGcInterval().toMillis();
       scheduler.scheduleWithFixedDelay(conntrack::collect, gc, gc, TimeUnit.MILLISECONDS);
 
-      CniServer cni = closing(new CniServer(Path.of(a.cniSocket()), lifecycle));
+      CniServer cni = closing(new CniServer(Path.of(a.cniSocket()), lifecycle, a.cniReadTimeout()));
       AgentMetrics metrics =
           new AgentMetrics(
               registry,

@@ -42,7 +42,7 @@ import org.jboss.logging.Logger;
  *
  * <p>The socket is the agent's most privileged door (it creates interfaces in any namespace it is
  * given): it is created 0600, only root peers (SO_PEERCRED) are served, a request is at most {@link
- * #MAX_REQUEST_BYTES} and must arrive within {@link #READ_TIMEOUT}, container IDs are {@code
+ * #MAX_REQUEST_BYTES} and must arrive within the read timeout, container IDs are {@code
  * [A-Za-z0-9_.-]}, and the agent's own network namespace (or the host's) is refused as a pod's.
  */
 public final class CniServer implements AutoCloseable {
@@ -53,9 +53,6 @@ public final class CniServer implements AutoCloseable {
   /** The largest request read; the plugin sends a few kilobytes. */
   public static final int MAX_REQUEST_BYTES = 1 << 20;
 
-  /** How long a peer may take to send its request. */
-  public static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
-
   /** CNI's container ID: alphanumeric, underscore, period, hyphen (starting alphanumeric). */
   private static final Pattern CONTAINER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}");
 
@@ -64,6 +61,7 @@ public final class CniServer implements AutoCloseable {
 
   private final Path socket;
   private final EndpointLifecycle lifecycle;
+  private final Duration readTimeout;
   private final ScheduledExecutorService deadlines =
       Executors.newSingleThreadScheduledExecutor(
           r -> Thread.ofPlatform().name("porin-cni-deadline").daemon().unstarted(r));
@@ -71,9 +69,13 @@ public final class CniServer implements AutoCloseable {
   private ServerSocketChannel server;
   private volatile boolean running = true;
 
-  public CniServer(Path socket, EndpointLifecycle lifecycle) {
+  /**
+   * @param readTimeout how long a peer may take to send its request
+   */
+  public CniServer(Path socket, EndpointLifecycle lifecycle, Duration readTimeout) {
     this.socket = socket;
     this.lifecycle = lifecycle;
+    this.readTimeout = readTimeout;
   }
 
   /**
@@ -126,10 +128,10 @@ public final class CniServer implements AutoCloseable {
         deadlines.schedule(
             () -> {
               refused.incrementAndGet();
-              LOG.warnf("CNI connection: no request within %s, closed", READ_TIMEOUT);
+              LOG.warnf("CNI connection: no request within %s, closed", readTimeout);
               close(c);
             },
-            READ_TIMEOUT.toMillis(),
+            readTimeout.toMillis(),
             TimeUnit.MILLISECONDS);
     try (c;
         InputStream in = Channels.newInputStream(c);
@@ -143,6 +145,10 @@ public final class CniServer implements AutoCloseable {
         a = error("1.0.0", CniException.PERMISSION_DENIED, "only root may call " + socket, peer);
       } else {
         byte[] request = in.readNBytes(MAX_REQUEST_BYTES + 1);
+        if (request.length > MAX_REQUEST_BYTES) {
+          // read the rest away (bounded by the deadline), so the caller gets the answer
+          in.transferTo(OutputStream.nullOutputStream());
+        }
         deadline.cancel(false);
         if (request.length > MAX_REQUEST_BYTES) {
           refused.incrementAndGet();
@@ -307,13 +313,19 @@ public final class CniServer implements AutoCloseable {
   /** The pod's namespace must exist and be neither the agent's own nor the host's. */
   private static void checkNetns(String netns, String command) {
     Path path = Path.of(netns);
-    if (!Files.exists(path)) {
+    if (!Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       throw new CniException(
           CniException.INVALID_ENVIRONMENT, "CNI_NETNS \"" + netns + "\" does not exist", command);
     }
     Object id = namespaceId(path);
+    if (id == null) {
+      throw new CniException(
+          CniException.INVALID_ENVIRONMENT,
+          "CNI_NETNS \"" + netns + "\" is not a network namespace the agent can read",
+          command);
+    }
     for (Path host : HOST_NAMESPACES) {
-      if (id != null && id.equals(namespaceId(host))) {
+      if (id.equals(namespaceId(host))) {
         throw new CniException(
             CniException.INVALID_ENVIRONMENT,
             "CNI_NETNS \"" + netns + "\" is the node's own network namespace (" + host + ")",
@@ -328,7 +340,7 @@ public final class CniServer implements AutoCloseable {
       Map<String, Object> a = Files.readAttributes(p, "unix:dev,ino");
       return a.get("dev") + ":" + a.get("ino");
     } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-      return null;
+      return null; // unreadable (e.g. /proc/1 of another user namespace): not comparable
     }
   }
 

@@ -48,6 +48,10 @@ public interface AgentConfig {
     @WithDefault("/var/run/porin/cni.sock")
     String cniSocket();
 
+    /** How long a CNI caller may take to send its request before the socket closes it. */
+    @WithDefault("10s")
+    Duration cniReadTimeout();
+
     /**
      * Where the container runtime reads CNI configurations (e.g. /etc/cni/net.d): when set, the
      * agent writes {@code 05-porin.conflist} there once it serves CNI.

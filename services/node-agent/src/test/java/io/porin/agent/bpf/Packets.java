@@ -10,23 +10,23 @@ import java.util.Arrays;
  * are built as the host sends them to a pod (source MAC {@link #HOST_MAC}, destination {@link
  * #POD_MAC}); {@link #fromPod} turns one around as the pod sends it.
  */
-final class Packets {
-  static final int TCP = 6;
-  static final int UDP = 17;
-  static final int ICMP = 1;
-  static final int ICMPV6 = 58;
-  static final int SCTP = 132;
-  static final int SYN = 0x02;
-  static final int ACK = 0x10;
-  static final int FIN = 0x01;
-  static final int RST = 0x04;
-  static final byte[] HOST_MAC = {2, 0, 0, 0, 0, 1};
-  static final byte[] POD_MAC = {2, 0, 0, 0, 0, 2};
+public final class Packets {
+  public static final int TCP = 6;
+  public static final int UDP = 17;
+  public static final int ICMP = 1;
+  public static final int ICMPV6 = 58;
+  public static final int SCTP = 132;
+  public static final int SYN = 0x02;
+  public static final int ACK = 0x10;
+  public static final int FIN = 0x01;
+  public static final int RST = 0x04;
+  public static final byte[] HOST_MAC = {2, 0, 0, 0, 0, 1};
+  public static final byte[] POD_MAC = {2, 0, 0, 0, 0, 2};
 
   private Packets() {}
 
   /** L4 header bytes: TCP (20 bytes) with flags. */
-  static byte[] tcp(int sport, int dport, int flags) {
+  public static byte[] tcp(int sport, int dport, int flags) {
     byte[] h = new byte[20];
     port(h, 0, sport);
     port(h, 2, dport);
@@ -35,7 +35,7 @@ final class Packets {
     return h;
   }
 
-  static byte[] udp(int sport, int dport) {
+  public static byte[] udp(int sport, int dport) {
     byte[] h = new byte[8];
     port(h, 0, sport);
     port(h, 2, dport);
@@ -43,11 +43,11 @@ final class Packets {
     return h;
   }
 
-  static byte[] icmp(int type, int id) {
+  public static byte[] icmp(int type, int id) {
     return icmp(type, 0, id);
   }
 
-  static byte[] icmp(int type, int code, int id) {
+  public static byte[] icmp(int type, int code, int id) {
     byte[] h = new byte[8];
     h[0] = (byte) type;
     h[1] = (byte) code;
@@ -59,7 +59,7 @@ final class Packets {
    * An ICMP error (type, code) carrying the start of {@code about}: its IP header and the first 8
    * bytes after it, as routers send them.
    */
-  static byte[] icmpError(int type, int code, byte[] aboutFrame) {
+  public static byte[] icmpError(int type, int code, byte[] aboutFrame) {
     int ipLen = (aboutFrame[14] & 0xF0) == 0x60 ? 40 : (aboutFrame[14] & 0x0F) * 4;
     byte[] inner = Arrays.copyOfRange(aboutFrame, 14, 14 + ipLen + 8);
     byte[] h = new byte[8 + inner.length];
@@ -69,12 +69,13 @@ final class Packets {
     return h;
   }
 
-  static byte[] ipv4(String src, String dst, int protocol, byte[] l4) {
+  public static byte[] ipv4(String src, String dst, int protocol, byte[] l4) {
     return ipv4(src, dst, protocol, 0x4000, 1, l4);
   }
 
   /** IPv4 with explicit flags+fragment offset field (e.g. 0x2000 = more fragments). */
-  static byte[] ipv4(String src, String dst, int protocol, int fragField, int id, byte[] l4) {
+  public static byte[] ipv4(
+      String src, String dst, int protocol, int fragField, int id, byte[] l4) {
     byte[] ip = new byte[20];
     ip[0] = 0x45;
     port(ip, 2, 20 + l4.length);
@@ -89,12 +90,12 @@ final class Packets {
   }
 
   /** IPv6, optionally with a hop-by-hop options header before L4. */
-  static byte[] ipv6(String src, String dst, int protocol, boolean hopByHop, byte[] l4) {
+  public static byte[] ipv6(String src, String dst, int protocol, boolean hopByHop, byte[] l4) {
     return ipv6(src, dst, protocol, hopByHop, 64, l4);
   }
 
   /** IPv6 with a given hop limit. */
-  static byte[] ipv6(
+  public static byte[] ipv6(
       String src, String dst, int protocol, boolean hopByHop, int hopLimit, byte[] l4) {
     byte[] ext = hopByHop ? new byte[8] : new byte[0];
     if (hopByHop) {
@@ -110,7 +111,7 @@ final class Packets {
    * An IPv6 fragment: a fragment header (offset in 8-byte units, more-fragments flag,
    * identification) before {@code payload}.
    */
-  static byte[] ipv6Fragment(
+  public static byte[] ipv6Fragment(
       String src, String dst, int protocol, int offset, boolean more, int id, byte[] payload) {
     byte[] frag = new byte[8];
     frag[0] = (byte) protocol;
@@ -135,7 +136,7 @@ final class Packets {
   }
 
   /** An IPv4 frame with another TTL (and its header checksum fixed). */
-  static byte[] withTtl(byte[] frame, int ttl) {
+  public static byte[] withTtl(byte[] frame, int ttl) {
     byte[] f = frame.clone();
     f[14 + 8] = (byte) ttl;
     checksum(f, 14);
@@ -143,16 +144,16 @@ final class Packets {
   }
 
   /** True when the IPv4 header at offset 14 of a frame has a valid checksum. */
-  static boolean checksumValid(byte[] frame) {
+  public static boolean checksumValid(byte[] frame) {
     return sum(frame, 14) == 0xFFFF;
   }
 
   /** The frame as the pod sends it: source MAC the pod's, destination the host side's. */
-  static byte[] fromPod(byte[] frame) {
+  public static byte[] fromPod(byte[] frame) {
     return withMacs(frame, POD_MAC, HOST_MAC);
   }
 
-  static byte[] withMacs(byte[] frame, byte[] src, byte[] dst) {
+  public static byte[] withMacs(byte[] frame, byte[] src, byte[] dst) {
     byte[] f = frame.clone();
     System.arraycopy(dst, 0, f, 0, 6);
     System.arraycopy(src, 0, f, 6, 6);
@@ -160,7 +161,7 @@ final class Packets {
   }
 
   /** An ARP request (sender MAC and IP, target IP). */
-  static byte[] arp(byte[] senderMac, String senderIp, String targetIp) {
+  public static byte[] arp(byte[] senderMac, String senderIp, String targetIp) {
     byte[] a = new byte[28];
     port(a, 0, 1); // Ethernet
     port(a, 2, 0x0800); // IPv4
@@ -222,7 +223,7 @@ final class Packets {
     b[off + 1] = (byte) v;
   }
 
-  static byte[] addr(String a) {
+  public static byte[] addr(String a) {
     try {
       return InetAddress.getByName(a).getAddress();
     } catch (UnknownHostException e) {

@@ -5,7 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.porin.agent.testing.NetnsCluster;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,6 +27,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@org.junit.jupiter.api.Tag("privileged")
 class CniContractIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String CONFIG =
@@ -143,6 +149,81 @@ class CniContractIT {
     assertThat(json(check).path("code").asInt()).isEqualTo(110);
     // nothing was left behind by the failed calls
     assertThat(cluster.inNode("ip", "-o", "link").output()).doesNotContain("lxc");
+  }
+
+  @Test
+  @Order(2)
+  void theCniSocketServesRootOnlyAndBoundsWhatItReads() throws Exception {
+    // created 0600: another user cannot even connect
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(cluster.cniSocket)))
+        .isEqualTo("rw-------");
+    NetnsCluster.Result asNobody = asNobody();
+    assertThat(asNobody.exitCode()).isEqualTo(1);
+    assertThat(json(asNobody).path("code").asInt()).isEqualTo(11);
+    // and were the socket opened up, the agent still refuses a caller that is not root
+    Files.setPosixFilePermissions(cluster.cniSocket, PosixFilePermissions.fromString("rw-rw-rw-"));
+    try {
+      NetnsCluster.Result refused = asNobody();
+      assertThat(json(refused).path("code").asInt()).isEqualTo(CniException.PERMISSION_DENIED);
+      assertThat(json(refused).path("details").asText()).contains("nobody");
+    } finally {
+      Files.setPosixFilePermissions(
+          cluster.cniSocket, PosixFilePermissions.fromString("rw-------"));
+    }
+    // a request larger than the cap is refused whole
+    String big = "{\"env\":{},\"config\":\"" + "x".repeat(CniServer.MAX_REQUEST_BYTES + 10) + "\"}";
+    String answer = raw(big.getBytes(), true);
+    assertThat(answer).startsWith("1\n").contains("larger than " + CniServer.MAX_REQUEST_BYTES);
+    // a caller that never sends its request is cut off (2 s here)
+    long start = System.nanoTime();
+    assertThat(raw(new byte[0], false)).isEmpty();
+    assertThat(System.nanoTime() - start).isLessThan(20_000_000_000L);
+    assertThat(cluster.inNode("ip", "-o", "link").output()).doesNotContain("lxc");
+  }
+
+  @Test
+  @Order(2)
+  void containerIdsAndNamespacesThatAreNotAPodsAreRefused() throws Exception {
+    String ns = NetnsCluster.netnsPath(client);
+    for (String id : List.of("../../etc/passwd", "a b", "-x", "x\ny", "é")) {
+      NetnsCluster.Result r = cluster.cni("ADD", id, ns, "eth0", null, CONFIG);
+      assertThat(json(r).path("code").asInt()).as(id).isEqualTo(4);
+      assertThat(json(r).path("msg").asText()).contains("CNI_CONTAINERID");
+    }
+    // the node's own namespace (the agent's) and the host's are no pod's
+    for (String own : List.of(NetnsCluster.netnsPath(cluster.nodeNetns), "/proc/self/ns/net")) {
+      NetnsCluster.Result r = cluster.cni("ADD", "ctr-evil", own, "eth0", null, CONFIG);
+      assertThat(json(r).path("code").asInt()).as(own).isEqualTo(4);
+      assertThat(json(r).path("msg").asText()).contains("own network namespace");
+    }
+    assertThat(cluster.inNode("ip", "-o", "link").output()).doesNotContain("lxc");
+  }
+
+  /** porin-cni run as nobody (VERSION is answered by the plugin itself: ask for ADD). */
+  private NetnsCluster.Result asNobody() {
+    return NetnsCluster.run(
+        List.of(
+            "sh",
+            "-c",
+            "echo '"
+                + CONFIG
+                + "' | CNI_COMMAND=ADD CNI_CONTAINERID=ctr-nobody CNI_NETNS="
+                + NetnsCluster.netnsPath(client)
+                + " CNI_IFNAME=eth0 CNI_PATH=/ PORIN_CNI_SOCKET="
+                + cluster.cniSocket
+                + " setpriv --reuid=65534 --regid=65534 --clear-groups "
+                + NetnsCluster.MODULE.resolve("target/bin/porin-cni")));
+  }
+
+  /** Talks to the socket directly: sends {@code request} (then ends it, or not) and reads. */
+  private String raw(byte[] request, boolean end) throws Exception {
+    try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(cluster.cniSocket))) {
+      c.write(ByteBuffer.wrap(request));
+      if (end) {
+        c.shutdownOutput();
+      }
+      return new String(Channels.newInputStream(c).readAllBytes());
+    }
   }
 
   @Test

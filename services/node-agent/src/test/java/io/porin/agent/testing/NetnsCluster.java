@@ -115,6 +115,7 @@ public final class NetnsCluster implements AutoCloseable {
             "-Dporin.agent.cni-socket=" + cniSocket,
             "-Dporin.agent.cni-conf-dir=" + work.resolve("net.d"),
             "-Dporin.agent.policy-wait=5s",
+            "-Dporin.agent.cni-read-timeout=2s",
             "-jar",
             jar.toString()));
     awaitHttp(9404, "/q/health/ready");
