@@ -6,6 +6,10 @@
 //   porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]
 //       TCP: connects, sends an HTTP GET, prints the body. UDP: sends a datagram and waits for
 //       its echo. Exit 0 on an answer; 1 with what happened (timeout, refused, ...) otherwise.
+//   porin-pod spoof SRC DST PORT SPORT [COUNT]
+//       Sends COUNT (default 3) TCP SYNs from SRC:SPORT to DST:PORT through a raw socket with
+//       the IP header included (IPv4 or IPv6 by the addresses), so SRC can be any address: what
+//       a pod with CAP_NET_RAW can do. The kernel routes it and fills in the link layer.
 //   porin-pod probe-all TIMEOUT_MS < lines of "tcp|udp HOST PORT"
 //       Every probe at once (non-blocking sockets, one poll loop, one shared timeout), so a
 //       reachability matrix costs one timeout, not one per blocked pair. Prints, per input line:
@@ -15,6 +19,9 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
+#include <netinet/tcp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -335,13 +342,109 @@ static int probe_all(int argc, char **argv) {
   return 0;
 }
 
+static uint16_t fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  return (uint16_t)~sum;
+}
+
+static uint32_t add(uint32_t sum, const void *data, size_t len) {
+  const uint8_t *b = data;
+  for (size_t i = 0; i + 1 < len; i += 2) sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+  if (len & 1) sum += (uint32_t)(b[len - 1] << 8);
+  return sum;
+}
+
+static int spoof(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: porin-pod spoof SRC DST PORT SPORT [COUNT]\n");
+    return 2;
+  }
+  int count = argc > 4 ? atoi(argv[4]) : 3;
+  struct tcphdr tcp = {0};
+  tcp.th_sport = htons((uint16_t)atoi(argv[3]));
+  tcp.th_dport = htons((uint16_t)atoi(argv[2]));
+  tcp.th_seq = htonl(0x5000 + (uint32_t)getpid());
+  tcp.th_off = 5;
+  tcp.th_flags = TH_SYN;
+  tcp.th_win = htons(64240);
+  unsigned char pkt[sizeof(struct ip6_hdr) + sizeof(tcp)];
+  struct in_addr s4, d4;
+  struct in6_addr s6, d6;
+  int fd;
+  size_t len;
+  struct sockaddr_storage to = {0};
+  socklen_t tolen;
+  uint32_t sum = 0;
+  if (inet_pton(AF_INET, argv[0], &s4) == 1 && inet_pton(AF_INET, argv[1], &d4) == 1) {
+    struct ip ip = {0};
+    ip.ip_v = 4;
+    ip.ip_hl = 5;
+    ip.ip_len = htons(sizeof(ip) + sizeof(tcp));
+    ip.ip_ttl = 64;
+    ip.ip_p = IPPROTO_TCP;
+    ip.ip_src = s4;
+    ip.ip_dst = d4;
+    sum = add(0, &s4, 4);
+    sum = add(sum, &d4, 4);
+    sum += IPPROTO_TCP + sizeof(tcp);
+    tcp.th_sum = htons(fold(add(sum, &tcp, sizeof(tcp))));
+    memcpy(pkt, &ip, sizeof(ip));
+    memcpy(pkt + sizeof(ip), &tcp, sizeof(tcp));
+    len = sizeof(ip) + sizeof(tcp);
+    fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    struct sockaddr_in *a = (struct sockaddr_in *)&to;
+    a->sin_family = AF_INET;
+    a->sin_addr = d4;
+    tolen = sizeof(*a);
+  } else if (inet_pton(AF_INET6, argv[0], &s6) == 1 && inet_pton(AF_INET6, argv[1], &d6) == 1) {
+    struct ip6_hdr ip6 = {0};
+    ip6.ip6_flow = htonl(6u << 28);
+    ip6.ip6_plen = htons(sizeof(tcp));
+    ip6.ip6_nxt = IPPROTO_TCP;
+    ip6.ip6_hops = 64;
+    ip6.ip6_src = s6;
+    ip6.ip6_dst = d6;
+    sum = add(0, &s6, 16);
+    sum = add(sum, &d6, 16);
+    sum += IPPROTO_TCP + sizeof(tcp);
+    tcp.th_sum = htons(fold(add(sum, &tcp, sizeof(tcp))));
+    memcpy(pkt, &ip6, sizeof(ip6));
+    memcpy(pkt + sizeof(ip6), &tcp, sizeof(tcp));
+    len = sizeof(ip6) + sizeof(tcp);
+    fd = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&to;
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = d6;
+    tolen = sizeof(*a);
+  } else {
+    fprintf(stderr, "porin-pod: %s and %s are not two addresses of one family\n", argv[0], argv[1]);
+    return 2;
+  }
+  if (fd < 0) {
+    perror("porin-pod: raw socket (needs CAP_NET_RAW)");
+    return 1;
+  }
+  for (int i = 0; i < count; i++) {
+    if (sendto(fd, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) {
+      perror("porin-pod: sendto");
+      return 1;
+    }
+    usleep(50000);
+  }
+  close(fd);
+  printf("sent %d SYN from %s:%s to %s:%s\n", count, argv[0], argv[3], argv[1], argv[2]);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "serve") == 0) return serve(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "probe") == 0) return probe(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "probe-all") == 0) return probe_all(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "spoof") == 0) return spoof(argc - 2, argv + 2);
   fprintf(stderr,
           "usage: porin-pod serve NAME [--tcp PORT]... [--udp PORT]...\n"
           "       porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]\n"
-          "       porin-pod probe-all TIMEOUT_MS < lines of \"tcp|udp HOST PORT\"\n");
+          "       porin-pod probe-all TIMEOUT_MS < lines of \"tcp|udp HOST PORT\"\n"
+          "       porin-pod spoof SRC DST PORT SPORT [COUNT]\n");
   return 2;
 }

@@ -21,8 +21,9 @@ import java.util.function.Consumer;
  * The lab's container runtime: runs each Pod as a network namespace on a node, wired by the real
  * {@code porin-cni} exactly as a runtime calls it (ADD on start, DEL on removal), with {@code
  * porin-pod} serving HTTP on the pod's TCP ports and echoing on its UDP ports. {@link #sync} is a
- * reconciler: given every Pod the store holds, it starts those missing, restarts those whose
- * labels, node or ports changed, and removes those no longer there.
+ * reconciler: given every Pod the store holds, it starts those missing, restarts those whose node
+ * or ports changed, and removes those no longer there. A pod whose labels alone changed keeps
+ * running: its node's agent follows the labels (a new identity, the same pod), as on Kubernetes.
  */
 public final class PodRuntime {
   /** The CNI configuration the lab's "runtime" hands to the plugin. */
@@ -136,13 +137,15 @@ public final class PodRuntime {
         }
         want.put(p.key(), p);
       }
-      // Remove what is gone or changed (a pod's identity is fixed when it starts, as a
-      // container's sandbox is: changed labels mean a new pod).
+      // Remove what is gone or changed; labels are the agent's to follow.
       for (LabState.Pod running : new ArrayList<>(s.pods.values())) {
         PodSpec w = want.get(running.key());
         if (w == null || changed(running, w) || !"running".equals(running.status)) {
           remove(s, running);
           progress.accept("pod " + running.key() + " deleted");
+        } else if (!running.labels.equals(w.labels())) {
+          running.labels = new LinkedHashMap<>(w.labels());
+          progress.accept("pod " + running.key() + " relabelled (kept running)");
         }
       }
       List<PodSpec> toStart =
@@ -212,8 +215,7 @@ public final class PodRuntime {
   }
 
   private static boolean changed(LabState.Pod running, PodSpec w) {
-    return !running.labels.equals(w.labels())
-        || !(w.nodeName().isEmpty() || w.nodeName().equals(running.node))
+    return !(w.nodeName().isEmpty() || w.nodeName().equals(running.node))
         || !running.tcp.equals(w.tcp())
         || !running.udp.equals(w.udp());
   }

@@ -193,8 +193,81 @@ class FlowsE2EIT {
                     "no " + verdict + " flow " + from + " -> " + to + " in " + flows));
   }
 
+  /**
+   * client2 (CAP_NET_RAW, as containerd gives every pod) sends TCP SYNs with forged sources: as
+   * client, whom the server admits on 8080 (across nodes, IPv4 and IPv6), and as the server to
+   * client on its own node (the same-node fast path). None reaches anyone; each is dropped where it
+   * was sent, and the flows say why.
+   */
   @Test
   @Order(2)
+  void aPodSpoofingItsSourceReachesNobodyAndItsDropsSayWhy() throws Exception {
+    LabHarness.Pod client = pods.get("flows/client");
+    LabHarness.Pod client2 = pods.get("flows/client2");
+    LabHarness.Pod server = pods.get("flows/server");
+    spoof(client2, client.ipv4(), server.ipv4(), 8080, 44401);
+    spoof(client2, client.ipv6(), server.ipv6(), 8080, 44402);
+    spoof(client2, server.ipv4(), client.ipv4(), 8080, 44403);
+    Thread.sleep(1000); // one drain and the relay's sort window
+
+    Map<Integer, String> spoofedSource =
+        Map.of(44401, client.ipv4(), 44402, client.ipv6(), 44403, server.ipv4());
+    List<JsonNode> seen = new ArrayList<>();
+    for (JsonNode r : observe("--last", "2000")) {
+      JsonNode f = r.path("flow");
+      int sport = f.path("l4").path("TCP").path("source_port").asInt();
+      if (spoofedSource.containsKey(sport)) {
+        seen.add(f);
+      }
+    }
+    for (Map.Entry<Integer, String> s : spoofedSource.entrySet()) {
+      assertThat(seen)
+          .as("a drop of the SYN from port " + s.getKey())
+          .anySatisfy(
+              f -> {
+                assertThat(f.path("l4").path("TCP").path("source_port").asInt())
+                    .isEqualTo(s.getKey());
+                assertThat(f.path("IP").path("source").asText()).isEqualTo(s.getValue());
+                assertThat(f.path("verdict").asText()).isEqualTo("DROPPED");
+                assertThat(f.path("drop_reason_desc").asText()).isEqualTo("INVALID_SOURCE_IP");
+                assertThat(f.path("node_name").asText()).isEqualTo(LAB + "-node1");
+                assertThat(f.path("traffic_direction").asText()).isEqualTo("EGRESS");
+              });
+    }
+    // and nothing of them was seen anywhere else: no node forwarded or even decided on one
+    assertThat(seen)
+        .allSatisfy(
+            f -> {
+              assertThat(f.path("verdict").asText()).isEqualTo("DROPPED");
+              assertThat(f.path("drop_reason_desc").asText()).isEqualTo("INVALID_SOURCE_IP");
+            });
+    assertThat(
+            lab.ok(
+                "observe", "--from-pod", "flows/client2", "--verdict", "DROPPED", "--last", "50"))
+        .contains("Invalid source ip");
+  }
+
+  static void spoof(LabHarness.Pod from, String source, String to, int port, int sport)
+      throws Exception {
+    Process p =
+        new ProcessBuilder(
+                "nsenter",
+                "--net=" + from.netns(),
+                LabHarness.PORIN_POD.toString(),
+                "spoof",
+                source,
+                to,
+                Integer.toString(port),
+                Integer.toString(sport))
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+  }
+
+  @Test
+  @Order(3)
   void aFollowingReaderGetsANewFlowWithinASecond() throws Exception {
     ProcessBuilder pb =
         new ProcessBuilder(
@@ -251,7 +324,7 @@ class FlowsE2EIT {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void anOverflowingRingReportsLostFlows() throws Exception {
     LabHarness.Pod client = pods.get("flows/client");
     String target = "udp " + pods.get("flows/server").ipv4() + " 7777";
@@ -271,7 +344,7 @@ class FlowsE2EIT {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void metricsCarryHubbleAndCiliumNames() throws Exception {
     Thread.sleep(1500); // the kernel counters are read every second
     String agent = curl(LAB + "-node2", "http://127.0.0.1:9404/q/metrics");
@@ -288,6 +361,86 @@ class FlowsE2EIT {
         .contains("cilium_endpoint_state{");
     assertThat(curl(LAB + "-cp", "http://127.0.0.1:9403/q/metrics"))
         .containsPattern("cilium_policy(\\{[^}]*})? 3.0");
+  }
+
+  /**
+   * Labels change under running pods: a namespace gains the label a NetworkPolicy's
+   * namespaceSelector wants, and a pod takes another app label. Each pod moves to the identity of
+   * its new labels and gets what policy gives that identity, without being recreated.
+   */
+  @Test
+  @Order(6)
+  void relabellingANamespaceOrAPodMovesItsRunningPods() throws Exception {
+    lab.apply(
+        """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: ops}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: probe, namespace: ops, labels: {app: probe}}
+        spec: {nodeName: e2eflow-node1, containers: [{name: c}]}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: from-ops, namespace: flows}
+        spec:
+          podSelector: {matchLabels: {app: server}}
+          ingress:
+          - from: [{namespaceSelector: {matchLabels: {team: ops}}}]
+            ports: [{port: 8080, protocol: TCP}]
+        """);
+    lab.awaitPolicies(
+        List.of("flows"),
+        List.of(
+            "flows/server-from-client",
+            "flows/no-client2",
+            "flows/auditee-lockdown",
+            "flows/from-ops"));
+    Map<String, LabHarness.Pod> before = lab.pods();
+    LabHarness.Pod probe = before.get("ops/probe");
+    LabHarness.Pod server = before.get("flows/server");
+    assertThat(LabHarness.probeAll(probe, List.of(tcp(server, 8080)), 1000)).containsExactly(false);
+
+    lab.apply(
+        """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: ops, labels: {team: ops}}
+        """);
+    assertThat(eventually(() -> LabHarness.probeAll(probe, List.of(tcp(server, 8080)), 1000)))
+        .as("ops/probe reaches the server once its namespace is team=ops")
+        .isTrue();
+
+    LabHarness.Pod client2 = before.get("flows/client2");
+    lab.apply(
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: client2, namespace: flows, labels: {app: client}}
+        spec: {nodeName: e2eflow-node1, containers: [{name: c}]}
+        """);
+    assertThat(eventually(() -> LabHarness.probeAll(client2, List.of(tcp(server, 8080)), 1000)))
+        .as("flows/client2 relabelled app=client gets what client gets")
+        .isTrue();
+
+    // the same pods: neither was recreated (same namespace, same addresses)
+    Map<String, LabHarness.Pod> after = lab.pods();
+    assertThat(after.get("ops/probe")).isEqualTo(probe);
+    assertThat(after.get("flows/client2")).isEqualTo(client2);
+  }
+
+  /** Whether a probe answers within 30 s (the agents follow labels within seconds). */
+  static boolean eventually(java.util.concurrent.Callable<List<Boolean>> probe) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      if (probe.call().getFirst()) {
+        return true;
+      }
+      Thread.sleep(500);
+    }
+    return false;
   }
 
   static String curl(String netns, String url) throws Exception {
