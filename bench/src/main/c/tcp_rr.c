@@ -1,6 +1,10 @@
-// TCP request/response, as netperf's TCP_RR: one byte each way, one transaction in flight.
+// TCP request/response, as netperf's TCP_RR: one byte each way, one transaction in flight; and
+// TCP connect/request/response, as netperf's TCP_CRR: a new connection per transaction.
 //   tcp_rr server PORT            (serves connections until killed)
 //   tcp_rr client HOST PORT SECS  (prints transactions per second)
+//   tcp_rr crr HOST PORT SECS     (prints connections per second)
+// In crr the request byte is 'q': the server answers and closes first, so TIME_WAIT stays on the
+// server's side (one port) and the client's ephemeral ports are never exhausted.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,7 +39,7 @@ int main(int argc, char **argv)
 			if (c < 0)
 				continue;
 			setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-			while (read(c, &b, 1) == 1 && write(c, &b, 1) == 1)
+			while (read(c, &b, 1) == 1 && write(c, &b, 1) == 1 && b != 'q')
 				;
 			close(c);
 		}
@@ -61,6 +65,30 @@ int main(int argc, char **argv)
 		printf("%.0f\n", n / (now() - start));
 		return 0;
 	}
-	fprintf(stderr, "usage: tcp_rr server PORT | tcp_rr client HOST PORT SECS\n");
+	if (argc == 5 && strcmp(argv[1], "crr") == 0) {
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[3]))};
+		inet_pton(AF_INET, argv[2], &a.sin_addr);
+		double secs = atof(argv[4]), start = now(), end = start + secs;
+		long n = 0;
+		while ((n & 63) || now() < end) {
+			int c = socket(AF_INET, SOCK_STREAM, 0);
+			char q = 'q';
+			if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a)) {
+				perror("tcp_rr crr connect");
+				return 1;
+			}
+			setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+			if (write(c, &q, 1) != 1 || read(c, &q, 1) != 1 || read(c, &q, 1) != 0) {
+				perror("tcp_rr crr transaction");
+				return 1;
+			}
+			close(c);
+			n++;
+		}
+		printf("%.0f\n", n / (now() - start));
+		return 0;
+	}
+	fprintf(stderr, "usage: tcp_rr server PORT | tcp_rr client HOST PORT SECS |"
+			" tcp_rr crr HOST PORT SECS\n");
 	return 2;
 }

@@ -57,6 +57,13 @@ static __always_inline int forward(struct __sk_buff *skb, __u8 dir)
 	return TC_ACT_OK;
 }
 
+/* Whether an ND or MLD message a pod sends stays on its link: to a link-local address or this
+ * link's multicast groups. Anything else would be routed on (with hop limit 254): policy decides. */
+static __always_inline int nd_to_link(const struct packet *p)
+{
+	return ipv6_is_link_local(p->t.daddr) || ipv6_is_link_multicast(p->t.daddr);
+}
+
 /*
  * What a pod may send from: its own MAC, its own addresses, and for link-local control (ND, MLD)
  * the unspecified or a link-local IPv6 address. Returns 0 or the drop reason.
@@ -74,8 +81,8 @@ static __always_inline int source_check(struct __sk_buff *skb, const struct pori
 	}
 	if (addr_eq(p->t.saddr, ep->ipv6, PORIN_FAMILY_IPV6) && !ipv6_is_unspecified(ep->ipv6))
 		return 0;
-	if (p->control &&
-	    (ipv6_is_unspecified(p->t.saddr) || ipv6_is_link_local(p->t.saddr)))
+	if (p->control && (ipv6_is_unspecified(p->t.saddr) || ipv6_is_link_local(p->t.saddr)) &&
+	    nd_to_link(p))
 		return 0;
 	return PORIN_DROP_INVALID_SOURCE_IP;
 }
@@ -111,16 +118,16 @@ static __noinline int policy_step(struct __sk_buff *skb, const struct porin_endp
 	 * keys and decision on the stack; inlined twice they would not fit the 512-byte stack. */
 	__u64 now = p->now;
 	__u32 generation = p->generation;
-	__u32 epid = ep->endpoint_id;
-	void *ctmap = bpf_map_lookup_elem(&porin_ct, &epid);
-	if (!ctmap)
+	struct ct_maps maps;
+	if (!ct_maps_of(&maps, ep->endpoint_id))
 		return drop(skb, ep, p, dir, PORIN_DROP_CT_NO_MAP);
-	if (p->icmp_error && ct_related(ctmap, p, dir, now))
+	if (p->icmp_error && ct_related(&maps, ep, p, dir))
 		return forward(skb, dir);
 
 	struct porin_ct_key key;
 	enum ct_status status;
-	struct porin_ct_entry *ct = ct_lookup(ctmap, p, dir, &key, now, &status);
+	void *ctmap;
+	struct porin_ct_entry *ct = ct_lookup(&maps, p, dir, &key, &ctmap, now, &status);
 	int reply = status == CT_REPLY;
 	if (ct && ct->policy_revision == ep->policy_revision &&
 	    ct->ipcache_generation == generation) {
@@ -204,8 +211,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	if (p.kind == PACKET_ARP)
 		return forward(skb, dir);
 	if (p.control == CONTROL_MLD ||
-	    (p.control == CONTROL_ND && (dir == PORIN_DIR_EGRESS || nd_from_link(&p))))
+	    (p.control == CONTROL_ND && (dir == PORIN_DIR_EGRESS ? nd_to_link(&p) : nd_from_link(&p))))
 		return forward(skb, dir);
+	/* a pod has no business routing through others (IPv6 routing headers, segment routing) */
+	if (dir == PORIN_DIR_EGRESS && p.routed)
+		return drop(skb, ep, &p, dir, PORIN_DROP_INVALID_EXTHDR);
 
 	__u32 epid = ep->endpoint_id;
 	if (p.frag == FRAG_LATER && !frag_resolve(epid, &p, dir))

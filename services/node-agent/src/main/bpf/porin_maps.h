@@ -61,6 +61,8 @@
 /* Reserved identities the datapath uses: an address the ipcache does not know is the world of
  * its family, so that toCIDR 0.0.0.0/0 never opens the IPv6 world (and ::/0 not the IPv4 one). */
 #define PORIN_IDENTITY_HOST 1
+#define PORIN_IDENTITY_MAX_RESERVED 255
+#define PORIN_IDENTITY_LOCAL_SCOPE (1 << 24) /* node-local (CIDR) identities carry this bit */
 #define PORIN_IDENTITY_WORLD_IPV4 9
 #define PORIN_IDENTITY_WORLD_IPV6 10
 
@@ -70,7 +72,7 @@
 #define PORIN_POLICY_SLOTS 2               /* each endpoint's policy is double-buffered */
 #define PORIN_POLICY_MAX 16384             /* entries per endpoint and slot */
 #define PORIN_CIDR_CLASSES_MAX 65536
-#define PORIN_CT_PER_ENDPOINT 16384        /* the template; the agent sizes each endpoint's map */
+#define PORIN_CT_PER_ENDPOINT 8192         /* per direction; the agent sizes each endpoint's maps */
 #define PORIN_FRAG_PER_ENDPOINT 1024       /* datagrams in flight per endpoint */
 #define PORIN_EVENTS_BYTES (32 * 1024 * 1024)
 #define PORIN_COUNTERS_MAX 512             /* reason * 2 + direction */
@@ -179,11 +181,21 @@ struct porin_cidr_class_value {
 	__u32 class_id;
 };
 
-/* porin_ct: hash of maps, endpoint id -> that endpoint's LRU hash of connections, keyed as each
- * connection's first packet saw it, per policy direction. One map per endpoint: a packet only
- * ever matches state its own endpoint created, a flood only evicts its own endpoint's entries,
- * and a deleted endpoint's connections go with its map. ICMP echo keys on (id, request type);
+/* porin_ct: hash of maps, PORIN_CT_MAP_KEY(endpoint id, direction) -> that endpoint's LRU hash of
+ * the connections it saw first in that direction, keyed as their first packet saw them. Two maps
+ * per endpoint: a packet only ever matches state its own endpoint created, a flood (even one its
+ * own policy admits) only evicts that endpoint's entries of the flood's direction, and a deleted
+ * endpoint's connections go with its maps. ICMP echo keys on (id, 0) / (0, id) with the kind;
  * other ICMP on (0, type << 8 | code), which no reverse lookup can match. */
+#define PORIN_CT_MAP_KEY(endpoint_id, direction) (((endpoint_id) << 1) | ((direction) & 1))
+
+/* What the ports of a conntrack key are (ICMP echo requests and replies are told apart here, not
+ * by their ports, so no identifier can make a request look like a reply). */
+#define PORIN_CT_KIND_PORTS 0
+#define PORIN_CT_KIND_ECHO_REQUEST 1
+#define PORIN_CT_KIND_ECHO_REPLY 2
+#define PORIN_CT_KIND_ICMP 3
+
 struct porin_ct_key {
 	__u8 saddr[16];
 	__u8 daddr[16];
@@ -192,7 +204,7 @@ struct porin_ct_key {
 	__u8 protocol;
 	__u8 direction;
 	__u8 family;
-	__u8 pad;
+	__u8 kind;                 /* PORIN_CT_KIND_* */
 };
 
 #define PORIN_CT_SEEN_REPLY 1
@@ -218,7 +230,7 @@ struct porin_frag_key {
 	__be32 saddr[4];
 	__be32 daddr[4];
 	__be32 id;                 /* IPv4: the 16-bit identification; IPv6: the fragment header's */
-	__u8 protocol;
+	__u8 protocol;             /* as every fragment carries it (IPv6: the fragment header's) */
 	__u8 family;
 	__u8 direction;
 	__u8 pad;
@@ -228,7 +240,8 @@ struct porin_frag_value {
 	__be16 sport;
 	__be16 dport;
 	__be16 policy_port;
-	__u16 pad;
+	__u8 protocol;             /* the datagram's L4 protocol (after any extension headers) */
+	__u8 kind;                 /* PORIN_CT_KIND_* */
 };
 
 /* porin_state: array of one: node-wide values. The agent bumps ipcache_generation after every

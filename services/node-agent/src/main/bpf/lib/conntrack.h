@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Connection tracking: per endpoint, one entry per connection and policy direction, keyed by the
- * tuple of its first packet. The entry keeps the verdict, the endpoint policy revision and the
- * ipcache generation it came from, so an established packet costs two hash lookups (the
- * endpoint's map, the entry): no ipcache, no policy lookup. */
+/* Connection tracking: per endpoint and direction, one entry per connection, keyed by the tuple
+ * of its first packet. The entry keeps the verdict, the endpoint policy revision and the ipcache
+ * generation it came from, so an established packet costs two hash lookups (the endpoint's map,
+ * the entry): no ipcache, no policy lookup. */
 #ifndef PORIN_LIB_CONNTRACK_H
 #define PORIN_LIB_CONNTRACK_H
 
-#include "parse.h"
+#include "policy.h"
 
 #define NSEC 1000000000ULL
 
@@ -22,10 +22,30 @@ struct porin_ct_inner {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
 	__type(key, __u32);
-	__uint(max_entries, PORIN_ENDPOINTS_MAX);
+	__uint(max_entries, PORIN_ENDPOINTS_MAX * 2);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct porin_ct_inner);
 } porin_ct SEC(".maps");
+
+/* An endpoint's two conntrack maps, by the direction of the connections' first packets. */
+struct ct_maps {
+	void *dir[2];
+};
+
+/* Both maps of an endpoint; 0 when it has none (yet). */
+static __always_inline int ct_maps_of(struct ct_maps *m, __u32 endpoint_id)
+{
+	__u32 k = PORIN_CT_MAP_KEY(endpoint_id, PORIN_DIR_INGRESS);
+	m->dir[PORIN_DIR_INGRESS] = bpf_map_lookup_elem(&porin_ct, &k);
+	k = PORIN_CT_MAP_KEY(endpoint_id, PORIN_DIR_EGRESS);
+	m->dir[PORIN_DIR_EGRESS] = bpf_map_lookup_elem(&porin_ct, &k);
+	return m->dir[0] && m->dir[1];
+}
+
+static __always_inline void *ct_map(const struct ct_maps *m, __u8 dir)
+{
+	return dir == PORIN_DIR_INGRESS ? m->dir[PORIN_DIR_INGRESS] : m->dir[PORIN_DIR_EGRESS];
+}
 
 struct porin_frag_inner {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -53,16 +73,20 @@ static __always_inline void ct_key_of(struct porin_ct_key *k, const struct tuple
 		k->sport = t->dport;
 		k->dport = t->sport;
 		k->direction = dir ^ 1;
+		/* a reply's connection began with a request */
+		k->kind = t->kind == PORIN_CT_KIND_ECHO_REPLY	  ? PORIN_CT_KIND_ECHO_REQUEST
+			  : t->kind == PORIN_CT_KIND_ECHO_REQUEST ? PORIN_CT_KIND_ECHO_REPLY
+								  : t->kind;
 	} else {
 		__builtin_memcpy(k->saddr, t->saddr, 16);
 		__builtin_memcpy(k->daddr, t->daddr, 16);
 		k->sport = t->sport;
 		k->dport = t->dport;
 		k->direction = dir;
+		k->kind = t->kind;
 	}
 	k->protocol = t->protocol;
 	k->family = t->family;
-	k->pad = 0;
 }
 
 static __always_inline __u64 ct_lifetime(const struct porin_ct_entry *e, __u8 protocol)
@@ -100,21 +124,26 @@ static __always_inline void ct_touch(struct porin_ct_entry *e, const struct pack
 }
 
 /*
- * Finds the connection a packet belongs to in one endpoint's map: as its original direction, or
- * as a reply. key ends up as the key of the entry found (the forward key when none is).
+ * Finds the connection a packet belongs to among one endpoint's connections: as its original
+ * direction (in the map of that direction), or as a reply (in the other). key ends up as the key
+ * of the entry found (the forward key when none is); *where is the map it is in.
  */
-static __always_inline struct porin_ct_entry *ct_lookup(void *ct, const struct packet *p,
-						       __u8 dir, struct porin_ct_key *key,
+static __always_inline struct porin_ct_entry *ct_lookup(const struct ct_maps *m,
+						       const struct packet *p, __u8 dir,
+						       struct porin_ct_key *key, void **where,
 						       __u64 now, enum ct_status *status)
 {
 	struct porin_ct_entry *e;
+	void *fwd = ct_map(m, dir);
+	void *rev = ct_map(m, dir ^ 1);
 	ct_key_of(key, &p->t, dir, 0);
-	e = bpf_map_lookup_elem(ct, key);
+	*where = fwd;
+	e = bpf_map_lookup_elem(fwd, key);
 	if (e && e->expires > now) {
 		/* a new SYN on a closed connection starts a new one */
 		if (p->t.protocol == IPPROTO_TCP && (e->flags & PORIN_CT_CLOSING) &&
 		    (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
-			bpf_map_delete_elem(ct, key);
+			bpf_map_delete_elem(fwd, key);
 			*status = CT_NEW;
 			return 0;
 		}
@@ -123,9 +152,10 @@ static __always_inline struct porin_ct_entry *ct_lookup(void *ct, const struct p
 	}
 	struct porin_ct_key rkey;
 	ct_key_of(&rkey, &p->t, dir, 1);
-	e = bpf_map_lookup_elem(ct, &rkey);
+	e = bpf_map_lookup_elem(rev, &rkey);
 	if (e && e->expires > now) {
 		*key = rkey;
+		*where = rev;
 		*status = CT_REPLY;
 		return e;
 	}
@@ -133,27 +163,45 @@ static __always_inline struct porin_ct_entry *ct_lookup(void *ct, const struct p
 	return 0;
 }
 
+/* Whether an identity is a pod's (a cluster identity: neither reserved nor node-local CIDR). */
+static __always_inline int is_pod_identity(__u32 id)
+{
+	return id > PORIN_IDENTITY_MAX_RESERVED && !(id & PORIN_IDENTITY_LOCAL_SCOPE);
+}
+
 /*
- * Whether an ICMP error belongs to a connection of this endpoint (RELATED): the packet it carries
- * went the other way through this endpoint, so it is looked up as that direction's packet. The
- * error must concern this endpoint's own address.
+ * Whether an ICMP error belongs to a current connection of this endpoint (RELATED). The packet it
+ * carries went the other way through this endpoint, so it is looked up as that direction's packet,
+ * and its entry must have been decided under the endpoint's current policy and ipcache. The error
+ * must concern this endpoint's own address and go back to the other end of the connection (out of
+ * the endpoint: only to where the embedded packet came from). Coming in, it may come from a router
+ * on the path, but not from a pod that is not the connection's other end: pods are not routers.
  */
-static __always_inline int ct_related(void *ct, const struct packet *p, __u8 dir, __u64 now)
+static __always_inline int ct_related(const struct ct_maps *m, const struct porin_endpoint *ep,
+				      const struct packet *p, __u8 dir)
 {
 	const struct tuple *in = &p->inner;
 	if (in->family != p->t.family)
 		return 0;
-	if (dir == PORIN_DIR_INGRESS ? !addr_eq(p->t.daddr, in->saddr, in->family)
-				     : !addr_eq(p->t.saddr, in->daddr, in->family))
+	if (dir == PORIN_DIR_INGRESS) {
+		if (!addr_eq(p->t.daddr, in->saddr, in->family))
+			return 0;
+		if (!addr_eq(p->t.saddr, in->daddr, in->family) &&
+		    is_pod_identity(ipcache_identity(p->t.saddr, p->t.family)))
+			return 0;
+	} else if (!addr_eq(p->t.saddr, in->daddr, in->family) ||
+		   !addr_eq(p->t.daddr, in->saddr, in->family)) {
 		return 0;
+	}
 	struct porin_ct_key k;
 	ct_key_of(&k, in, dir ^ 1, 0);
-	struct porin_ct_entry *e = bpf_map_lookup_elem(ct, &k);
-	if (e && e->expires > now)
-		return 1;
-	ct_key_of(&k, in, dir ^ 1, 1);
-	e = bpf_map_lookup_elem(ct, &k);
-	return e && e->expires > now;
+	struct porin_ct_entry *e = bpf_map_lookup_elem(ct_map(m, dir ^ 1), &k);
+	if (!(e && e->expires > p->now)) {
+		ct_key_of(&k, in, dir ^ 1, 1);
+		e = bpf_map_lookup_elem(ct_map(m, dir), &k);
+	}
+	return e && e->expires > p->now && e->policy_revision == ep->policy_revision &&
+	       e->ipcache_generation == p->generation;
 }
 
 /* ---- fragments */
@@ -163,7 +211,7 @@ static __always_inline void frag_key_of(struct porin_frag_key *k, const struct p
 	__builtin_memcpy(k->saddr, p->t.saddr, 16);
 	__builtin_memcpy(k->daddr, p->t.daddr, 16);
 	k->id = p->frag_id;
-	k->protocol = p->t.protocol;
+	k->protocol = p->frag_proto;
 	k->family = p->t.family;
 	k->direction = dir;
 	k->pad = 0;
@@ -183,6 +231,8 @@ static __always_inline int frag_resolve(__u32 endpoint_id, struct packet *p, __u
 		return 0;
 	p->t.sport = v->sport;
 	p->t.dport = v->dport;
+	p->t.protocol = v->protocol;
+	p->t.kind = v->kind;
 	p->policy_port = v->policy_port;
 	if (p->last_frag)
 		bpf_map_delete_elem(frags, &k);
@@ -199,6 +249,7 @@ static __always_inline void frag_record(__u32 endpoint_id, const struct packet *
 	frag_key_of(&k, p, dir);
 	struct porin_frag_value v = {
 		.sport = p->t.sport, .dport = p->t.dport, .policy_port = p->policy_port,
+		.protocol = p->t.protocol, .kind = p->t.kind,
 	};
 	bpf_map_update_elem(frags, &k, &v, BPF_ANY);
 }

@@ -69,7 +69,8 @@ struct tuple {
 	__be16 dport;
 	__u8 protocol;
 	__u8 family;
-	__u8 pad[2];
+	__u8 kind;  /* PORIN_CT_KIND_* */
+	__u8 pad;
 };
 
 enum packet_kind { PACKET_IP, PACKET_ARP };
@@ -94,7 +95,9 @@ struct packet {
 	__u8 ttl;            /* IPv4 TTL or IPv6 hop limit */
 	__u8 frag;           /* enum frag_kind */
 	__u8 last_frag;      /* no more fragments follow this one */
-	__u8 pad[3];
+	__u8 frag_proto;     /* the protocol every fragment of the datagram carries */
+	__u8 routed;         /* an IPv6 routing header with segments left: not for its destination */
+	__u8 pad;
 	__be32 frag_id;
 	__u32 length;
 	__u32 generation;    /* the ipcache generation when the packet arrived */
@@ -124,9 +127,10 @@ static __always_inline int ipv6_is_link_local(const __be32 *a)
 	return (a[0] & bpf_htonl(0xFFC00000)) == bpf_htonl(0xFE800000);
 }
 
-static __always_inline int ipv6_is_multicast(const __be32 *a)
+/* ff02::/16: multicast on this link only (the only scope ND and MLD may use here) */
+static __always_inline int ipv6_is_link_multicast(const __be32 *a)
 {
-	return (a[0] & bpf_htonl(0xFF000000)) == bpf_htonl(0xFF000000);
+	return (a[0] & bpf_htonl(0xFFFF0000)) == bpf_htonl(0xFF020000);
 }
 
 static __always_inline int is_echo_request(__u8 protocol, __u8 type)
@@ -149,37 +153,37 @@ static __always_inline int is_icmp_error(__u8 protocol, __u8 type)
 	return type >= ICMPV6_DEST_UNREACH && type <= ICMPV6_PARAMPROB;
 }
 
-/* The echo request type of a family's ICMP, shifted into a conntrack port. */
-static __always_inline __be16 echo_port(__u8 protocol)
-{
-	return bpf_htons((protocol == IPPROTO_ICMP ? ICMP_ECHO : ICMPV6_ECHO_REQUEST) << 8);
-}
-
 /*
- * Conntrack ports of an ICMP message: an echo request is (id, request type), its reply (request
- * type, id), so the reply is the request reversed; anything else (0, type << 8 | code), which
- * keeps types and codes apart and which no reversed key can equal.
+ * Conntrack ports of an ICMP message: an echo request is (id, 0) of kind request, its reply (0, id)
+ * of kind reply, so the reply is the request reversed (a reversed key swaps the kinds too) and no
+ * identifier makes one look like the other; anything else (0, type << 8 | code), which keeps types
+ * and codes apart and which no reversed key can equal.
  */
 static __always_inline void icmp_ports(struct tuple *t, __u8 type, __u8 code, __be16 id)
 {
 	if (is_echo_request(t->protocol, type)) {
 		t->sport = id;
-		t->dport = echo_port(t->protocol);
+		t->dport = 0;
+		t->kind = PORIN_CT_KIND_ECHO_REQUEST;
 	} else if (is_echo_reply(t->protocol, type)) {
-		t->sport = echo_port(t->protocol);
+		t->sport = 0;
 		t->dport = id;
+		t->kind = PORIN_CT_KIND_ECHO_REPLY;
 	} else {
 		t->sport = 0;
 		t->dport = bpf_htons(((__u16)type << 8) | code);
+		t->kind = PORIN_CT_KIND_ICMP;
 	}
 }
 
 /*
- * The packet an ICMP error carries, from offset off (its IP header): addresses, protocol and the
- * first bytes of its L4 header, into p->inner. Errors whose embedded packet is cut short or has
- * IPv6 extension headers are left as plain ICMP (policy decides them).
+ * The packet an ICMP error carries, from offset off (its IP header) up to end (the end of the
+ * outer datagram): addresses, protocol and the first bytes of its L4 header, into p->inner.
+ * Errors whose embedded packet is cut short or has IPv6 extension headers are left as plain ICMP
+ * (policy decides them).
  */
-static __always_inline void parse_inner(struct __sk_buff *skb, struct packet *p, __u32 off)
+static __always_inline void parse_inner(struct __sk_buff *skb, struct packet *p, __u32 off,
+					__u32 end)
 {
 	struct tuple *in = &p->inner;
 	__u8 l4[8];
@@ -202,7 +206,7 @@ static __always_inline void parse_inner(struct __sk_buff *skb, struct packet *p,
 		__builtin_memcpy(in->daddr, &ip6.daddr, 16);
 		off += sizeof(ip6);
 	}
-	if (bpf_skb_load_bytes(skb, off, l4, sizeof(l4)))
+	if (off + sizeof(l4) > end || bpf_skb_load_bytes(skb, off, l4, sizeof(l4)))
 		return;
 	switch (in->protocol) {
 	case IPPROTO_TCP:
@@ -226,14 +230,18 @@ static __always_inline void parse_inner(struct __sk_buff *skb, struct packet *p,
 	p->icmp_error = 1;
 }
 
-/* Parses ports (or ICMP type, code and id) at l4; returns 0 or a negative drop reason. */
+/*
+ * Parses ports (or ICMP type, code and id) at l4, of which the datagram holds avail bytes (what
+ * the frame holds beyond the IP length is not the datagram's: the kernel trims it away); returns 0
+ * or a negative drop reason.
+ */
 static __always_inline int parse_l4(struct __sk_buff *skb, struct packet *p, void *l4,
-				    void *data_end, __u32 l4_off)
+				    void *data_end, __u32 l4_off, __u32 avail)
 {
 	switch (p->t.protocol) {
 	case IPPROTO_TCP: {
 		struct tcphdr *tcp = l4;
-		if ((void *)(tcp + 1) > data_end)
+		if ((void *)(tcp + 1) > data_end || avail < sizeof(*tcp))
 			return -PORIN_DROP_CT_INVALID_HDR;
 		p->t.sport = tcp->source;
 		p->t.dport = tcp->dest;
@@ -245,7 +253,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, struct packet *p, voi
 	case IPPROTO_SCTP: {
 		/* UDP and SCTP both start with source and destination port */
 		__be16 *ports = l4;
-		if ((void *)(ports + 2) > data_end)
+		if ((void *)(ports + 2) > data_end || avail < 8)
 			return -PORIN_DROP_CT_INVALID_HDR;
 		p->t.sport = ports[0];
 		p->t.dport = ports[1];
@@ -255,28 +263,37 @@ static __always_inline int parse_l4(struct __sk_buff *skb, struct packet *p, voi
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6: {
 		struct icmp_echo_hdr *icmp = l4;
-		if ((void *)(icmp + 1) > data_end)
+		if ((void *)(icmp + 1) > data_end || avail < sizeof(*icmp))
 			return -PORIN_DROP_CT_INVALID_HDR;
+		/* ICMP over IPv6 or ICMPv6 over IPv4 is nobody's: it would meet the other family's rules */
 		if (p->t.protocol != (p->t.family == PORIN_FAMILY_IPV4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
-			return 0; /* ICMP over IPv6 or ICMPv6 over IPv4: policy by protocol, port 0 */
+			return -PORIN_DROP_INVALID_PACKET;
 		__u8 type = icmp->type;
+		__u8 code = icmp->code;
 		p->policy_port = bpf_htons(type);
-		icmp_ports(&p->t, type, icmp->code, icmp->id);
+		icmp_ports(&p->t, type, code, icmp->id);
 		if (is_icmp_error(p->t.protocol, type))
-			parse_inner(skb, p, l4_off + sizeof(*icmp));
+			parse_inner(skb, p, l4_off + sizeof(*icmp), l4_off + avail);
 		if (p->t.protocol == IPPROTO_ICMPV6) {
-			if (type >= ICMPV6_ROUTER_SOLICIT && type <= ICMPV6_REDIRECT && p->ttl == 255)
+			if (type >= ICMPV6_ROUTER_SOLICIT && type <= ICMPV6_REDIRECT && code == 0 &&
+			    p->ttl == 255)
 				p->control = CONTROL_ND;
-			else if ((type >= ICMPV6_MLD_QUERY && type <= ICMPV6_MLD_DONE) ||
-				 type == ICMPV6_MLD2_REPORT)
-				p->control = p->ttl == 1 && ipv6_is_multicast(p->t.daddr) ? CONTROL_MLD
-											  : CONTROL_NONE;
+			else if (((type >= ICMPV6_MLD_QUERY && type <= ICMPV6_MLD_DONE) ||
+				  type == ICMPV6_MLD2_REPORT) &&
+				 p->ttl == 1 && ipv6_is_link_multicast(p->t.daddr))
+				p->control = CONTROL_MLD;
 		}
 		return 0;
 	}
 	default:
 		return 0; /* other protocols: policy by protocol, port 0 */
 	}
+}
+
+/* Bytes of the IP datagram after the header, by its own length field; negative when it lies. */
+static __always_inline int datagram_left(__u32 total, __u32 header)
+{
+	return total < header ? -1 : (int)(total - header);
 }
 
 static __always_inline int parse_ipv4(struct __sk_buff *skb, struct packet *p)
@@ -289,6 +306,9 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct packet *p)
 	__u32 ihl = ip->ihl & 0xF;
 	if (ihl < 5)
 		return -PORIN_DROP_INVALID_PACKET;
+	int left = datagram_left(bpf_ntohs(ip->tot_len), ihl * 4);
+	if (left < 0)
+		return -PORIN_DROP_INVALID_PACKET;
 	p->t.family = PORIN_FAMILY_IPV4;
 	p->t.protocol = ip->protocol;
 	p->t.saddr[0] = ip->saddr;
@@ -298,6 +318,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct packet *p)
 	__u16 frag = bpf_ntohs(ip->frag_off);
 	if (frag & (IP_MF | IP_OFFSET)) {
 		p->frag_id = ip->id;
+		p->frag_proto = ip->protocol;
 		p->last_frag = !(frag & IP_MF);
 		if (frag & IP_OFFSET) {
 			/* a later fragment has no L4 header: its ports come from the first one */
@@ -306,7 +327,8 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct packet *p)
 		}
 		p->frag = FRAG_FIRST;
 	}
-	return parse_l4(skb, p, (void *)ip + ihl * 4, data_end, sizeof(struct ethhdr) + ihl * 4);
+	return parse_l4(skb, p, (void *)ip + ihl * 4, data_end, sizeof(struct ethhdr) + ihl * 4,
+			(__u32)left);
 }
 
 static __always_inline int parse_ipv6(struct __sk_buff *skb, struct packet *p)
@@ -323,6 +345,9 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct packet *p)
 
 	__u8 next = ip6->nexthdr;
 	void *cursor = ip6 + 1;
+	/* what the datagram holds after the fixed header: every header must fit in it */
+	__u32 avail = bpf_ntohs(ip6->payload_len);
+	__u32 len;
 #pragma unroll
 	for (int i = 0; i < IPV6_EXT_MAX; i++) {
 		switch (next) {
@@ -330,35 +355,50 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct packet *p)
 		case 43:  /* routing */
 		case 60: { /* destination options */
 			__u8 *ext = cursor;
-			if ((void *)(ext + 2) > data_end)
+			if ((void *)(ext + 4) > data_end)
 				return -PORIN_DROP_INVALID_EXTHDR;
+			if (next == 43 && ext[3])
+				p->routed = 1; /* segments left: the destination is not the last hop */
+			len = (ext[1] + 1) * 8;
+			if (len > avail)
+				return -PORIN_DROP_INVALID_EXTHDR;
+			avail -= len;
 			next = ext[0];
-			cursor += (ext[1] + 1) * 8;
+			cursor += len;
 			break;
 		}
 		case 51: { /* authentication header: length in 4-byte units, minus 2 */
 			__u8 *ext = cursor;
 			if ((void *)(ext + 2) > data_end)
 				return -PORIN_DROP_INVALID_EXTHDR;
+			len = (ext[1] + 2) * 4;
+			if (len > avail)
+				return -PORIN_DROP_INVALID_EXTHDR;
+			avail -= len;
 			next = ext[0];
-			cursor += (ext[1] + 2) * 4;
+			cursor += len;
 			break;
 		}
 		case 44: { /* fragment: only the first fragment carries L4 */
 			__u8 *ext = cursor;
-			if ((void *)(ext + 8) > data_end)
+			if ((void *)(ext + 8) > data_end || avail < 8)
 				return -PORIN_DROP_INVALID_EXTHDR;
 			__u16 off = ((__u16)ext[2] << 8 | ext[3]) & 0xFFF8;
+			int more = ext[3] & 1;
 			next = ext[0];
+			avail -= 8;
+			cursor += 8;
+			if (!off && !more)
+				break; /* an atomic fragment: a whole datagram */
 			__builtin_memcpy(&p->frag_id, ext + 4, 4);
-			p->last_frag = !(ext[3] & 1);
+			p->frag_proto = next;
+			p->last_frag = !more;
 			if (off) {
 				p->t.protocol = next;
 				p->frag = FRAG_LATER;
 				return 0;
 			}
 			p->frag = FRAG_FIRST;
-			cursor += 8;
 			break;
 		}
 		default:
@@ -372,7 +412,7 @@ done:
 	p->t.protocol = next;
 	if (cursor > data_end)
 		return -PORIN_DROP_INVALID_EXTHDR;
-	return parse_l4(skb, p, cursor, data_end, (__u32)(cursor - data));
+	return parse_l4(skb, p, cursor, data_end, (__u32)(cursor - data), avail);
 }
 
 /* 0 = a packet parsed into p (IP or ARP); negative = drop reason. */

@@ -52,6 +52,8 @@ public final class MapLayouts {
   public static final int DROP_WRITE_ERROR = 141;
   public static final int DROP_EP_NOT_READY = 203;
   public static final int IDENTITY_HOST = 1;
+  public static final int IDENTITY_MAX_RESERVED = 255;
+  public static final int IDENTITY_LOCAL_SCOPE = 1 << 24;
   public static final int IDENTITY_WORLD_IPV4 = 9;
   public static final int IDENTITY_WORLD_IPV6 = 10;
   public static final int IPCACHE_MAX = 512000;
@@ -59,7 +61,11 @@ public final class MapLayouts {
   public static final int POLICY_SLOTS = 2;
   public static final int POLICY_MAX = 16384;
   public static final int CIDR_CLASSES_MAX = 65536;
-  public static final int CT_PER_ENDPOINT = 16384;
+  public static final int CT_PER_ENDPOINT = 8192;
+  public static final int CT_KIND_PORTS = 0;
+  public static final int CT_KIND_ECHO_REQUEST = 1;
+  public static final int CT_KIND_ECHO_REPLY = 2;
+  public static final int CT_KIND_ICMP = 3;
   public static final int FRAG_PER_ENDPOINT = 1024;
   public static final int CT_LIFETIME_TCP = 21600;
   public static final int CT_LIFETIME_SYN = 60;
@@ -115,6 +121,12 @@ public final class MapLayouts {
           Map.entry("DROP_WRITE_ERROR", DROP_WRITE_ERROR),
           Map.entry("DROP_EP_NOT_READY", DROP_EP_NOT_READY),
           Map.entry("IDENTITY_HOST", IDENTITY_HOST),
+          Map.entry("IDENTITY_MAX_RESERVED", IDENTITY_MAX_RESERVED),
+          Map.entry("IDENTITY_LOCAL_SCOPE", IDENTITY_LOCAL_SCOPE),
+          Map.entry("CT_KIND_PORTS", CT_KIND_PORTS),
+          Map.entry("CT_KIND_ECHO_REQUEST", CT_KIND_ECHO_REQUEST),
+          Map.entry("CT_KIND_ECHO_REPLY", CT_KIND_ECHO_REPLY),
+          Map.entry("CT_KIND_ICMP", CT_KIND_ICMP),
           Map.entry("IDENTITY_WORLD_IPV4", IDENTITY_WORLD_IPV4),
           Map.entry("IDENTITY_WORLD_IPV6", IDENTITY_WORLD_IPV6),
           Map.entry("IPCACHE_MAX", IPCACHE_MAX),
@@ -228,7 +240,7 @@ public final class MapLayouts {
               JAVA_BYTE.withName("protocol"),
               JAVA_BYTE.withName("direction"),
               JAVA_BYTE.withName("family"),
-              JAVA_BYTE.withName("pad"))
+              JAVA_BYTE.withName("kind"))
           .withName("porin_ct_key");
 
   public static final StructLayout CT_ENTRY =
@@ -259,7 +271,8 @@ public final class MapLayouts {
               BE16.withName("sport"),
               BE16.withName("dport"),
               BE16.withName("policy_port"),
-              U16.withName("pad"))
+              JAVA_BYTE.withName("protocol"),
+              JAVA_BYTE.withName("kind"))
           .withName("porin_frag_value");
 
   public static final StructLayout NODE_STATE =

@@ -82,10 +82,11 @@ public interface AgentConfig {
     boolean autoNodeRoutes();
 
     /**
-     * Connections each endpoint's conntrack map holds. A pod that opens more evicts its own oldest
-     * entries, never another pod's.
+     * Connections each endpoint's conntrack holds per direction (those it opened, those opened to
+     * it). More in one direction evict that direction's own oldest entries: never another pod's,
+     * nor the endpoint's connections of the other direction.
      */
-    @WithDefault("16384")
+    @WithDefault("8192")
     int conntrackPerEndpoint();
 
     /** How often expired conntrack entries are collected (and conntrack pressure measured). */

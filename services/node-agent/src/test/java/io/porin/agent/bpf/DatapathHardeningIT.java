@@ -473,6 +473,168 @@ class DatapathHardeningIT {
     assertThat(f.counter(0, DIR_INGRESS)).isEqualTo(before + 1);
   }
 
+  // ---- found by the attacker's review of the hardened datapath
+
+  @Test
+  void neighbourDiscoveryToARoutedAddressIsNoControlMessage() {
+    a.enforce(EP_ENFORCE_INGRESS | MapLayouts.EP_ENFORCE_EGRESS, POLICY_DENY, POLICY_DENY);
+    // hop limit 255, code 0, from its own address: but to the world, it would be routed on
+    assertThat(send(ipv6(A_IP6, "2001:db8::bad", ICMPV6, false, 255, icmp(135, 0))))
+        .isEqualTo(SHOT);
+    assertThat(lastEvent().reason()).isEqualTo(MapLayouts.DROP_POLICY);
+    // the same to its link stays link traffic
+    assertThat(send(ipv6(A_IP6, "fe80::1", ICMPV6, false, 255, icmp(135, 0)))).isEqualTo(OK);
+    assertThat(send(ipv6(A_IP6, "ff02::1:ff00:1", ICMPV6, false, 255, icmp(135, 0)))).isEqualTo(OK);
+    // a non-zero code is no ND message
+    assertThat(send(ipv6(A_IP6, "fe80::1", ICMPV6, false, 255, icmp(135, 1, 0)))).isEqualTo(SHOT);
+    // MLD only to this link's groups
+    assertThat(send(ipv6("fe80::1", "ff05::16", ICMPV6, true, 1, icmp(143, 0)))).isEqualTo(SHOT);
+  }
+
+  @Test
+  void anIcmpErrorGoesOnlyBackToTheConnectionsOtherEnd() {
+    a.enforce(EP_ENFORCE_INGRESS | MapLayouts.EP_ENFORCE_EGRESS, POLICY_DENY, POLICY_DENY);
+    a.policy(entry(0, DIR_EGRESS, UDP, 53, 24, POLICY_ALLOW, 120));
+    assertThat(send(ipv4(A_IP, "8.8.8.8", UDP, udp(40900, 53)))).isEqualTo(OK);
+    byte[] answer = ipv4("8.8.8.8", A_IP, UDP, udp(53, 40900));
+    // an "error" about the DNS answer, sent to an address A may not reach: exfiltration
+    assertThat(send(ipv4(A_IP, "6.6.6.6", ICMP, icmpError(3, 3, answer)))).isEqualTo(SHOT);
+    assertThat(lastEvent().reason()).isEqualTo(MapLayouts.DROP_POLICY);
+    // to the DNS server itself it is RELATED
+    assertThat(send(ipv4(A_IP, "8.8.8.8", ICMP, icmpError(3, 3, answer)))).isEqualTo(OK);
+  }
+
+  @Test
+  void aPodCannotInjectIcmpErrorsAboutAnotherPodsConnections() {
+    // A has a connection to the world; B (a pod, no router) sends A an error about it
+    a.enforce(EP_ENFORCE_INGRESS | MapLayouts.EP_ENFORCE_EGRESS, POLICY_DENY, POLICY_DENY);
+    a.policy(entry(0, DIR_EGRESS, TCP, 443, 24, POLICY_ALLOW, 121));
+    byte[] out = ipv4(A_IP, WORLD_IP, TCP, tcp(40901, 443, SYN));
+    assertThat(send(out)).isEqualTo(OK);
+    f.at(b, a);
+    assertThat(f.send(b, ipv4(B_IP, A_IP, ICMP, icmpError(3, 4, out)))).isEqualTo(SHOT);
+    DatapathEvent e = lastEvent();
+    assertThat(e.endpointId()).isEqualTo(A_ID);
+    assertThat(e.reason()).isEqualTo(MapLayouts.DROP_POLICY);
+  }
+
+  @Test
+  void anIcmpErrorAboutAConnectionItsPolicyNoLongerAllowsIsNotRelated() {
+    a.enforce(EP_ENFORCE_INGRESS | MapLayouts.EP_ENFORCE_EGRESS, POLICY_DENY, POLICY_DENY);
+    a.policy(entry(0, DIR_EGRESS, TCP, 443, 24, POLICY_ALLOW, 122));
+    byte[] out = ipv4(A_IP, WORLD_IP, TCP, tcp(40902, 443, SYN));
+    assertThat(send(out)).isEqualTo(OK);
+    a.policy();
+    assertThat(f.toPod(ipv4("198.51.100.1", A_IP, ICMP, icmpError(3, 4, out)))).isEqualTo(SHOT);
+  }
+
+  @Test
+  void bytesBeyondTheIpv6PayloadLengthAreNotTheDatagrams() {
+    // a first fragment whose payload length covers the fragment and options headers only: its
+    // "TCP header" lies beyond the datagram (the kernel trims it away)
+    b.policy(entry(A, DIR_INGRESS, TCP, 80, 24, POLICY_ALLOW, 123));
+    byte[] payload =
+        Packets.concat(
+            Packets.ext8(60, 0, 1, 0, 0, 0, 0x2a), // fragment: offset 0, M, id 42
+            Packets.ext8(TCP, 1, 4), // destination options (PadN)
+            tcp(41000, 80, SYN));
+    byte[] first =
+        Packets.withIpv6PayloadLength(Packets.ipv6Raw(A_IP6, B_IP6, 44, 64, payload), 16);
+    assertThat(send(first)).isEqualTo(SHOT);
+    assertThat(lastEvent().reason()).isEqualTo(MapLayouts.DROP_CT_INVALID_HDR);
+    // its later fragment (the real TCP header, to port 22) has no first to follow
+    byte[] later =
+        Packets.ipv6Raw(
+            A_IP6,
+            B_IP6,
+            44,
+            64,
+            Packets.concat(Packets.ext8(TCP, 0, 9, 0, 0, 0, 0x2a), tcp(41000, 22, SYN)));
+    assertThat(send(later)).isEqualTo(SHOT);
+    assertThat(lastEvent().reason()).isEqualTo(MapLayouts.DROP_FRAG_NOT_FOUND);
+  }
+
+  @Test
+  void laterIpv6FragmentsFollowAFirstWithOptionsAfterTheFragmentHeader() {
+    f.at(b, a);
+    b.policy(entry(C, DIR_INGRESS, UDP, 53, 24, POLICY_ALLOW, 124));
+    byte[] first =
+        Packets.ipv6Raw(
+            C_IP6,
+            B_IP6,
+            44,
+            64,
+            Packets.concat(
+                Packets.ext8(60, 0, 1, 0, 0, 0, 7), Packets.ext8(UDP, 1, 4), udp(41001, 53)));
+    assertThat(f.toPod(first)).isEqualTo(OK);
+    byte[] later =
+        Packets.ipv6Raw(
+            C_IP6,
+            B_IP6,
+            44,
+            64,
+            Packets.concat(Packets.ext8(60, 0, 17, 0, 0, 0, 7), new byte[16]));
+    assertThat(f.toPod(later)).isEqualTo(OK);
+  }
+
+  @Test
+  void aConnectionFloodIntoAPodEvictsNoneOfItsOwnConnectionsOut() {
+    PacketFixture.onOneCpu(this::floodIn);
+  }
+
+  private void floodIn() {
+    // B may reach the world on 443 and admits A on 8080; its conntrack holds 256 per direction
+    f.dp.resetConnections(B_ID, 256);
+    b.enforce(EP_ENFORCE_INGRESS | MapLayouts.EP_ENFORCE_EGRESS, POLICY_DENY, POLICY_DENY);
+    b.policy(
+        entry(0, DIR_EGRESS, TCP, 443, 24, POLICY_ALLOW, 125),
+        entry(A, DIR_INGRESS, TCP, 8080, 24, POLICY_ALLOW, 126));
+    f.at(b, a);
+    assertThat(f.send(b, ipv4(B_IP, WORLD_IP, TCP, tcp(41100, 443, SYN)))).isEqualTo(OK);
+    f.at(a, b);
+    // A opens 20,000 connections into B, all allowed
+    for (int i = 0; i < 20_000; i++) {
+      send(ipv4(A_IP, B_IP, TCP, tcp(1024 + i, 8080, SYN)));
+    }
+    f.events();
+    f.at(b, a);
+    // B's own connection out still has its entry: the world's reply gets in
+    assertThat(f.toPod(ipv4(WORLD_IP, B_IP, TCP, tcp(443, 41100, SYN | ACK)))).isEqualTo(OK);
+  }
+
+  @Test
+  void anEchoIdentifierCannotMakeARequestLookLikeAReply() {
+    a.enforce(EP_ENFORCE_INGRESS | MapLayouts.EP_ENFORCE_EGRESS, POLICY_DENY, POLICY_DENY);
+    a.policy(
+        entry(0, DIR_EGRESS, ICMP, 8, 24, POLICY_ALLOW, 127),
+        entry(0, DIR_EGRESS, ICMPV6, 128, 24, POLICY_ALLOW, 128));
+    // A pings with identifiers that equal what a request type looks like as a port
+    assertThat(send(ipv4(A_IP, WORLD_IP, ICMP, icmp(8, 0x0800)))).isEqualTo(OK);
+    assertThat(send(ipv6(A_IP6, "2001:db8::9", ICMPV6, false, icmp(128, 0x8000)))).isEqualTo(OK);
+    // the world's own echo requests with those identifiers are not replies
+    assertThat(f.toPod(ipv4(WORLD_IP, A_IP, ICMP, icmp(8, 0x0800)))).isEqualTo(SHOT);
+    assertThat(f.toPod(ipv6("2001:db8::9", A_IP6, ICMPV6, false, icmp(128, 0x8000))))
+        .isEqualTo(SHOT);
+    // while its replies are
+    assertThat(f.toPod(ipv4(WORLD_IP, A_IP, ICMP, icmp(0, 0x0800)))).isEqualTo(OK);
+  }
+
+  @Test
+  void icmpOfTheOtherFamilyIsDropped() {
+    assertThat(send(ipv6(A_IP6, B_IP6, ICMP, false, icmp(0, 1)))).isEqualTo(SHOT);
+    assertThat(lastEvent().reason()).isEqualTo(MapLayouts.DROP_INVALID_PACKET);
+    assertThat(send(ipv4(A_IP, B_IP, ICMPV6, icmp(129, 1)))).isEqualTo(SHOT);
+  }
+
+  @Test
+  void aPodCannotRouteThroughOthersWithARoutingHeader() {
+    byte[] routed =
+        Packets.ipv6Raw(
+            A_IP6, B_IP6, 43, 64, Packets.concat(Packets.ext8(TCP, 4, 1), tcp(41200, 22, SYN)));
+    assertThat(send(routed)).isEqualTo(SHOT);
+    assertThat(lastEvent().reason()).isEqualTo(MapLayouts.DROP_INVALID_EXTHDR);
+  }
+
   // ---- ipcache, once more: a deleted ipcache entry (the peer left) counts as a change
 
   @Test

@@ -124,7 +124,33 @@ public final class Packets {
     return ipv6Raw(src, dst, 44, 64, concat(frag, payload));
   }
 
-  private static byte[] ipv6Raw(String src, String dst, int next, int hopLimit, byte[] payload) {
+  /** An IPv6 extension header of 8 bytes: next header, length 0, then {@code rest} (6 bytes). */
+  public static byte[] ext8(int next, int... rest) {
+    byte[] h = new byte[8];
+    h[0] = (byte) next;
+    for (int i = 0; i < rest.length && i < 6; i++) {
+      h[2 + i] = (byte) rest[i];
+    }
+    return h;
+  }
+
+  /** A frame with another IPv6 payload length (what the header claims, not what it carries). */
+  public static byte[] withIpv6PayloadLength(byte[] frame, int length) {
+    byte[] f = frame.clone();
+    port(f, 14 + 4, length);
+    return f;
+  }
+
+  public static byte[] concat(byte[]... parts) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      out.writeBytes(p);
+    }
+    return out.toByteArray();
+  }
+
+  /** IPv6 with {@code payload} (extension headers and L4, as given) after the fixed header. */
+  public static byte[] ipv6Raw(String src, String dst, int next, int hopLimit, byte[] payload) {
     byte[] ip = new byte[40];
     ip[0] = 0x60;
     port(ip, 4, payload.length);
@@ -209,13 +235,6 @@ public final class Packets {
       out.write(0);
     }
     return out.toByteArray();
-  }
-
-  private static byte[] concat(byte[] a, byte[] b) {
-    byte[] out = new byte[a.length + b.length];
-    System.arraycopy(a, 0, out, 0, a.length);
-    System.arraycopy(b, 0, out, a.length, b.length);
-    return out;
   }
 
   private static void port(byte[] b, int off, int v) {

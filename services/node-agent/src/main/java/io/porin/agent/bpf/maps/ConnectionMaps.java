@@ -56,7 +56,10 @@ public final class ConnectionMaps {
   private final BpfMap fragments;
   private final Path ctPins;
   private final Path fragPins;
+
+  /** By endpoint id << 1 | direction, as porin_ct keys them. */
   private final Map<Integer, BpfMap> ctMaps = new HashMap<>();
+
   private final Map<Integer, Integer> capacities = new HashMap<>();
 
   public ConnectionMaps(BpfMap conntrack, BpfMap fragments, Path pins) {
@@ -72,107 +75,140 @@ public final class ConnectionMaps {
     }
   }
 
-  /** Fresh, empty maps for an endpoint, replacing (atomically, for the datapath) the old ones. */
+  /**
+   * Fresh, empty maps for an endpoint ({@code conntrackSize} connections per direction), replacing
+   * (atomically, for the datapath) the old ones.
+   */
   public synchronized void reset(int endpointId, int conntrackSize) {
-    BpfMap ct =
-        BpfMap.create(
-            MapLayouts.MAP_TYPE_LRU_HASH,
-            "porin_ct_" + endpointId,
-            MapLayouts.size(CT_KEY),
-            MapLayouts.size(CT_ENTRY),
-            conntrackSize,
-            0);
-    try (BpfMap frag =
-        BpfMap.create(
-            MapLayouts.MAP_TYPE_LRU_HASH,
-            "porin_frag_" + endpointId,
-            MapLayouts.size(FRAG_KEY),
-            MapLayouts.size(FRAG_VALUE),
-            MapLayouts.FRAG_PER_ENDPOINT,
-            0)) {
-      repin(ct, ctPins.resolve(Integer.toString(endpointId)));
-      repin(frag, fragPins.resolve(Integer.toString(endpointId)));
-      conntrack.updateInner(Fields.intKey(endpointId), ct);
-      fragments.updateInner(Fields.intKey(endpointId), frag);
+    List<BpfMap> created = new ArrayList<>();
+    try {
+      for (int dir = 0; dir < 2; dir++) {
+        BpfMap ct =
+            BpfMap.create(
+                MapLayouts.MAP_TYPE_LRU_HASH,
+                "porin_ct_" + endpointId + "_" + dir,
+                MapLayouts.size(CT_KEY),
+                MapLayouts.size(CT_ENTRY),
+                conntrackSize,
+                0);
+        created.add(ct);
+        repin(ct, ctPin(endpointId, dir));
+        conntrack.updateInner(Fields.intKey(key(endpointId, dir)), ct);
+        BpfMap old = ctMaps.put(key(endpointId, dir), ct);
+        if (old != null) {
+          old.close();
+        }
+      }
+      try (BpfMap frag =
+          BpfMap.create(
+              MapLayouts.MAP_TYPE_LRU_HASH,
+              "porin_frag_" + endpointId,
+              MapLayouts.size(FRAG_KEY),
+              MapLayouts.size(FRAG_VALUE),
+              MapLayouts.FRAG_PER_ENDPOINT,
+              0)) {
+        repin(frag, fragPins.resolve(Integer.toString(endpointId)));
+        fragments.updateInner(Fields.intKey(endpointId), frag);
+      }
     } catch (RuntimeException e) {
-      ct.close();
+      created.forEach(BpfMap::close);
       throw e;
     }
-    BpfMap old = ctMaps.put(endpointId, ct);
     capacities.put(endpointId, conntrackSize);
-    if (old != null) {
-      old.close();
-    }
   }
 
   /** Removes an endpoint's maps: its connections and fragments are gone. */
   public synchronized void forget(int endpointId) {
-    conntrack.delete(Fields.intKey(endpointId));
-    fragments.delete(Fields.intKey(endpointId));
-    BpfMap old = ctMaps.remove(endpointId);
-    capacities.remove(endpointId);
-    if (old != null) {
-      old.close();
+    for (int dir = 0; dir < 2; dir++) {
+      conntrack.delete(Fields.intKey(key(endpointId, dir)));
+      BpfMap old = ctMaps.remove(key(endpointId, dir));
+      if (old != null) {
+        old.close();
+      }
     }
+    fragments.delete(Fields.intKey(endpointId));
+    capacities.remove(endpointId);
     try {
-      Files.deleteIfExists(ctPins.resolve(Integer.toString(endpointId)));
+      for (int dir = 0; dir < 2; dir++) {
+        Files.deleteIfExists(ctPin(endpointId, dir));
+      }
       Files.deleteIfExists(fragPins.resolve(Integer.toString(endpointId)));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  /** Deletes the entries of an endpoint that expired before {@code nowNanos}; counts the rest. */
+  /**
+   * Deletes the entries of an endpoint that expired before {@code nowNanos}; counts the rest.
+   * Capacity and live count are of the fuller direction (the one that evicts first).
+   */
   public synchronized ConntrackSweep sweep(int endpointId, long nowNanos) {
-    BpfMap ct = ctMap(endpointId);
-    if (ct == null) {
-      return new ConntrackSweep(endpointId, 0, 0, 0);
-    }
-    int capacity = capacities.computeIfAbsent(endpointId, id -> ct.maxEntries());
     int live = 0;
     int removed = 0;
-    for (byte[] k : ct.keys()) {
-      byte[] v = ct.lookup(k).orElse(null);
-      if (v == null) {
+    int capacity = 0;
+    for (int dir = 0; dir < 2; dir++) {
+      BpfMap ct = ctMap(endpointId, dir);
+      if (ct == null) {
         continue;
       }
-      if (Long.compareUnsigned((long) EXPIRES.get(Fields.segment(v)), nowNanos) <= 0) {
-        if (ct.delete(k)) {
-          removed++;
+      capacity = capacities.computeIfAbsent(endpointId, id -> ct.maxEntries());
+      int liveHere = 0;
+      for (byte[] k : ct.keys()) {
+        byte[] v = ct.lookup(k).orElse(null);
+        if (v == null) {
+          continue;
         }
-      } else {
-        live++;
+        if (Long.compareUnsigned((long) EXPIRES.get(Fields.segment(v)), nowNanos) <= 0) {
+          if (ct.delete(k)) {
+            removed++;
+          }
+        } else {
+          liveHere++;
+        }
       }
+      live = Math.max(live, liveHere);
     }
     return new ConntrackSweep(endpointId, live, removed, capacity);
   }
 
   /** An endpoint's connections as the kernel holds them (tests and the CLI). */
   public synchronized List<Connection> connections(int endpointId) {
-    BpfMap ct = ctMap(endpointId);
     List<Connection> out = new ArrayList<>();
-    if (ct == null) {
-      return out;
-    }
-    for (byte[] k : ct.keys()) {
-      ct.lookup(k).ifPresent(v -> out.add(decode(k, v)));
+    for (int dir = 0; dir < 2; dir++) {
+      BpfMap ct = ctMap(endpointId, dir);
+      if (ct != null) {
+        for (byte[] k : ct.keys()) {
+          ct.lookup(k).ifPresent(v -> out.add(decode(k, v)));
+        }
+      }
     }
     return out;
   }
 
   /** Whether the endpoint has connection maps. */
   public synchronized boolean has(int endpointId) {
-    return ctMap(endpointId) != null;
+    return ctMap(endpointId, 0) != null && ctMap(endpointId, 1) != null;
   }
 
-  private BpfMap ctMap(int endpointId) {
-    BpfMap ct = ctMaps.get(endpointId);
-    Path pin = ctPins.resolve(Integer.toString(endpointId));
+  private static int key(int endpointId, int dir) {
+    return (endpointId << 1) | dir;
+  }
+
+  private Path ctPin(int endpointId, int dir) {
+    return ctPins.resolve(endpointId + "-" + dir);
+  }
+
+  private BpfMap ctMap(int endpointId, int dir) {
+    BpfMap ct = ctMaps.get(key(endpointId, dir));
+    Path pin = ctPin(endpointId, dir);
     if (ct == null && Files.exists(pin)) {
       ct =
           BpfMap.fromPin(
-              pin, "porin_ct_" + endpointId, MapLayouts.size(CT_KEY), MapLayouts.size(CT_ENTRY));
-      ctMaps.put(endpointId, ct);
+              pin,
+              "porin_ct_" + endpointId + "_" + dir,
+              MapLayouts.size(CT_KEY),
+              MapLayouts.size(CT_ENTRY));
+      ctMaps.put(key(endpointId, dir), ct);
     }
     return ct;
   }
