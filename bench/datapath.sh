@@ -9,7 +9,8 @@
 #   throughput  one TCP stream (iperf3)
 # Configurations, interleaved round by round:
 #   plain      veth pairs and the nodes' routing, no programs
-#   porin-10   Porin's programs on every host-side veth, 10 ipcache / 10 policy entries
+#   porin-10   Porin's programs on every host-side veth (and, cross-node, on each node's uplink:
+#              host routing), 10 ipcache / 10 policy entries
 #   porin-10k  the same with 10,000 ipcache entries and 1,000 policy entries per endpoint
 #   iptables   no programs; 10,000 iptables FORWARD rules on each node, the allowing one last
 # Porin runs with both directions of every pod enforced and its event ring drained (flows on).
@@ -115,8 +116,9 @@ porin_on() {  # TOPOLOGY IPCACHE POLICY
         args+=(--peer "${podip[$p]},${identity[$p]}")
       fi
     done
+    [ "$1" = cross-node ] && args+=(--device eth0)
     mkfifo "$work/ctl-$n"
-    nsenter --net="/var/run/netns/$n" "$java" --enable-native-access=ALL-UNNAMED -cp "$cp" \
+    nsenter --net="/var/run/netns/$n" "$java" ${BENCH_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED -cp "$cp" \
       io.porin.bench.datapath.DatapathSetup "/sys/fs/bpf/$n" "$2" "$3" 5201,7777 "${args[@]}" \
       <"$work/ctl-$n" >"$work/setup-$n.log" 2>&1 &
     eval "exec ${fd}>\"$work/ctl-$n\""
@@ -136,6 +138,7 @@ porin_off() {  # TOPOLOGY
   for p in sa sb xa xb; do
     inns "${podnode[$p]}" tc qdisc del dev "h$p" clsact 2>/dev/null || true
   done
+  for n in "$tag-x1" "$tag-x2"; do inns "$n" tc qdisc del dev eth0 clsact 2>/dev/null || true; done
   rm -rf /sys/fs/bpf/"$tag"-* "$work"/ctl-*
 }
 wait_setups() {
@@ -167,15 +170,22 @@ iptables_off() {
   done
 }
 
+# packets the client's node forwarded through its IP stack (host routing skips it)
+forwarded() { inns "$1" awk '/^Ip: [0-9]/{print $7}' /proc/net/snmp; }
+
 measure() {  # TOPOLOGY CONFIG ROUND
   local client server rr crr tput
   if [ "$1" = same-node ]; then client=sa; server=sb; else client=xa; server=xb; fi
+  # warm up first (caches, and the JIT of the setup's event reader): the same for every config
+  inns "$tag-$client" "$work/tcp_rr" crr "${podip[$server]}" 7777 2 >/dev/null
+  local fwd0; fwd0=$(forwarded "${podnode[$client]}")
   rr=$(inns "$tag-$client" "$work/tcp_rr" client "${podip[$server]}" 7777 "$SECS")
   crr=$(inns "$tag-$client" "$work/tcp_rr" crr "${podip[$server]}" 7777 "$SECS")
   tput=$(inns "$tag-$client" iperf3 -c "${podip[$server]}" -p 5201 -t "$SECS" -J \
     | awk -F'[:,]' '/"sum_received"/{f=1} f && /"bits_per_second"/{print $2; exit}')
-  printf '%-10s %-10s round %d: %8.0f rr/s %8.0f crr/s %7.2f Gbit/s\n' "$1" "$2" "$3" "$rr" "$crr" \
-    "$(awk -v b="$tput" 'BEGIN{print b/1e9}')"
+  printf '%-10s %-10s round %d: %8.0f rr/s %8.0f crr/s %7.2f Gbit/s  (%d forwarded by the node)\n' \
+    "$1" "$2" "$3" "$rr" "$crr" "$(awk -v b="$tput" 'BEGIN{print b/1e9}')" \
+    $(( $(forwarded "${podnode[$client]}") - fwd0 ))
   echo "$1 $2 $3 $rr $crr $tput" >>"$work/results"
 }
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Porin's endpoint program, attached with tc (clsact, direct action) to each pod's host-side
- * veth:
- *   porin_from_pod  on tc ingress: traffic the pod sends    -> the pod's egress policy
- *   porin_to_pod    on tc egress:  traffic the pod receives -> the pod's ingress policy
+ * Porin's endpoint programs, attached with tc (clsact, direct action):
+ *   porin_from_pod     on each pod's host-side veth, tc ingress: what the pod sends -> its egress
+ *                      policy
+ *   porin_to_pod       on the same veth, tc egress: what the pod receives -> its ingress policy
+ *   porin_from_netdev  on the node's uplinks, tc ingress: what other nodes send to a local pod ->
+ *                      that pod's ingress policy, then straight into the pod
  *
  * Per packet: parse. What a pod sends must come from its own MAC and addresses (VLAN tags, other
  * sources: dropped); link-local control (ND, MLD, the pod's own ARP) passes, counted. Then the
@@ -35,6 +37,7 @@ struct {
 	__uint(max_entries, PORIN_ENDPOINTS_MAX * 2);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } porin_lxc SEC(".maps");
+
 
 static __always_inline int drop_as(struct __sk_buff *skb, const struct porin_endpoint *ep,
 				   const struct packet *p, __u8 dir, __u32 peer,
@@ -112,26 +115,28 @@ static __always_inline __be16 original_port(const struct packet *p)
  * TC_ACT_OK or _SHOT.
  */
 static __noinline int policy_step(struct __sk_buff *skb, const struct porin_endpoint *ep, __u8 dir,
-				  const struct packet *p)
+				  struct packet *p, __u32 local_peer)
 {
 	/* A function of its own (not inlined): the fast path runs it twice, and each run needs its
-	 * keys and decision on the stack; inlined twice they would not fit the 512-byte stack. */
+	 * keys and decision on the stack; inlined twice they would not fit the 512-byte stack.
+	 * local_peer: the peer's identity when it is an endpoint of this node (0: ask the ipcache). */
 	__u64 now = p->now;
 	__u32 generation = p->generation;
-	struct ct_maps maps;
-	if (!ct_maps_of(&maps, ep->endpoint_id))
+	void *fwd = ct_map(ep->endpoint_id, dir);
+	if (!fwd)
 		return drop(skb, ep, p, dir, PORIN_DROP_CT_NO_MAP);
-	if (p->icmp_error && ct_related(&maps, ep, p, dir))
+	if (p->icmp_error && ct_related(ep, p, dir))
 		return forward(skb, dir);
 
 	struct porin_ct_key key;
 	enum ct_status status;
 	void *ctmap;
-	struct porin_ct_entry *ct = ct_lookup(&maps, p, dir, &key, &ctmap, now, &status);
+	struct porin_ct_entry *ct = ct_lookup(fwd, ep->endpoint_id, p, dir, &key, &ctmap, now, &status);
 	int reply = status == CT_REPLY;
 	if (ct && ct->policy_revision == ep->policy_revision &&
 	    ct->ipcache_generation == generation) {
 		ct_touch(ct, p, reply, now);
+		p->peer = ct->peer_identity;
 		return forward(skb, dir);
 	}
 
@@ -141,8 +146,9 @@ static __noinline int policy_step(struct __sk_buff *skb, const struct porin_endp
 	 * peer is the far end either way.
 	 */
 	const __be32 *peer_addr = dir == PORIN_DIR_EGRESS ? p->t.daddr : p->t.saddr;
-	__u32 peer = ipcache_identity(peer_addr, p->t.family);
+	__u32 peer = local_peer ? local_peer : ipcache_identity(peer_addr, p->t.family);
 	struct decision d = {};
+	p->peer = peer;
 	policy_decide(&d, ep, reply ? dir ^ 1 : dir, peer, peer_addr, p->t.family, p->t.protocol,
 		      reply ? original_port(p) : p->policy_port);
 	if (d.verdict == PORIN_POLICY_DENY) {
@@ -190,6 +196,69 @@ static __always_inline int ttl_decrement(struct __sk_buff *skb, const struct pac
 	return bpf_skb_store_bytes(skb, off, &next, 1, 0) ? -1 : 0;
 }
 
+/* Hands a packet to a local endpoint inside its namespace: one hop (TTL), its MACs. */
+static __always_inline int into_pod(struct __sk_buff *skb, const struct porin_endpoint *dst,
+				    __u32 dst_ifindex, const struct packet *p)
+{
+	/* a router's duty: the hop limit goes down; at 1 the stack answers (time exceeded) */
+	int rc = ttl_decrement(skb, p);
+	if (rc > 0)
+		return TC_ACT_OK;
+	if (rc < 0 || bpf_skb_store_bytes(skb, 0, dst->pod_mac, 6, 0) ||
+	    bpf_skb_store_bytes(skb, 6, dst->host_mac, 6, 0))
+		return drop(skb, dst, p, PORIN_DIR_INGRESS, PORIN_DROP_WRITE_ERROR);
+	return bpf_redirect_peer(dst_ifindex, 0);
+}
+
+/*
+ * Host routing: a packet for a pod on another node leaves through the node's uplink directly (a
+ * FIB lookup, then out of the device), skipping the node's IP input and forwarding path. Only to
+ * one of the node's own devices; anything the lookup does not settle (no route, a route
+ * elsewhere, a packet too big) takes the stack as before.
+ */
+static __noinline int route_out(struct __sk_buff *skb, const struct packet *p)
+{
+	struct bpf_fib_lookup fib = {};
+	fib.ifindex = skb->ifindex;
+	fib.l4_protocol = p->t.protocol;
+	fib.sport = p->t.sport;
+	fib.dport = p->t.dport;
+	if (p->t.family == PORIN_FAMILY_IPV4) {
+		fib.family = 2; /* AF_INET */
+		fib.ipv4_src = p->t.saddr[0];
+		fib.ipv4_dst = p->t.daddr[0];
+	} else {
+		fib.family = 10; /* AF_INET6 */
+		__builtin_memcpy(fib.ipv6_src, p->t.saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, p->t.daddr, 16);
+	}
+	long rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return TC_ACT_OK;
+	__u32 out = fib.ifindex;
+	if (!out || !is_node_device(out))
+		return TC_ACT_OK;
+	int ttl = ttl_decrement(skb, p);
+	if (ttl > 0)
+		return TC_ACT_OK;
+	if (ttl < 0)
+		return TC_ACT_SHOT;
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		struct bpf_redir_neigh nh = {};
+		if (p->t.family == PORIN_FAMILY_IPV4) {
+			nh.nh_family = 2;
+			nh.ipv4_nh = fib.ipv4_dst;
+		} else {
+			nh.nh_family = 10;
+			__builtin_memcpy(nh.ipv6_nh, fib.ipv6_dst, 16);
+		}
+		return bpf_redirect_neigh(out, &nh, sizeof(nh), 0);
+	}
+	if (bpf_skb_store_bytes(skb, 0, fib.dmac, 6, 0) || bpf_skb_store_bytes(skb, 6, fib.smac, 6, 0))
+		return TC_ACT_SHOT;
+	return bpf_redirect(out, 0);
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
 	struct packet p = {};
@@ -221,16 +290,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	if (p.frag == FRAG_LATER && !frag_resolve(epid, &p, dir))
 		return drop(skb, ep, &p, dir, PORIN_DROP_FRAG_NOT_FOUND);
 
-	p.now = bpf_ktime_get_ns();
-	p.generation = ipcache_generation();
-	rc = policy_step(skb, ep, dir, &p);
-	if (rc != TC_ACT_OK)
-		return rc;
-
 	/*
 	 * Same-node fast path: when the destination is a local endpoint, decide its ingress policy
-	 * here and hand the packet straight to its interface inside its namespace. The node's
-	 * routing and the destination's own hook are skipped; policy is not.
+	 * here too and hand the packet straight to its interface inside its namespace. The node's
+	 * routing and the destination's own hook are skipped; policy is not. Both ends are local, so
+	 * each one's identity is the endpoint's own, not an ipcache lookup.
 	 */
 	struct porin_endpoint *dst = 0;
 	__u32 dst_ifindex = 0;
@@ -243,24 +307,57 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 			dst = bpf_map_lookup_elem(&porin_endpoints, &dst_ifindex);
 		}
 	}
+	p.now = bpf_ktime_get_ns();
+	p.generation = ipcache_generation();
+	rc = policy_step(skb, ep, dir, &p, dst ? dst->identity : 0);
+	if (rc != TC_ACT_OK)
+		return rc;
 	if (dst) {
-		rc = policy_step(skb, dst, PORIN_DIR_INGRESS, &p);
+		rc = policy_step(skb, dst, PORIN_DIR_INGRESS, &p, ep->identity);
 		if (rc != TC_ACT_OK)
 			return rc;
 	}
 	/* both verdicts said forward: the datagram's later fragments may follow */
 	if (p.frag == FRAG_FIRST)
 		frag_record(epid, &p, dir);
+	if (dst)
+		return into_pod(skb, dst, dst_ifindex, &p);
+	/* a pod on another node: straight out of the node (the world and the node take the stack) */
+	if (dir == PORIN_DIR_EGRESS && is_pod_identity(p.peer))
+		return route_out(skb, &p);
+	return TC_ACT_OK;
+}
+
+/*
+ * From another node, on the node's uplink: a packet for a local endpoint meets that endpoint's
+ * ingress policy here and goes straight into the pod (its own hook never sees it). Anything else
+ * (for the node itself, not IP, not for a pod) passes to the stack untouched.
+ */
+SEC("tc")
+int porin_from_netdev(struct __sk_buff *skb)
+{
+	struct packet p = {};
+	if (parse_packet(skb, &p) < 0 || p.kind != PACKET_IP || p.control)
+		return TC_ACT_OK;
+	struct porin_lxc_key lk = { .family = p.t.family };
+	__builtin_memcpy(lk.addr, p.t.daddr, 16);
+	struct porin_lxc_value *lxc = bpf_map_lookup_elem(&porin_lxc, &lk);
+	if (!lxc)
+		return TC_ACT_OK;
+	__u32 dst_ifindex = lxc->ifindex;
+	struct porin_endpoint *dst = bpf_map_lookup_elem(&porin_endpoints, &dst_ifindex);
 	if (!dst)
 		return TC_ACT_OK;
-	/* a router's duty: the hop limit goes down; at 1 the stack answers (time exceeded) */
-	rc = ttl_decrement(skb, &p);
-	if (rc > 0)
-		return TC_ACT_OK;
-	if (rc < 0 || bpf_skb_store_bytes(skb, 0, dst->pod_mac, 6, 0) ||
-	    bpf_skb_store_bytes(skb, 6, dst->host_mac, 6, 0))
-		return drop(skb, dst, &p, PORIN_DIR_INGRESS, PORIN_DROP_WRITE_ERROR);
-	return bpf_redirect_peer(dst_ifindex, 0);
+	if (p.frag == FRAG_LATER && !frag_resolve(dst->endpoint_id, &p, PORIN_DIR_INGRESS))
+		return drop(skb, dst, &p, PORIN_DIR_INGRESS, PORIN_DROP_FRAG_NOT_FOUND);
+	p.now = bpf_ktime_get_ns();
+	p.generation = ipcache_generation();
+	int rc = policy_step(skb, dst, PORIN_DIR_INGRESS, &p, 0);
+	if (rc != TC_ACT_OK)
+		return rc;
+	if (p.frag == FRAG_FIRST)
+		frag_record(dst->endpoint_id, &p, PORIN_DIR_INGRESS);
+	return into_pod(skb, dst, dst_ifindex, &p);
 }
 
 SEC("tc")

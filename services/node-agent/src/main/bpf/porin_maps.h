@@ -247,10 +247,16 @@ struct porin_frag_value {
 /* porin_state: array of one: node-wide values. The agent bumps ipcache_generation after every
  * ipcache change, so established connections check their peer's identity again;
  * last_revision is the agent's own: the last endpoint revision it handed out (revisions are
- * unique on the node, across endpoints and agent restarts). */
+ * unique on the node, across endpoints and agent restarts). devices: the ifindexes of the
+ * node's uplinks (0 = none): traffic between pods of different nodes is routed straight out of
+ * and into these (host routing, skipping the node's IP stack); porin_from_netdev runs on their
+ * tc ingress. Kept here, next to the generation every packet reads, not in a map of its own. */
+#define PORIN_DEVICES_MAX 4
+
 struct porin_node_state {
 	__u32 ipcache_generation;
 	__u32 last_revision;
+	__u32 devices[PORIN_DEVICES_MAX];
 };
 
 /* porin_counters: per-CPU array indexed reason * 2 + direction (reason 0 = forwarded). */

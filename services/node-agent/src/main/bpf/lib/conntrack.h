@@ -19,32 +19,20 @@ struct porin_ct_inner {
 	__uint(max_entries, PORIN_CT_PER_ENDPOINT);
 };
 
+/* Arrays of maps (endpoint ids are small): the verifier inlines their lookups, no hashing. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__type(key, __u32);
 	__uint(max_entries, PORIN_ENDPOINTS_MAX * 2);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct porin_ct_inner);
 } porin_ct SEC(".maps");
 
-/* An endpoint's two conntrack maps, by the direction of the connections' first packets. */
-struct ct_maps {
-	void *dir[2];
-};
-
-/* Both maps of an endpoint; 0 when it has none (yet). */
-static __always_inline int ct_maps_of(struct ct_maps *m, __u32 endpoint_id)
+/* An endpoint's conntrack map of one direction (connections first seen that way); 0 if none. */
+static __always_inline void *ct_map(__u32 endpoint_id, __u8 dir)
 {
-	__u32 k = PORIN_CT_MAP_KEY(endpoint_id, PORIN_DIR_INGRESS);
-	m->dir[PORIN_DIR_INGRESS] = bpf_map_lookup_elem(&porin_ct, &k);
-	k = PORIN_CT_MAP_KEY(endpoint_id, PORIN_DIR_EGRESS);
-	m->dir[PORIN_DIR_EGRESS] = bpf_map_lookup_elem(&porin_ct, &k);
-	return m->dir[0] && m->dir[1];
-}
-
-static __always_inline void *ct_map(const struct ct_maps *m, __u8 dir)
-{
-	return dir == PORIN_DIR_INGRESS ? m->dir[PORIN_DIR_INGRESS] : m->dir[PORIN_DIR_EGRESS];
+	__u32 k = PORIN_CT_MAP_KEY(endpoint_id, dir);
+	return bpf_map_lookup_elem(&porin_ct, &k);
 }
 
 struct porin_frag_inner {
@@ -55,7 +43,7 @@ struct porin_frag_inner {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__type(key, __u32);
 	__uint(max_entries, PORIN_ENDPOINTS_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -126,16 +114,15 @@ static __always_inline void ct_touch(struct porin_ct_entry *e, const struct pack
 /*
  * Finds the connection a packet belongs to among one endpoint's connections: as its original
  * direction (in the map of that direction), or as a reply (in the other). key ends up as the key
- * of the entry found (the forward key when none is); *where is the map it is in.
+ * of the entry found (the forward key when none is); *where is the map it is in (the forward map
+ * when none is). The endpoint's maps must exist (the caller checked the forward one).
  */
-static __always_inline struct porin_ct_entry *ct_lookup(const struct ct_maps *m,
+static __always_inline struct porin_ct_entry *ct_lookup(void *fwd, __u32 endpoint_id,
 						       const struct packet *p, __u8 dir,
 						       struct porin_ct_key *key, void **where,
 						       __u64 now, enum ct_status *status)
 {
 	struct porin_ct_entry *e;
-	void *fwd = ct_map(m, dir);
-	void *rev = ct_map(m, dir ^ 1);
 	ct_key_of(key, &p->t, dir, 0);
 	*where = fwd;
 	e = bpf_map_lookup_elem(fwd, key);
@@ -149,6 +136,11 @@ static __always_inline struct porin_ct_entry *ct_lookup(const struct ct_maps *m,
 		}
 		*status = CT_ESTABLISHED;
 		return e;
+	}
+	void *rev = ct_map(endpoint_id, dir ^ 1);
+	if (!rev) {
+		*status = CT_NEW;
+		return 0;
 	}
 	struct porin_ct_key rkey;
 	ct_key_of(&rkey, &p->t, dir, 1);
@@ -177,8 +169,8 @@ static __always_inline int is_pod_identity(__u32 id)
  * the endpoint: only to where the embedded packet came from). Coming in, it may come from a router
  * on the path, but not from a pod that is not the connection's other end: pods are not routers.
  */
-static __always_inline int ct_related(const struct ct_maps *m, const struct porin_endpoint *ep,
-				      const struct packet *p, __u8 dir)
+static __always_inline int ct_related(const struct porin_endpoint *ep, const struct packet *p,
+				      __u8 dir)
 {
 	const struct tuple *in = &p->inner;
 	if (in->family != p->t.family)
@@ -194,17 +186,22 @@ static __always_inline int ct_related(const struct ct_maps *m, const struct pori
 		return 0;
 	}
 	struct porin_ct_key k;
-	ct_key_of(&k, in, dir ^ 1, 0);
-	struct porin_ct_entry *e = bpf_map_lookup_elem(ct_map(m, dir ^ 1), &k);
-	if (!(e && e->expires > p->now)) {
+	struct porin_ct_entry *e = 0;
+	void *m = ct_map(ep->endpoint_id, dir ^ 1);
+	if (m) {
+		ct_key_of(&k, in, dir ^ 1, 0);
+		e = bpf_map_lookup_elem(m, &k);
+	}
+	m = ct_map(ep->endpoint_id, dir);
+	if (!(e && e->expires > p->now) && m) {
 		ct_key_of(&k, in, dir ^ 1, 1);
-		e = bpf_map_lookup_elem(ct_map(m, dir), &k);
+		e = bpf_map_lookup_elem(m, &k);
 	}
 	return e && e->expires > p->now && e->policy_revision == ep->policy_revision &&
 	       e->ipcache_generation == p->generation;
 }
 
-/* ---- fragments */
+/* ---- fragments (functions of their own: their keys stay off the callers' stack frames) */
 
 static __always_inline void frag_key_of(struct porin_frag_key *k, const struct packet *p, __u8 dir)
 {
@@ -219,7 +216,7 @@ static __always_inline void frag_key_of(struct porin_frag_key *k, const struct p
 
 /* A later fragment takes the ports its first fragment was forwarded with; 0 when there was none
  * (the first fragment was dropped, never seen, or its datagram is complete). */
-static __always_inline int frag_resolve(__u32 endpoint_id, struct packet *p, __u8 dir)
+static __noinline int frag_resolve(__u32 endpoint_id, struct packet *p, __u8 dir)
 {
 	void *frags = bpf_map_lookup_elem(&porin_frag, &endpoint_id);
 	if (!frags)
@@ -240,7 +237,7 @@ static __always_inline int frag_resolve(__u32 endpoint_id, struct packet *p, __u
 }
 
 /* A first fragment was forwarded: its later fragments may follow it. */
-static __always_inline void frag_record(__u32 endpoint_id, const struct packet *p, __u8 dir)
+static __noinline void frag_record(__u32 endpoint_id, const struct packet *p, __u8 dir)
 {
 	void *frags = bpf_map_lookup_elem(&porin_frag, &endpoint_id);
 	if (!frags)

@@ -101,6 +101,7 @@ struct packet {
 	__be32 frag_id;
 	__u32 length;
 	__u32 generation;    /* the ipcache generation when the packet arrived */
+	__u32 peer;          /* the identity of the far end, as the last policy step found it */
 	__u64 now;           /* bpf_ktime_get_ns() when the packet arrived */
 };
 

@@ -34,7 +34,7 @@ struct porin_policy_inner {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__type(key, __u32);
 	__uint(max_entries, PORIN_ENDPOINTS_MAX * PORIN_POLICY_SLOTS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -56,6 +56,17 @@ static __always_inline __u32 ipcache_generation(void)
 	__u32 zero = 0;
 	struct porin_node_state *s = bpf_map_lookup_elem(&porin_state, &zero);
 	return s ? s->ipcache_generation : 0;
+}
+
+/* Whether an interface is one of the node's uplinks (host routing goes out of these only). */
+static __always_inline int is_node_device(__u32 ifindex)
+{
+	__u32 zero = 0;
+	struct porin_node_state *s = bpf_map_lookup_elem(&porin_state, &zero);
+	if (!s)
+		return 0;
+	return s->devices[0] == ifindex || s->devices[1] == ifindex || s->devices[2] == ifindex ||
+	       s->devices[3] == ifindex;
 }
 
 static __always_inline __u32 ipcache_identity(const __be32 *addr, __u8 family)

@@ -30,8 +30,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>
  * DatapathSetup PIN_DIR IPCACHE POLICY PORTS \
- *   --pod HOST_IF,IP,POD_MAC,HOST_MAC,IDENTITY ... [--peer IP,IDENTITY ...]
+ *   --pod HOST_IF,IP,POD_MAC,HOST_MAC,IDENTITY ... [--peer IP,IDENTITY ...] [--device IF ...]
  * </pre>
+ *
+ * <p>{@code --device}: one of the node's uplinks (host routing between nodes, as the agent sets it
+ * up on the interfaces holding the node's addresses).
  */
 public final class DatapathSetup {
   private DatapathSetup() {}
@@ -47,6 +50,7 @@ public final class DatapathSetup {
       ports.add(Integer.parseInt(p));
     }
     List<Pod> local = new ArrayList<>();
+    List<String> devices = new ArrayList<>();
     Map<String, Integer> everyPod = new LinkedHashMap<>();
     for (int i = 4; i + 1 < args.length; i += 2) {
       String[] f = args[i + 1].split(",");
@@ -57,6 +61,7 @@ public final class DatapathSetup {
           everyPod.put(p.ip(), p.identity());
         }
         case "--peer" -> everyPod.put(f[0], Integer.parseInt(f[1]));
+        case "--device" -> devices.add(f[0]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -75,13 +80,16 @@ public final class DatapathSetup {
       }
       try (RingBufferReader reader =
           dp.events(
-              50,
+              Long.getLong("porin.bench.drain-ms", 50),
               b -> {
                 DatapathEvent.decode(b);
                 events.incrementAndGet();
               })) {
         for (Pod p : local) {
           dp.attach(Tc.ifindex(p.hostIf()));
+        }
+        for (String d : devices) {
+          dp.attachDevice(Tc.ifindex(d));
         }
         System.out.printf(
             "ready: %d ipcache entries, %d policy entries per endpoint%n",
@@ -120,7 +128,7 @@ public final class DatapathSetup {
               80000 + random.nextInt(100_000), random.nextInt(2), 6, 1 + random.nextInt(65535), 24),
           new PolicyValue(MapLayouts.POLICY_ALLOW, 2));
     }
-    dp.resetConnections(id, MapLayouts.CT_PER_ENDPOINT);
+    dp.resetConnections(id, Integer.getInteger("porin.bench.ct", MapLayouts.CT_PER_ENDPOINT));
     dp.writePolicy(id, 0, new PolicyContent(policy, Map.of(), Map.of()));
     int flags = MapLayouts.EP_ENFORCE_INGRESS | MapLayouts.EP_ENFORCE_EGRESS;
     int ifindex = Tc.ifindex(pod.hostIf());

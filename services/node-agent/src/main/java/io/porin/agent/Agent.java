@@ -116,6 +116,7 @@ public class Agent {
       kv = KvStore.connect(config.etcd().endpoints(), config.etcd().timeout());
       control = new ControlPlane(a.identity(), a.ipam(), a.policy());
       NodeAddresses addresses = joinNode(state);
+      attachDevices();
       ipcache = new IpcacheSync(datapath, kv, node, a.autoNodeRoutes());
       PodLabels labels = podLabels(LabelFilter.configured(a.labels().orElse(List.of())));
 
@@ -192,6 +193,22 @@ public class Agent {
     publisher.start();
     publisher.put(Keys.Nodes.node(node), nodeJson(n).toString());
     return n;
+  }
+
+  /** Host routing on the node's uplinks (configured, or those holding the node's addresses). */
+  private void attachDevices() {
+    List<String> names =
+        config
+            .agent()
+            .devices()
+            .orElseGet(
+                () ->
+                    io.porin.agent.net.NodeDevices.holding(
+                        config.agent().nodeAddresses().orElse(List.of())));
+    for (String name : names) {
+      datapath.attachDevice(io.porin.agent.bpf.Tc.ifindex(name));
+      LOG.infof("host routing on %s", name);
+    }
   }
 
   private void subscribeToPolicy(EndpointLifecycle lifecycle) {

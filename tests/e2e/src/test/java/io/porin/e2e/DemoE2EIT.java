@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
  * app and its policies from examples/, and real traffic between the pods; then {@code bin/demo
  * down}, after which nothing of the lab is left. Always brought down, also on failure.
  */
+@org.junit.jupiter.api.Tag("privileged")
 class DemoE2EIT {
   static final String LAB = "e2edemo";
 

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * a new flow; and a ring that overflows and says so.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@org.junit.jupiter.api.Tag("privileged")
 class FlowsE2EIT {
   static final String LAB = "e2eflow";
   static LabHarness lab = new LabHarness(LAB);

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * second lab side by side, and {@code lab down} after a crashed {@code lab up}.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@org.junit.jupiter.api.Tag("privileged")
 class LabE2EIT {
   static final String LAB = "e2elab";
   static LabHarness lab = new LabHarness(LAB);

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * and the destination's ingress to allow it).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@org.junit.jupiter.api.Tag("privileged")
 class NetworkPolicyMatrixE2EIT {
   static final String LAB = "e2enp";
   static final List<String> NAMESPACES = List.of("x", "y", "z");

@@ -72,20 +72,19 @@ final class Libbpf {
       bpf("bpf_obj_get_info_by_fd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
   static final MethodHandle PROG_TEST_RUN =
       bpf("bpf_prog_test_run_opts", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-  static final MethodHandle RING_BUFFER_NEW =
-      bpf(
-          "ring_buffer__new",
-          FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS),
-          ERRNO);
-  static final MethodHandle RING_BUFFER_CONSUME =
-      bpf("ring_buffer__consume", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-  static final MethodHandle RING_BUFFER_FREE =
-      bpf("ring_buffer__free", FunctionDescriptor.ofVoid(ADDRESS));
   static final MethodHandle SET_PRINT =
       bpf("libbpf_set_print", FunctionDescriptor.of(ADDRESS, ADDRESS));
   static final MethodHandle CLOSE = libc("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
   static final MethodHandle IF_NAMETOINDEX =
       libc("if_nametoindex", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+  static final MethodHandle MMAP =
+      libc(
+          "mmap",
+          FunctionDescriptor.of(
+              ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+  static final MethodHandle MUNMAP =
+      libc("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+  static final MethodHandle GETPAGESIZE = libc("getpagesize", FunctionDescriptor.of(JAVA_INT));
   static final MethodHandle VSNPRINTF =
       libc("vsnprintf", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS));
 

@@ -44,6 +44,7 @@ import java.util.function.Consumer;
 public final class LinuxDatapath implements Datapath, AutoCloseable {
   public static final String PROGRAM_FROM_POD = "porin_from_pod";
   public static final String PROGRAM_TO_POD = "porin_to_pod";
+  public static final String PROGRAM_FROM_NETDEV = "porin_from_netdev";
   private static final String OBJECT_RESOURCE = "/bpf/bpf_lxc.o";
 
   private final BpfObject object;
@@ -57,6 +58,7 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
   private final BpfMap events;
   private final int fromPod;
   private final int toPod;
+  private final int fromNetdev;
 
   private LinuxDatapath(Path pins, BpfObject object) throws IOException {
     this.object = object;
@@ -77,6 +79,7 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
     events = object.map("porin_events", 0, 0);
     fromPod = object.programFd(PROGRAM_FROM_POD);
     toPod = object.programFd(PROGRAM_TO_POD);
+    fromNetdev = object.programFd(PROGRAM_FROM_NETDEV);
   }
 
   /**
@@ -103,6 +106,7 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
     return switch (name) {
       case PROGRAM_FROM_POD -> fromPod;
       case PROGRAM_TO_POD -> toPod;
+      case PROGRAM_FROM_NETDEV -> fromNetdev;
       default -> throw new IllegalArgumentException("no program " + name);
     };
   }
@@ -113,6 +117,16 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
   public void attach(int ifindex) {
     Tc.attach(ifindex, Tc.Hook.INGRESS, fromPod);
     Tc.attach(ifindex, Tc.Hook.EGRESS, toPod);
+  }
+
+  /**
+   * Makes a device one of the node's uplinks: pod traffic to other nodes leaves through it
+   * directly, and what arrives on it for a local pod meets that pod's ingress policy there and goes
+   * straight in (porin_from_netdev on its tc ingress, atomically replaced).
+   */
+  public void attachDevice(int ifindex) {
+    Tc.attach(ifindex, Tc.Hook.INGRESS, fromNetdev);
+    state.addDevice(ifindex);
   }
 
   @Override

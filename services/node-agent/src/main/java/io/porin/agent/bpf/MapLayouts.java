@@ -61,6 +61,7 @@ public final class MapLayouts {
   public static final int POLICY_SLOTS = 2;
   public static final int POLICY_MAX = 16384;
   public static final int CIDR_CLASSES_MAX = 65536;
+  public static final int DEVICES_MAX = 4;
   public static final int CT_PER_ENDPOINT = 8192;
   public static final int CT_KIND_PORTS = 0;
   public static final int CT_KIND_ECHO_REQUEST = 1;
@@ -134,6 +135,7 @@ public final class MapLayouts {
           Map.entry("POLICY_SLOTS", POLICY_SLOTS),
           Map.entry("POLICY_MAX", POLICY_MAX),
           Map.entry("CIDR_CLASSES_MAX", CIDR_CLASSES_MAX),
+          Map.entry("DEVICES_MAX", DEVICES_MAX),
           Map.entry("CT_PER_ENDPOINT", CT_PER_ENDPOINT),
           Map.entry("FRAG_PER_ENDPOINT", FRAG_PER_ENDPOINT),
           Map.entry("CT_LIFETIME_TCP", CT_LIFETIME_TCP),
@@ -276,7 +278,10 @@ public final class MapLayouts {
           .withName("porin_frag_value");
 
   public static final StructLayout NODE_STATE =
-      structLayout(U32.withName("ipcache_generation"), U32.withName("last_revision"))
+      structLayout(
+              U32.withName("ipcache_generation"),
+              U32.withName("last_revision"),
+              sequenceLayout(DEVICES_MAX, U32).withName("devices"))
           .withName("porin_node_state");
 
   public static final StructLayout COUNTER =

@@ -77,6 +77,13 @@ public interface AgentConfig {
     /** Label prefixes the identity service also uses ({@code porin.identity.labels}). */
     Optional<List<String>> labels();
 
+    /**
+     * The node's uplinks (interface names): pod traffic to other nodes leaves through them directly
+     * and pod traffic from other nodes enters pods from them directly, skipping the node's IP stack
+     * (host routing). Default: the interfaces that hold the node's addresses.
+     */
+    Optional<List<String>> devices();
+
     /** Route other nodes' pod CIDRs via their addresses (native routing). */
     @WithDefault("true")
     boolean autoNodeRoutes();

@@ -353,6 +353,34 @@ class DatapathPacketIT {
     assertThat(drop.cookie()).isEqualTo(900 + peer.id);
   }
 
+  @Test
+  void fromAnotherNodeAPodsIngressPolicyIsDecidedOnTheUplinkAndThePacketGoesStraightIn() {
+    PacketFixture.Ep remote = pod; // the "other node's" pod: only its address matters here
+    PacketFixture.Ep local = f.endpoint(8, 2100, "10.0.2.2", "fd00::22", 4242);
+    local.policy(entry(POD, DIR_INGRESS, TCP, 80, 24, POLICY_ALLOW, 91));
+    f.events();
+    TestRun.Result in =
+        TestRun.run(
+            f.dp.programFd(LinuxDatapath.PROGRAM_FROM_NETDEV),
+            syn(remote.ipv4, local.ipv4, 40500, 80),
+            1);
+    assertThat(in.retval()).isEqualTo(REDIRECT);
+    assertThat(HexFormat.of().formatHex(in.data(), 0, 12)).isEqualTo("020000000802020000000801");
+    assertThat(in.data()[14 + 8]).isEqualTo((byte) 63);
+    DatapathEvent e = onlyEvent();
+    assertThat(e.endpointId()).isEqualTo(local.id);
+    assertThat(e.direction()).isEqualTo(DIR_INGRESS);
+    assertThat(e.cookie()).isEqualTo(91);
+    // what the pod's policy does not admit is dropped there
+    assertThat(f.fromNetdev(syn(remote.ipv4, local.ipv4, 40501, 22))).isEqualTo(SHOT);
+    assertThat(onlyEvent().reason()).isEqualTo(MapLayouts.DROP_POLICY);
+    // what is not for a local pod (the node itself, elsewhere) and what is not IP pass untouched
+    assertThat(f.fromNetdev(syn(remote.ipv4, "172.30.1.2", 40502, 22))).isEqualTo(OK);
+    assertThat(f.fromNetdev(Packets.arp(Packets.HOST_MAC, "172.30.1.3", "172.30.1.2")))
+        .isEqualTo(OK);
+    assertThat(f.events()).isEmpty();
+  }
+
   /**
    * Differential: random policies (translated by the agent's translator) against core's
    * DirectionPolicy.decide, the reference the policy service traces with, on random packets.

@@ -231,6 +231,11 @@ final class PacketFixture implements AutoCloseable {
     return b;
   }
 
+  /** Runs a frame through a node uplink's ingress (from another node). */
+  int fromNetdev(byte[] frame) {
+    return TestRun.run(dp.programFd(LinuxDatapath.PROGRAM_FROM_NETDEV), frame, 1).retval();
+  }
+
   /** Runs a frame through the pod's ingress (tc egress of the host side). */
   int toPod(byte[] frame) {
     return TestRun.run(dp.programFd(LinuxDatapath.PROGRAM_TO_POD), frame, 1).retval();

@@ -3,6 +3,9 @@ package io.porin.agent.bpf.maps;
 import static io.porin.agent.bpf.MapLayouts.NODE_STATE;
 
 import io.porin.agent.bpf.BpfMap;
+import io.porin.agent.bpf.MapLayouts;
+import java.lang.foreign.MemoryLayout;
+import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /** {@code porin_state}: the node-wide ipcache generation and the last endpoint revision. */
@@ -10,6 +13,13 @@ public final class NodeStateMap {
   private static final VarHandle IPCACHE_GENERATION =
       Fields.scalar(NODE_STATE, "ipcache_generation");
   private static final VarHandle LAST_REVISION = Fields.scalar(NODE_STATE, "last_revision");
+  private static final VarHandle DEVICES =
+      MethodHandles.insertCoordinates(
+          NODE_STATE.varHandle(
+              MemoryLayout.PathElement.groupElement("devices"),
+              MemoryLayout.PathElement.sequenceElement()),
+          1,
+          0L);
   private static final byte[] ZERO = Fields.intKey(0);
 
   private final BpfMap map;
@@ -30,6 +40,29 @@ public final class NodeStateMap {
     IPCACHE_GENERATION.set(s, next);
     map.update(ZERO, v);
     return next;
+  }
+
+  /**
+   * Adds an uplink (host routing goes out of these only).
+   *
+   * @throws IllegalStateException naming the limit when the node has as many as it can hold
+   */
+  public synchronized void addDevice(int ifindex) {
+    byte[] v = read();
+    var s = Fields.segment(v);
+    for (int i = 0; i < MapLayouts.DEVICES_MAX; i++) {
+      int at = (int) DEVICES.get(s, (long) i);
+      if (at == ifindex) {
+        return;
+      }
+      if (at == 0) {
+        DEVICES.set(s, (long) i, ifindex);
+        map.update(ZERO, v);
+        return;
+      }
+    }
+    throw new IllegalStateException(
+        "porin.agent.devices: at most " + MapLayouts.DEVICES_MAX + " uplinks, got one more");
   }
 
   public synchronized int lastRevision() {
