@@ -118,7 +118,7 @@ porin_on() {  # TOPOLOGY IPCACHE POLICY
     done
     [ "$1" = cross-node ] && args+=(--device eth0)
     mkfifo "$work/ctl-$n"
-    nsenter --net="/var/run/netns/$n" "$java" ${BENCH_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED -cp "$cp" \
+    nsenter --net="/var/run/netns/$n" "$java" --enable-native-access=ALL-UNNAMED -cp "$cp" \
       io.porin.bench.datapath.DatapathSetup "/sys/fs/bpf/$n" "$2" "$3" 5201,7777 "${args[@]}" \
       <"$work/ctl-$n" >"$work/setup-$n.log" 2>&1 &
     eval "exec ${fd}>\"$work/ctl-$n\""

@@ -80,7 +80,7 @@ public final class DatapathSetup {
       }
       try (RingBufferReader reader =
           dp.events(
-              Long.getLong("porin.bench.drain-ms", 50),
+              50,
               b -> {
                 DatapathEvent.decode(b);
                 events.incrementAndGet();
@@ -128,7 +128,7 @@ public final class DatapathSetup {
               80000 + random.nextInt(100_000), random.nextInt(2), 6, 1 + random.nextInt(65535), 24),
           new PolicyValue(MapLayouts.POLICY_ALLOW, 2));
     }
-    dp.resetConnections(id, Integer.getInteger("porin.bench.ct", MapLayouts.CT_PER_ENDPOINT));
+    dp.resetConnections(id, MapLayouts.CT_PER_ENDPOINT);
     dp.writePolicy(id, 0, new PolicyContent(policy, Map.of(), Map.of()));
     int flags = MapLayouts.EP_ENFORCE_INGRESS | MapLayouts.EP_ENFORCE_EGRESS;
     int ifindex = Tc.ifindex(pod.hostIf());

@@ -84,11 +84,6 @@ public final class PolicySubscriber implements PolicySource, AutoCloseable {
     return Optional.ofNullable(policies.get(identity)).map(ProtoPolicies::toCore);
   }
 
-  /** An identity's policy as the stream delivered it. */
-  public Optional<IdentityPolicy> proto(int identity) {
-    return Optional.ofNullable(policies.get(identity));
-  }
-
   @Override
   public long revision() {
     return revision;

@@ -65,8 +65,6 @@ public final class EndpointRestore {
     if (cfg.isPresent() && cfg.get().endpointId() == e.id() && dp.hasConnections(e.id())) {
       EndpointConfig c = cfg.get();
       revisions.observe(c.policyRevision());
-      live.slot = c.policySlot();
-      live.mapRevision = c.policyRevision();
       live.config = c;
       live.enforcement(
           dp.readPolicy(e.id(), c.policySlot()).size(),

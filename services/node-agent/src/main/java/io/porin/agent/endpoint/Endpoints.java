@@ -40,10 +40,6 @@ public final class Endpoints {
     }
   }
 
-  boolean heldByCurrentThread() {
-    return lock.isHeldByCurrentThread();
-  }
-
   /** Every endpoint, by id. */
   public List<LiveEndpoint> list() {
     List<LiveEndpoint> out = new ArrayList<>(byId.values());

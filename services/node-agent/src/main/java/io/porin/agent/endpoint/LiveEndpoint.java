@@ -16,15 +16,13 @@ public final class LiveEndpoint {
   private volatile boolean egressEnforced = true;
 
   // The datapath side, under the Endpoints lock.
-  /** The live policy slot and the node-unique revision the endpoint map holds. */
-  int slot;
-
-  int mapRevision;
-
   /** What the live slot holds; null when unknown (restored from a previous run). */
   PolicyContent applied;
 
-  /** The settings the endpoint map holds besides revision and slot; null when unknown. */
+  /**
+   * The endpoint map's value as last written (its live slot and node-unique revision included);
+   * null before the first write.
+   */
   io.porin.agent.datapath.EndpointConfig config;
 
   /** Taken back from a previous run: enforcing its maps until the first sync re-derives them. */

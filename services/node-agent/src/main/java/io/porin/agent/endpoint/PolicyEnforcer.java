@@ -79,27 +79,25 @@ public final class PolicyEnforcer {
   /** The idle slot gets the content, then the endpoint switches to it with a new revision. */
   private void enforce(LiveEndpoint live, PolicyTranslator.Translated t) {
     Endpoint e = live.endpoint();
-    EndpointConfig settings =
+    EndpointConfig now = live.config;
+    // a new endpoint has no live slot yet: either is idle
+    int idle = now == null ? 0 : now.policySlot() ^ 1;
+    EndpointConfig next =
         t.endpoint(
             e.id(),
             e.identity(),
-            live.mapRevision,
-            live.slot,
+            now == null ? 0 : now.policyRevision(),
+            now == null ? 0 : now.policySlot(),
             e.podMac(),
             e.hostMac(),
             e.ipv4(),
             e.ipv6());
-    if (live.applied != null
-        && live.applied.equals(t.content())
-        && settings.sameSettings(live.config)) {
+    if (live.applied != null && live.applied.equals(t.content()) && next.sameSettings(now)) {
       return; // the kernel already holds exactly this
     }
-    int idle = live.applied == null && live.config == null ? live.slot : live.slot ^ 1;
     datapath.writePolicy(e.id(), idle, t.content());
-    EndpointConfig next = settings.withRevision(revisions.next(), idle);
+    next = next.withRevision(revisions.next(), idle);
     datapath.putEndpoint(e.ifindex(), next);
-    live.slot = idle;
-    live.mapRevision = next.policyRevision();
     live.applied = t.content();
     live.config = next;
   }
