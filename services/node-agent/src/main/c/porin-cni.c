@@ -153,7 +153,9 @@ int main(void)
 		fail(11, "porin agent unreachable", details);
 	}
 	for (size_t off = 0; off < req.len;) {
-		ssize_t w = write(fd, req.data + off, req.len - off);
+		/* MSG_NOSIGNAL: an agent that closed the socket is an error to report, not a SIGPIPE
+		 * that would end the plugin without a word */
+		ssize_t w = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL);
 		if (w <= 0)
 			fail(5, "writing to the porin agent failed", strerror(errno));
 		off += (size_t)w;

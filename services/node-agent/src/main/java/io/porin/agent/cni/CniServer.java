@@ -136,31 +136,29 @@ public final class CniServer implements AutoCloseable {
     try (c;
         InputStream in = Channels.newInputStream(c);
         OutputStream out = Channels.newOutputStream(c)) {
-      Answer a;
+      // The request is read (bounded in size, and in time by the deadline) before any answer,
+      // refusals included: a caller still writing when the socket closes would get no answer.
+      byte[] request = in.readNBytes(MAX_REQUEST_BYTES + 1);
+      if (request.length > MAX_REQUEST_BYTES) {
+        in.transferTo(OutputStream.nullOutputStream());
+      }
+      deadline.cancel(false);
       String peer = peer(c);
+      Answer a;
       if (peer != null) {
-        deadline.cancel(false);
         refused.incrementAndGet();
         LOG.warnf("CNI connection from %s refused: only root may call the CNI socket", peer);
         a = error("1.0.0", CniException.PERMISSION_DENIED, "only root may call " + socket, peer);
+      } else if (request.length > MAX_REQUEST_BYTES) {
+        refused.incrementAndGet();
+        a =
+            error(
+                "1.0.0",
+                CniException.DECODE_FAILURE,
+                "the request is larger than " + MAX_REQUEST_BYTES + " bytes",
+                "");
       } else {
-        byte[] request = in.readNBytes(MAX_REQUEST_BYTES + 1);
-        if (request.length > MAX_REQUEST_BYTES) {
-          // read the rest away (bounded by the deadline), so the caller gets the answer
-          in.transferTo(OutputStream.nullOutputStream());
-        }
-        deadline.cancel(false);
-        if (request.length > MAX_REQUEST_BYTES) {
-          refused.incrementAndGet();
-          a =
-              error(
-                  "1.0.0",
-                  CniException.DECODE_FAILURE,
-                  "the request is larger than " + MAX_REQUEST_BYTES + " bytes",
-                  "");
-        } else {
-          a = handle(new String(request, StandardCharsets.UTF_8));
-        }
+        a = handle(new String(request, StandardCharsets.UTF_8));
       }
       out.write((a.exitCode() + "\n" + a.output()).getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
