@@ -17,6 +17,11 @@ package io.porin.kvstore;
  *                                                 agent's lease
  * /porin/v1/endpoints/&lt;ip&gt;                     -&gt; IP to identity (the ipcache) as JSON, on the
  *                                                 lease of the agent hosting the endpoint
+ * /porin/v1/services/&lt;namespace&gt;/&lt;name&gt;        -&gt; the service's frontends and backends as JSON
+ *                                                 (ServiceRecord), written by the policy service
+ * /porin/v1/service-ips/&lt;ip&gt;                   -&gt; "namespace/name" of the service holding a
+ *                                                 cluster IP (written with the Service)
+ * /porin/v1/service-nodeports/&lt;port&gt;           -&gt; "namespace/name" of the service holding it
  * </pre>
  */
 public final class Keys {
@@ -150,6 +155,30 @@ public final class Keys {
 
     public static String endpoint(String ip) {
       return PREFIX + ip;
+    }
+  }
+
+  /** Services: the load balancers' and the cluster DNS's view, and what services hold. */
+  public static final class Services {
+    public static final String PREFIX = ROOT + "services/";
+    public static final String IPS_PREFIX = ROOT + "service-ips/";
+    public static final String NODE_PORTS_PREFIX = ROOT + "service-nodeports/";
+
+    private Services() {}
+
+    /** One service's record. */
+    public static String service(String namespace, String name) {
+      return PREFIX + namespace + "/" + name;
+    }
+
+    /** The holder of a cluster IP. */
+    public static String ip(String ip) {
+      return IPS_PREFIX + ip;
+    }
+
+    /** The holder of a node port. */
+    public static String nodePort(int port) {
+      return NODE_PORTS_PREFIX + port;
     }
   }
 }

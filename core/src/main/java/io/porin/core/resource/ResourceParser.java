@@ -245,9 +245,17 @@ public final class ResourceParser {
     if (!Set.of("ClusterIP", "NodePort", "LoadBalancer", "ExternalName").contains(type)) {
       throw spec.field("type").invalid("is not a service type");
     }
+    boolean nodePorts = type.equals("NodePort") || type.equals("LoadBalancer");
     Map<String, String> selector = spec.field("selector").stringMap();
+    List<String> clusterIPs = clusterIPs(spec);
+    if (nodePorts && clusterIPs.contains(ServiceResource.HEADLESS)) {
+      throw spec.field("clusterIP").invalid("a " + type + " service cannot be headless");
+    }
     List<ServiceResource.ServicePort> ports = new ArrayList<>();
-    for (Tree p : spec.field("ports").list()) {
+    Set<String> portNames = new java.util.HashSet<>();
+    Set<String> frontends = new java.util.HashSet<>();
+    List<Tree> portList = spec.field("ports").list();
+    for (Tree p : portList) {
       int number = port(p.field("port"), false);
       Protocol proto = protocol(p.field("protocol"), Protocol.TCP, false);
       Tree target = p.field("targetPort");
@@ -263,12 +271,121 @@ public final class ResourceParser {
           targetPort = 0;
         }
       }
+      String name = p.field("name").string();
+      if (name != null && !name.isEmpty()) {
+        checkPortName(p.field("name"));
+        if (!portNames.add(name)) {
+          throw p.field("name").invalid("is used by two ports of this service");
+        }
+      } else if (portList.size() > 1) {
+        throw p.field("name").error("is required when a service has more than one port");
+      }
+      if (!frontends.add(number + "/" + proto)) {
+        throw p.field("port").invalid("is used twice with protocol " + proto);
+      }
+      int nodePort = 0;
+      if (p.has("nodePort") && !p.field("nodePort").isNull()) {
+        nodePort = port(p.field("nodePort"), true);
+        if (nodePort != 0 && !nodePorts) {
+          throw p.field("nodePort")
+              .invalid("is only for NodePort and LoadBalancer services (this one is " + type + ")");
+        }
+        if (nodePort != 0 && (nodePort < NODE_PORT_MIN || nodePort > NODE_PORT_MAX)) {
+          throw p.field("nodePort")
+              .invalid("is outside the node port range " + NODE_PORT_MIN + "-" + NODE_PORT_MAX);
+        }
+      }
       ports.add(
-          new ServiceResource.ServicePort(
-              p.field("name").string(), number, proto, targetPort, targetName));
+          new ServiceResource.ServicePort(name, number, proto, targetPort, targetName, nodePort));
+    }
+    int affinity = 0;
+    String sessionAffinity = spec.field("sessionAffinity").string();
+    if (sessionAffinity != null && !sessionAffinity.equals("None")) {
+      if (!sessionAffinity.equals("ClientIP")) {
+        throw spec.field("sessionAffinity").invalid("is not None or ClientIP");
+      }
+      affinity = ServiceResource.DEFAULT_AFFINITY_TIMEOUT;
+      Tree timeout = spec.field("sessionAffinityConfig").field("clientIP").field("timeoutSeconds");
+      if (!timeout.isNull()) {
+        String t = timeout.scalarText();
+        if (t == null || !t.matches("\\d{1,6}")) {
+          throw timeout.invalid("is not a number of seconds");
+        }
+        affinity = Integer.parseInt(t);
+        if (affinity < 1 || affinity > 86400) {
+          throw timeout.invalid("is not between 1 and 86400 seconds");
+        }
+      }
+    }
+    String algorithm =
+        meta.annotations.getOrDefault(ServiceResource.LB_ALGORITHM_ANNOTATION, "random");
+    if (!algorithm.equals("random") && !algorithm.equals("maglev")) {
+      throw doc.field("metadata")
+          .field("annotations")
+          .field(ServiceResource.LB_ALGORITHM_ANNOTATION)
+          .invalid("is not random or maglev");
     }
     return new ServiceResource(
-        meta.id, meta.labels, meta.annotations, type, selector, ports, source);
+        meta.id,
+        meta.labels,
+        meta.annotations,
+        type,
+        selector,
+        ports,
+        clusterIPs,
+        affinity,
+        algorithm,
+        source);
+  }
+
+  /** The first node port Kubernetes allocates by default. */
+  public static final int NODE_PORT_MIN = 30000;
+
+  /** The last node port Kubernetes allocates by default. */
+  public static final int NODE_PORT_MAX = 32767;
+
+  /** {@code spec.clusterIP} and {@code spec.clusterIPs}: at most one per family, or "None". */
+  private static List<String> clusterIPs(Tree spec) {
+    List<String> out = new ArrayList<>();
+    String single = spec.field("clusterIP").string();
+    List<Tree> many = spec.field("clusterIPs").list();
+    for (Tree t : many) {
+      String ip = t.string();
+      out.add(clusterIp(t, ip));
+    }
+    if (single != null && !single.isEmpty()) {
+      String ip = clusterIp(spec.field("clusterIP"), single);
+      if (!out.isEmpty() && !out.getFirst().equals(ip)) {
+        throw spec.field("clusterIP")
+            .invalid("differs from clusterIPs[0] (" + out.getFirst() + ")");
+      }
+      if (out.isEmpty()) {
+        out.add(ip);
+      }
+    }
+    if (out.contains(ServiceResource.HEADLESS) && out.size() > 1) {
+      throw spec.field("clusterIPs").invalid("mixes None with addresses");
+    }
+    if (out.size() > 2
+        || (out.size() == 2 && out.get(0).contains(":") == out.get(1).contains(":"))) {
+      throw spec.field("clusterIPs").invalid("must hold at most one address per family");
+    }
+    return out;
+  }
+
+  private static String clusterIp(Tree field, String text) {
+    if (text == null || text.isEmpty()) {
+      throw field.error("is empty");
+    }
+    if (text.equals(ServiceResource.HEADLESS)) {
+      return text;
+    }
+    try {
+      Cidr c = Cidr.parse(text + (text.contains(":") ? "/128" : "/32"));
+      return Cidr.format(c.family(), c.network());
+    } catch (IllegalArgumentException e) {
+      throw field.invalid("is not an IP address");
+    }
   }
 
   // ---- Kubernetes NetworkPolicy ---------------------------------------------------------------

@@ -158,7 +158,7 @@ class ResourceParserTest {
             metadata: {name: web, namespace: demo}
             spec:
               selector: {app: web}
-              ports: [{name: http, port: 80, targetPort: http}, {port: 53, protocol: UDP}]
+              ports: [{name: http, port: 80, targetPort: http}, {name: dns, port: 53, protocol: UDP}]
             ---
             apiVersion: v1
             kind: Pod
