@@ -214,6 +214,76 @@ static int probe(int argc, char **argv) {
 }
 
 
+/* What the application sees of a service: TCP connects and prints getpeername() then the answer;
+ * UDP sends unconnected (sendto) and prints recvfrom()'s sender, then "echo". */
+static int whois(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: porin-pod whois tcp|udp HOST PORT [TIMEOUT_MS]\n");
+    return 2;
+  }
+  int is_tcp = strcmp(argv[0], "tcp") == 0;
+  int timeout_ms = argc > 3 ? atoi(argv[3]) : 2000;
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = is_tcp ? SOCK_STREAM : SOCK_DGRAM,
+                           .ai_flags = AI_NUMERICHOST};
+  struct addrinfo *ai;
+  int rc = getaddrinfo(argv[1], argv[2], &hints, &ai);
+  if (rc != 0) {
+    fprintf(stderr, "porin-pod: %s port %s: %s\n", argv[1], argv[2], gai_strerror(rc));
+    return 2;
+  }
+  int fd = socket(ai->ai_family, ai->ai_socktype, 0);
+  struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  struct sockaddr_storage peer;
+  socklen_t plen = sizeof(peer);
+  char host[INET6_ADDRSTRLEN + 1], port[8];
+  char buf[4096];
+  if (is_tcp) {
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+      printf("%s\n", strerror(errno));
+      return 1;
+    }
+    if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0 ||
+        getnameinfo((struct sockaddr *)&peer, plen, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+      printf("getpeername: %s\n", strerror(errno));
+      return 1;
+    }
+    printf("peer %s %s\n", host, port);
+    const char *req = "GET / HTTP/1.0\r\nUser-Agent: porin-pod\r\n\r\n";
+    if (write(fd, req, strlen(req)) < 0) {
+      printf("%s\n", strerror(errno));
+      return 1;
+    }
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0 && got + (size_t)n < sizeof(buf) - 1)
+      got += (size_t)n;
+    buf[got] = 0;
+    char *body = strstr(buf, "\r\n\r\n");
+    printf("%s", body ? body + 4 : "no HTTP answer\n");
+    return body ? 0 : 1;
+  }
+  const char *msg = "porin-whois";
+  if (sendto(fd, msg, strlen(msg), 0, ai->ai_addr, ai->ai_addrlen) < 0) {
+    printf("%s\n", strerror(errno));
+    return 1;
+  }
+  ssize_t n = recvfrom(fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&peer, &plen);
+  if (n < 0) {
+    printf("%s\n", errno == EAGAIN ? "timeout" : strerror(errno));
+    return 1;
+  }
+  if (getnameinfo((struct sockaddr *)&peer, plen, host, sizeof(host), port, sizeof(port),
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    printf("recvfrom: no sender\n");
+    return 1;
+  }
+  printf("from %s %s\necho\n", host, port);
+  return 0;
+}
+
 #define MAX_PROBES 4096
 
 struct probe_state {
@@ -441,10 +511,12 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "probe") == 0) return probe(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "probe-all") == 0) return probe_all(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "spoof") == 0) return spoof(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "whois") == 0) return whois(argc - 2, argv + 2);
   fprintf(stderr,
           "usage: porin-pod serve NAME [--tcp PORT]... [--udp PORT]...\n"
           "       porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]\n"
           "       porin-pod probe-all TIMEOUT_MS < lines of \"tcp|udp HOST PORT\"\n"
-          "       porin-pod spoof SRC DST PORT SPORT [COUNT]\n");
+          "       porin-pod spoof SRC DST PORT SPORT [COUNT]\n"
+          "       porin-pod whois tcp|udp HOST PORT [TIMEOUT_MS]\n");
   return 2;
 }

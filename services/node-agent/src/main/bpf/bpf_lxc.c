@@ -19,6 +19,7 @@
 #include <linux/pkt_cls.h>
 #include "lib/conntrack.h"
 #include "lib/events.h"
+#include "lib/lb.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

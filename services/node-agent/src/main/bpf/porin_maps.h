@@ -33,6 +33,7 @@
 /* Event types (Cilium's monitor message types). */
 #define PORIN_EVENT_DROP 1
 #define PORIN_EVENT_POLICY_VERDICT 5
+#define PORIN_EVENT_TRACE_SOCK 7           /* a socket's service translation (connect, sendmsg) */
 
 /* Policy match types (Cilium's POLICY_MATCH_*). */
 #define PORIN_MATCH_NONE 0
@@ -57,6 +58,7 @@
 #define PORIN_DROP_CT_NO_MAP 190           /* the endpoint has no conntrack map (yet) */
 #define PORIN_DROP_WRITE_ERROR 141
 #define PORIN_DROP_EP_NOT_READY 203
+#define PORIN_DROP_NO_SERVICE 158          /* a service with no backend: rejected */
 
 /* Reserved identities the datapath uses: an address the ipcache does not know is the world of
  * its family, so that toCIDR 0.0.0.0/0 never opens the IPv6 world (and ::/0 not the IPv4 one). */
@@ -220,7 +222,8 @@ struct porin_ct_entry {
 	__u32 ipcache_generation;  /* the ipcache the peer identity came from */
 	__u8 verdict;              /* PORIN_POLICY_ALLOW or _AUDIT */
 	__u8 flags;                /* PORIN_CT_* */
-	__u8 pad[6];
+	__u16 rev_nat;             /* a service translation: replies get its frontend as source */
+	__u8 pad[4];
 };
 
 /* porin_frag: hash of maps, endpoint id -> that endpoint's LRU hash of datagrams whose first
@@ -259,6 +262,97 @@ struct porin_node_state {
 	__u32 devices[PORIN_DEVICES_MAX];
 };
 
+/*
+ * Services (kube-proxy replacement). porin_lb_services: hash, frontend + slot -> service (slot 0)
+ * or one of its backends (slot 1..active+terminating). Slots 1..active hold the ready backends,
+ * the next ones the terminating backends, used only when no ready one is left. The agent writes
+ * a service's backend slots before its slot 0 and removes them after, so a packet never sees a
+ * count larger than the slots behind it.
+ */
+#define PORIN_LB_SERVICES_MAX 262144
+#define PORIN_LB_BACKENDS_MAX 262144
+#define PORIN_LB_REVNAT_MAX 65536
+#define PORIN_LB_AFFINITY_MAX 65536
+#define PORIN_LB_CONN_MAX 262144
+#define PORIN_LB_MAGLEV_SIZE 16381          /* Cilium's default table size, a prime */
+#define PORIN_LB_MAGLEV_MAX 4096            /* services with a Maglev table */
+
+#define PORIN_LB_CLUSTER_IP 1               /* a cluster IP (pods reach it) */
+#define PORIN_LB_NODE_PORT 2                /* a node address and node port (reached from outside) */
+#define PORIN_LB_AFFINITY 4                 /* sessionAffinity: ClientIP */
+#define PORIN_LB_MAGLEV 8                   /* pick through the service's Maglev table */
+
+struct porin_lb_key {
+	__u8 addr[16];
+	__be16 port;
+	__u8 protocol;
+	__u8 family;
+	__u16 slot;                /* 0: the service; n: its n-th backend */
+	__u16 pad;
+};
+
+struct porin_lb_service {
+	__u32 backend_id;          /* slot n: the backend */
+	__u16 active;              /* slot 0: ready backends (slots 1..active) */
+	__u16 terminating;         /* slot 0: terminating ones (the slots after) */
+	__u32 rev_nat;             /* the frontend's index in porin_lb_revnat and porin_lb_maglev */
+	__u32 affinity_timeout;    /* seconds, with PORIN_LB_AFFINITY */
+	__u8 flags;                /* PORIN_LB_* */
+	__u8 pad[3];
+};
+
+/* porin_lb_backends: hash, backend id -> address. */
+struct porin_lb_backend {
+	__u8 addr[16];
+	__be16 port;
+	__u8 protocol;
+	__u8 family;
+};
+
+/* porin_lb_revnat: hash, rev_nat index -> the frontend replies must seem to come from. */
+struct porin_lb_revnat {
+	__u8 addr[16];
+	__be16 port;
+	__u8 family;
+	__u8 pad;
+};
+
+/* porin_lb_affinity: LRU hash, (client, service) -> the backend it was given. The client is its
+ * network namespace's cookie (socket LB) or its address (tc). */
+#define PORIN_LB_CLIENT_ADDR 0
+#define PORIN_LB_CLIENT_NETNS 1
+
+struct porin_lb_affinity_key {
+	__u8 client[16];
+	__u32 rev_nat;
+	__u8 kind;                 /* PORIN_LB_CLIENT_* */
+	__u8 pad[3];
+};
+
+struct porin_lb_affinity_value {
+	__u64 last_used;           /* bpf_ktime_get_ns() */
+	__u32 backend_id;
+	__u32 pad;
+};
+
+/* porin_lb_sock_revnat: LRU hash, (socket, backend) -> the service it was sent to: what
+ * recvmsg and getpeername show the application instead of the backend. */
+struct porin_lb_sock_key {
+	__u64 cookie;
+	__u8 addr[16];             /* the backend */
+	__be16 port;
+	__u8 family;
+	__u8 pad[5];
+};
+
+struct porin_lb_sock_value {
+	__u8 addr[16];             /* the service */
+	__be16 port;
+	__u8 family;
+	__u8 pad;
+	__u32 rev_nat;
+};
+
 /* porin_counters: per-CPU array indexed reason * 2 + direction (reason 0 = forwarded). */
 struct porin_counter {
 	__u64 packets;
@@ -290,7 +384,7 @@ struct porin_event {
 	__u8 icmp_type;            /* ICMP/ICMPv6: the message type (0 otherwise) */
 	__u8 pad;
 	__u32 length;              /* packet length */
-	__u32 pad2;
+	__u32 rev_nat;             /* the service the connection was addressed to (0: none) */
 };
 
 #endif

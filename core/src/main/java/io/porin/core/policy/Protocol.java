@@ -26,6 +26,16 @@ public enum Protocol {
     return number;
   }
 
+  /** The protocol of an IANA number; ANY for numbers Porin does not name. */
+  public static Protocol ofNumber(int number) {
+    for (Protocol p : values()) {
+      if (p.number == number) {
+        return p;
+      }
+    }
+    return ANY;
+  }
+
   /** TCP, UDP, SCTP or ANY, as written in a port rule (case-insensitive). */
   public static Optional<Protocol> parsePortProtocol(String text) {
     return switch (text.toUpperCase(Locale.ROOT)) {

@@ -38,6 +38,8 @@ import io.porin.agent.net.IprouteWiring;
 import io.porin.agent.net.PodNetwork;
 import io.porin.agent.policy.Cookies;
 import io.porin.agent.policy.PolicyTranslator;
+import io.porin.agent.service.ServiceSync;
+import io.porin.agent.service.ServiceWatch;
 import io.porin.api.ipam.v1.NodeCidrs;
 import io.porin.core.ipam.Cidr;
 import io.porin.core.labels.LabelFilter;
@@ -91,6 +93,7 @@ public class Agent {
   private volatile ControlPlane control;
   private volatile Publisher publisher;
   private volatile IpcacheSync ipcache;
+  private volatile ServiceSync services;
   private volatile PolicySubscriber policies;
   private volatile NodeCidrs cidrs;
   private volatile FlowPipeline flows;
@@ -118,6 +121,13 @@ public class Agent {
       NodeAddresses addresses = joinNode(state);
       attachDevices();
       ipcache = new IpcacheSync(datapath, kv, node, a.autoNodeRoutes());
+      startupProblem = "programming services";
+      services = new ServiceSync(datapath.loadBalancer(), a.nodeAddresses().orElse(List.of()));
+      closing(new ServiceWatch(kv, services));
+      if (a.socketLbCgroup().isPresent()) {
+        datapath.attachSocketLb(Path.of(a.socketLbCgroup().get()));
+        LOG.infof("socket load balancing on cgroup %s", a.socketLbCgroup().get());
+      }
       PodLabels labels = podLabels(LabelFilter.configured(a.labels().orElse(List.of())));
 
       // the endpoint room: who does what (see its package)
@@ -404,6 +414,11 @@ public class Agent {
 
   public PolicySubscriber policies() {
     return policies;
+  }
+
+  /** The node's services as programmed (null before start-up got there). */
+  public ServiceSync services() {
+    return services;
   }
 
   public IpcacheSync ipcache() {

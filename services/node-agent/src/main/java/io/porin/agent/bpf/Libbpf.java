@@ -74,6 +74,13 @@ final class Libbpf {
       bpf("bpf_prog_test_run_opts", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
   static final MethodHandle SET_PRINT =
       bpf("libbpf_set_print", FunctionDescriptor.of(ADDRESS, ADDRESS));
+  static final MethodHandle LINK_CREATE =
+      bpf(
+          "bpf_link_create",
+          FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+  static final MethodHandle LINK_UPDATE =
+      bpf("bpf_link_update", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+  static final MethodHandle OPEN = libc("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
   static final MethodHandle CLOSE = libc("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
   static final MethodHandle IF_NAMETOINDEX =
       libc("if_nametoindex", FunctionDescriptor.of(JAVA_INT, ADDRESS));

@@ -14,12 +14,14 @@ import io.porin.agent.bpf.maps.ConnectionMaps;
 import io.porin.agent.bpf.maps.CounterMap;
 import io.porin.agent.bpf.maps.EndpointMap;
 import io.porin.agent.bpf.maps.IpcacheMap;
+import io.porin.agent.bpf.maps.LoadBalancerMaps;
 import io.porin.agent.bpf.maps.LocalAddressMap;
 import io.porin.agent.bpf.maps.NodeStateMap;
 import io.porin.agent.bpf.maps.PolicyMaps;
 import io.porin.agent.datapath.ConntrackSweep;
 import io.porin.agent.datapath.Datapath;
 import io.porin.agent.datapath.EndpointConfig;
+import io.porin.agent.datapath.LoadBalancer;
 import io.porin.agent.datapath.PolicyContent;
 import io.porin.agent.datapath.PolicyKey;
 import io.porin.agent.datapath.PolicyValue;
@@ -56,6 +58,8 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
   private final NodeStateMap state;
   private final CounterMap counters;
   private final BpfMap events;
+  private final LoadBalancerMaps loadBalancer;
+  private final Path pins;
   private final int fromPod;
   private final int toPod;
   private final int fromNetdev;
@@ -77,6 +81,13 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
     counters =
         new CounterMap(object.map("porin_counters", 4, size(MapLayouts.COUNTER) * cpus), cpus);
     events = object.map("porin_events", 0, 0);
+    loadBalancer =
+        new LoadBalancerMaps(
+            object.map("porin_lb_services", size(MapLayouts.LB_KEY), size(MapLayouts.LB_SERVICE)),
+            object.map("porin_lb_backends", 4, size(MapLayouts.LB_BACKEND)),
+            object.map("porin_lb_revnat", 4, size(MapLayouts.LB_REVNAT)),
+            object.map("porin_lb_maglev", 4, 4));
+    this.pins = pins;
     fromPod = object.programFd(PROGRAM_FROM_POD);
     toPod = object.programFd(PROGRAM_TO_POD);
     fromNetdev = object.programFd(PROGRAM_FROM_NETDEV);
@@ -109,6 +120,21 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
       case PROGRAM_FROM_NETDEV -> fromNetdev;
       default -> throw new IllegalArgumentException("no program " + name);
     };
+  }
+
+  /** The service load-balancing maps. */
+  public LoadBalancer loadBalancer() {
+    return loadBalancer;
+  }
+
+  /**
+   * Socket load balancing for every process under {@code cgroup} (a cgroup v2 directory; the pods'
+   * parent, never the root cgroup): loads the socket programs and attaches or swaps them.
+   */
+  public void attachSocketLb(Path cgroup) throws IOException {
+    try (SocketLb lb = SocketLb.load(pins)) {
+      lb.attach(cgroup);
+    }
   }
 
   // ---- programs on interfaces

@@ -83,17 +83,45 @@ public final class MapLayouts {
   public static final int EP_ENFORCE_EGRESS = 2;
   public static final int EP_CIDR_CLASSES_INGRESS = 4;
   public static final int EP_CIDR_CLASSES_EGRESS = 8;
+  public static final int EVENT_TRACE_SOCK = 7;
+  public static final int DROP_NO_SERVICE = 158;
+  public static final int LB_SERVICES_MAX = 262144;
+  public static final int LB_BACKENDS_MAX = 262144;
+  public static final int LB_REVNAT_MAX = 65536;
+  public static final int LB_MAGLEV_SIZE = 16381;
+  public static final int LB_MAGLEV_MAX = 4096;
+  public static final int LB_CLUSTER_IP = 1;
+  public static final int LB_NODE_PORT = 2;
+  public static final int LB_AFFINITY = 4;
+  public static final int LB_MAGLEV = 8;
+  public static final int LB_CLIENT_ADDR = 0;
+  public static final int LB_CLIENT_NETNS = 1;
 
   /** Kernel map type numbers (linux/bpf.h). */
   public static final int MAP_TYPE_LPM_TRIE = 11;
 
   public static final int MAP_TYPE_LRU_HASH = 9;
 
+  public static final int MAP_TYPE_ARRAY = 2;
+
   public static final int MAP_F_NO_PREALLOC = 1;
 
   /** Every constant above by its C name (without the PORIN_ prefix), for the layout test. */
   public static final Map<String, Integer> CONSTANTS =
       Map.ofEntries(
+          Map.entry("EVENT_TRACE_SOCK", EVENT_TRACE_SOCK),
+          Map.entry("DROP_NO_SERVICE", DROP_NO_SERVICE),
+          Map.entry("LB_SERVICES_MAX", LB_SERVICES_MAX),
+          Map.entry("LB_BACKENDS_MAX", LB_BACKENDS_MAX),
+          Map.entry("LB_REVNAT_MAX", LB_REVNAT_MAX),
+          Map.entry("LB_MAGLEV_SIZE", LB_MAGLEV_SIZE),
+          Map.entry("LB_MAGLEV_MAX", LB_MAGLEV_MAX),
+          Map.entry("LB_CLUSTER_IP", LB_CLUSTER_IP),
+          Map.entry("LB_NODE_PORT", LB_NODE_PORT),
+          Map.entry("LB_AFFINITY", LB_AFFINITY),
+          Map.entry("LB_MAGLEV", LB_MAGLEV),
+          Map.entry("LB_CLIENT_ADDR", LB_CLIENT_ADDR),
+          Map.entry("LB_CLIENT_NETNS", LB_CLIENT_NETNS),
           Map.entry("DIR_INGRESS", DIR_INGRESS),
           Map.entry("DIR_EGRESS", DIR_EGRESS),
           Map.entry("FAMILY_IPV4", FAMILY_IPV4),
@@ -254,7 +282,8 @@ public final class MapLayouts {
               U32.withName("ipcache_generation"),
               JAVA_BYTE.withName("verdict"),
               JAVA_BYTE.withName("flags"),
-              bytes(6, "pad"))
+              U16.withName("rev_nat"),
+              bytes(4, "pad"))
           .withName("porin_ct_entry");
 
   public static final StructLayout FRAG_KEY =
@@ -312,8 +341,75 @@ public final class MapLayouts {
               JAVA_BYTE.withName("icmp_type"),
               JAVA_BYTE.withName("pad"),
               U32.withName("length"),
-              U32.withName("pad2"))
+              U32.withName("rev_nat"))
           .withName("porin_event");
+
+  public static final StructLayout LB_KEY =
+      structLayout(
+              bytes(16, "addr"),
+              BE16.withName("port"),
+              JAVA_BYTE.withName("protocol"),
+              JAVA_BYTE.withName("family"),
+              U16.withName("slot"),
+              U16.withName("pad"))
+          .withName("porin_lb_key");
+
+  public static final StructLayout LB_SERVICE =
+      structLayout(
+              U32.withName("backend_id"),
+              U16.withName("active"),
+              U16.withName("terminating"),
+              U32.withName("rev_nat"),
+              U32.withName("affinity_timeout"),
+              JAVA_BYTE.withName("flags"),
+              bytes(3, "pad"))
+          .withName("porin_lb_service");
+
+  public static final StructLayout LB_BACKEND =
+      structLayout(
+              bytes(16, "addr"),
+              BE16.withName("port"),
+              JAVA_BYTE.withName("protocol"),
+              JAVA_BYTE.withName("family"))
+          .withName("porin_lb_backend");
+
+  public static final StructLayout LB_REVNAT =
+      structLayout(
+              bytes(16, "addr"),
+              BE16.withName("port"),
+              JAVA_BYTE.withName("family"),
+              JAVA_BYTE.withName("pad"))
+          .withName("porin_lb_revnat");
+
+  public static final StructLayout LB_AFFINITY_KEY =
+      structLayout(
+              bytes(16, "client"),
+              U32.withName("rev_nat"),
+              JAVA_BYTE.withName("kind"),
+              bytes(3, "pad"))
+          .withName("porin_lb_affinity_key");
+
+  public static final StructLayout LB_AFFINITY_VALUE =
+      structLayout(U64.withName("last_used"), U32.withName("backend_id"), U32.withName("pad"))
+          .withName("porin_lb_affinity_value");
+
+  public static final StructLayout LB_SOCK_KEY =
+      structLayout(
+              U64.withName("cookie"),
+              bytes(16, "addr"),
+              BE16.withName("port"),
+              JAVA_BYTE.withName("family"),
+              bytes(5, "pad"))
+          .withName("porin_lb_sock_key");
+
+  public static final StructLayout LB_SOCK_VALUE =
+      structLayout(
+              bytes(16, "addr"),
+              BE16.withName("port"),
+              JAVA_BYTE.withName("family"),
+              JAVA_BYTE.withName("pad"),
+              U32.withName("rev_nat"))
+          .withName("porin_lb_sock_value");
 
   /** Every struct of the header, for the layout test. */
   public static final List<StructLayout> ALL =
@@ -333,7 +429,15 @@ public final class MapLayouts {
           FRAG_VALUE,
           NODE_STATE,
           COUNTER,
-          EVENT);
+          EVENT,
+          LB_KEY,
+          LB_SERVICE,
+          LB_BACKEND,
+          LB_REVNAT,
+          LB_AFFINITY_KEY,
+          LB_AFFINITY_VALUE,
+          LB_SOCK_KEY,
+          LB_SOCK_VALUE);
 
   /** A field's byte offset. */
   public static int offset(StructLayout layout, String field) {

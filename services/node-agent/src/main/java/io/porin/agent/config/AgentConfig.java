@@ -84,6 +84,14 @@ public interface AgentConfig {
      */
     Optional<List<String>> devices();
 
+    /**
+     * The cgroup v2 directory the pods run under (Cilium's {@code cgroup-root}): socket load
+     * balancing is attached there, so every pod's connect(), sendmsg() and recvmsg() to a service
+     * is translated once per connection. Unset: no socket load balancing (per-packet translation
+     * only). Never the root cgroup of a shared machine.
+     */
+    Optional<String> socketLbCgroup();
+
     /** Route other nodes' pod CIDRs via their addresses (native routing). */
     @WithDefault("true")
     boolean autoNodeRoutes();

@@ -93,6 +93,14 @@ final class Fields {
     return new Cidr(family(kernelFamily), new BigInteger(raw), prefixLength);
   }
 
+  /** An address read from a 16-byte field. */
+  static BigInteger addressOf(Cidr.Family family, byte[] addr16) {
+    int len = family == Cidr.Family.IPV4 ? 4 : 16;
+    byte[] raw = new byte[len + 1];
+    System.arraycopy(addr16, 0, raw, 1, len);
+    return new BigInteger(raw);
+  }
+
   static byte[] mac(String mac) {
     byte[] out = new byte[6];
     if (mac == null || mac.isEmpty()) {

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Socket-level load balancing (cgroup v2 sock_addr hooks), attached to the cgroup the pods run
+ * under: a connect() or sendmsg() to a service frontend is sent to one of its backends instead,
+ * decided once per connection (per datagram for unconnected UDP), so the packets themselves carry
+ * the backend's address and need no NAT. recvmsg() and getpeername() show the application the
+ * service's address again. A service without backends refuses the connection (ECONNREFUSED),
+ * counted and reported.
+ */
+#include <linux/bpf.h>
+#include "lib/lb.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SOCK_PASS 1
+#define ECONNREFUSED 111
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct porin_lb_sock_key);
+	__type(value, struct porin_lb_sock_value);
+	__uint(max_entries, PORIN_LB_CONN_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_lb_sock_revnat SEC(".maps");
+
+/* The address a sock_addr context is about, as four words (IPv4 in the first). */
+static __always_inline void user_addr(struct bpf_sock_addr *ctx, __u8 family, __be32 *a)
+{
+	if (family == PORIN_FAMILY_IPV4) {
+		a[0] = ctx->user_ip4;
+		return;
+	}
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+}
+
+static __always_inline void set_user_addr(struct bpf_sock_addr *ctx, __u8 family, const __u8 *addr,
+					  __be16 port)
+{
+	const __be32 *a = (const __be32 *)addr;
+	if (family == PORIN_FAMILY_IPV4) {
+		ctx->user_ip4 = a[0];
+	} else {
+		ctx->user_ip6[0] = a[0];
+		ctx->user_ip6[1] = a[1];
+		ctx->user_ip6[2] = a[2];
+		ctx->user_ip6[3] = a[3];
+	}
+	ctx->user_port = port;
+}
+
+/* One event per translation (or refusal), as Cilium's trace sock. In these events daddr/dport
+ * are the service, saddr/sport the backend chosen (zero when refused), and ifindex/endpoint_id
+ * the low/high words of the client's network namespace cookie. */
+static __always_inline void sock_event(struct bpf_sock_addr *ctx, const __be32 *vip, __be16 vport,
+				       const struct porin_lb_backend *be, __u8 protocol,
+				       __u8 family, __u32 rev_nat, __u16 reason)
+{
+	struct porin_event *e = bpf_ringbuf_reserve(&porin_events, sizeof(*e), 0);
+	if (!e) {
+		count(PORIN_COUNTER_EVENTS_LOST, PORIN_DIR_EGRESS, 0);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->timestamp = bpf_ktime_get_ns();
+	__u64 netns = bpf_get_netns_cookie(ctx);
+	e->ifindex = (__u32)netns;
+	e->endpoint_id = (__u32)(netns >> 32);
+	__builtin_memcpy(e->daddr, vip, 16);
+	e->dport = vport;
+	if (be) {
+		__builtin_memcpy(e->saddr, be->addr, 16);
+		e->sport = be->port;
+	}
+	e->family = family;
+	e->protocol = protocol;
+	e->direction = PORIN_DIR_EGRESS;
+	e->verdict = reason ? PORIN_VERDICT_DROPPED : PORIN_VERDICT_FORWARDED;
+	e->reason = reason;
+	e->event_type = PORIN_EVENT_TRACE_SOCK;
+	e->rev_nat = rev_nat;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/* connect() and sendmsg(): a frontend becomes a backend. Returns 1 (go on) or 0 (refused). */
+static __always_inline int sock_translate(struct bpf_sock_addr *ctx, __u8 family, int remember)
+{
+	__u8 protocol = ctx->protocol;
+	if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
+		return SOCK_PASS;
+	__be32 vip[4] = {};
+	user_addr(ctx, family, vip);
+	__be16 vport = (__be16)ctx->user_port;
+	struct porin_lb_key k;
+	lb_key_of(&k, vip, vport, protocol, family);
+	struct porin_lb_service *svc = bpf_map_lookup_elem(&porin_lb_services, &k);
+	if (!svc)
+		return SOCK_PASS;
+	__u64 netns = bpf_get_netns_cookie(ctx);
+	__u8 client[16] = {};
+	__builtin_memcpy(client, &netns, 8);
+	struct porin_lb_backend *be = 0;
+	__u32 id = lb_select(&k, svc, client, PORIN_LB_CLIENT_NETNS, bpf_get_prandom_u32(), &be);
+	if (!id || !be) {
+		count(PORIN_DROP_NO_SERVICE, PORIN_DIR_EGRESS, 0);
+		sock_event(ctx, vip, vport, 0, protocol, family, svc->rev_nat, PORIN_DROP_NO_SERVICE);
+		bpf_set_retval(-ECONNREFUSED);
+		return 0;
+	}
+	if (remember) {
+		struct porin_lb_sock_key sk = { .cookie = bpf_get_socket_cookie(ctx), .port = be->port,
+						.family = family };
+		__builtin_memcpy(sk.addr, be->addr, 16);
+		struct porin_lb_sock_value sv = { .port = vport, .family = family,
+						  .rev_nat = svc->rev_nat };
+		__builtin_memcpy(sv.addr, vip, 16);
+		bpf_map_update_elem(&porin_lb_sock_revnat, &sk, &sv, BPF_ANY);
+	}
+	sock_event(ctx, vip, vport, be, protocol, family, svc->rev_nat, 0);
+	set_user_addr(ctx, family, be->addr, be->port);
+	return SOCK_PASS;
+}
+
+/* recvmsg() and getpeername(): a backend this socket was sent to shows as its service. */
+static __always_inline int sock_reverse(struct bpf_sock_addr *ctx, __u8 family)
+{
+	__be32 addr[4] = {};
+	user_addr(ctx, family, addr);
+	struct porin_lb_sock_key sk = { .cookie = bpf_get_socket_cookie(ctx),
+					.port = (__be16)ctx->user_port, .family = family };
+	__builtin_memcpy(sk.addr, addr, 16);
+	struct porin_lb_sock_value *sv = bpf_map_lookup_elem(&porin_lb_sock_revnat, &sk);
+	if (sv)
+		set_user_addr(ctx, family, sv->addr, sv->port);
+	return SOCK_PASS;
+}
+
+SEC("cgroup/connect4")
+int porin_sock4_connect(struct bpf_sock_addr *ctx)
+{
+	return sock_translate(ctx, PORIN_FAMILY_IPV4, 1);
+}
+
+SEC("cgroup/connect6")
+int porin_sock6_connect(struct bpf_sock_addr *ctx)
+{
+	return sock_translate(ctx, PORIN_FAMILY_IPV6, 1);
+}
+
+SEC("cgroup/sendmsg4")
+int porin_sock4_sendmsg(struct bpf_sock_addr *ctx)
+{
+	return sock_translate(ctx, PORIN_FAMILY_IPV4, 1);
+}
+
+SEC("cgroup/sendmsg6")
+int porin_sock6_sendmsg(struct bpf_sock_addr *ctx)
+{
+	return sock_translate(ctx, PORIN_FAMILY_IPV6, 1);
+}
+
+SEC("cgroup/recvmsg4")
+int porin_sock4_recvmsg(struct bpf_sock_addr *ctx)
+{
+	return sock_reverse(ctx, PORIN_FAMILY_IPV4);
+}
+
+SEC("cgroup/recvmsg6")
+int porin_sock6_recvmsg(struct bpf_sock_addr *ctx)
+{
+	return sock_reverse(ctx, PORIN_FAMILY_IPV6);
+}
+
+SEC("cgroup/getpeername4")
+int porin_sock4_getpeername(struct bpf_sock_addr *ctx)
+{
+	return sock_reverse(ctx, PORIN_FAMILY_IPV4);
+}
+
+SEC("cgroup/getpeername6")
+int porin_sock6_getpeername(struct bpf_sock_addr *ctx)
+{
+	return sock_reverse(ctx, PORIN_FAMILY_IPV6);
+}

@@ -1,0 +1,248 @@
+package io.porin.agent.bpf.maps;
+
+import static io.porin.agent.bpf.MapLayouts.LB_BACKEND;
+import static io.porin.agent.bpf.MapLayouts.LB_KEY;
+import static io.porin.agent.bpf.MapLayouts.LB_REVNAT;
+import static io.porin.agent.bpf.MapLayouts.LB_SERVICE;
+
+import io.porin.agent.bpf.BpfMap;
+import io.porin.agent.bpf.MapLayouts;
+import io.porin.agent.datapath.LoadBalancer;
+import io.porin.core.ipam.Cidr;
+import io.porin.core.policy.Protocol;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * {@code porin_lb_services}, {@code porin_lb_backends}, {@code porin_lb_revnat} and {@code
+ * porin_lb_maglev}: the kernel side of {@link LoadBalancer}.
+ */
+public final class LoadBalancerMaps implements LoadBalancer {
+  private static final long KEY_ADDR = Fields.bytes(LB_KEY, "addr");
+  private static final VarHandle KEY_PORT = Fields.scalar(LB_KEY, "port");
+  private static final VarHandle KEY_PROTOCOL = Fields.scalar(LB_KEY, "protocol");
+  private static final VarHandle KEY_FAMILY = Fields.scalar(LB_KEY, "family");
+  private static final VarHandle KEY_SLOT = Fields.scalar(LB_KEY, "slot");
+  private static final VarHandle SVC_BACKEND = Fields.scalar(LB_SERVICE, "backend_id");
+  private static final VarHandle SVC_ACTIVE = Fields.scalar(LB_SERVICE, "active");
+  private static final VarHandle SVC_TERMINATING = Fields.scalar(LB_SERVICE, "terminating");
+  private static final VarHandle SVC_REVNAT = Fields.scalar(LB_SERVICE, "rev_nat");
+  private static final VarHandle SVC_AFFINITY = Fields.scalar(LB_SERVICE, "affinity_timeout");
+  private static final VarHandle SVC_FLAGS = Fields.scalar(LB_SERVICE, "flags");
+  private static final long BE_ADDR = Fields.bytes(LB_BACKEND, "addr");
+  private static final VarHandle BE_PORT = Fields.scalar(LB_BACKEND, "port");
+  private static final VarHandle BE_PROTOCOL = Fields.scalar(LB_BACKEND, "protocol");
+  private static final VarHandle BE_FAMILY = Fields.scalar(LB_BACKEND, "family");
+  private static final long RN_ADDR = Fields.bytes(LB_REVNAT, "addr");
+  private static final VarHandle RN_PORT = Fields.scalar(LB_REVNAT, "port");
+  private static final VarHandle RN_FAMILY = Fields.scalar(LB_REVNAT, "family");
+
+  private final BpfMap services;
+  private final BpfMap backends;
+  private final BpfMap revNat;
+  private final BpfMap maglev;
+
+  public LoadBalancerMaps(BpfMap services, BpfMap backends, BpfMap revNat, BpfMap maglev) {
+    this.services = services;
+    this.backends = backends;
+    this.revNat = revNat;
+    this.maglev = maglev;
+  }
+
+  @Override
+  public void putBackend(int id, Address b) {
+    byte[] v = Fields.buffer(LB_BACKEND);
+    var s = Fields.segment(v);
+    Fields.put(v, BE_ADDR, Fields.address(b.family(), b.address()));
+    BE_PORT.set(s, (short) b.port());
+    BE_PROTOCOL.set(s, (byte) b.protocol().number());
+    BE_FAMILY.set(s, (byte) Fields.familyOf(b.family()));
+    backends.update(Fields.intKey(id), v);
+  }
+
+  @Override
+  public void deleteBackend(int id) {
+    backends.delete(Fields.intKey(id));
+  }
+
+  @Override
+  public void putRevNat(int id, Address f) {
+    byte[] v = Fields.buffer(LB_REVNAT);
+    var s = Fields.segment(v);
+    Fields.put(v, RN_ADDR, Fields.address(f.family(), f.address()));
+    RN_PORT.set(s, (short) f.port());
+    RN_FAMILY.set(s, (byte) Fields.familyOf(f.family()));
+    revNat.update(Fields.intKey(id), v);
+  }
+
+  @Override
+  public void deleteRevNat(int id) {
+    revNat.delete(Fields.intKey(id));
+  }
+
+  @Override
+  public void putFrontend(Address f, Service svc, Service previous) {
+    List<Integer> slots =
+        new ArrayList<>(svc.active().isEmpty() ? svc.terminating() : svc.active());
+    for (int i = 0; i < slots.size(); i++) {
+      byte[] v = Fields.buffer(LB_SERVICE);
+      SVC_BACKEND.set(Fields.segment(v), slots.get(i));
+      services.update(key(f, i + 1), v);
+    }
+    byte[] v = Fields.buffer(LB_SERVICE);
+    var s = Fields.segment(v);
+    SVC_ACTIVE.set(s, (short) svc.active().size());
+    SVC_TERMINATING.set(s, (short) (svc.active().isEmpty() ? svc.terminating().size() : 0));
+    SVC_REVNAT.set(s, svc.revNat());
+    SVC_AFFINITY.set(s, svc.affinityTimeout());
+    SVC_FLAGS.set(s, (byte) svc.flags());
+    services.update(key(f, 0), v);
+    if (previous != null) {
+      int before = slotCount(previous);
+      for (int i = slots.size() + 1; i <= before; i++) {
+        services.delete(key(f, i));
+      }
+    }
+  }
+
+  private static int slotCount(Service s) {
+    return s.active().isEmpty() ? s.terminating().size() : s.active().size();
+  }
+
+  @Override
+  public void deleteFrontend(Address f, Service previous) {
+    services.delete(key(f, 0));
+    int n = previous == null ? 0 : slotCount(previous);
+    for (int i = 1; i <= n; i++) {
+      services.delete(key(f, i));
+    }
+  }
+
+  @Override
+  public void putMaglev(int id, int[] backendIds) {
+    try (BpfMap table =
+        BpfMap.create(
+            MapLayouts.MAP_TYPE_ARRAY, "porin_maglev", 4, 4, MapLayouts.LB_MAGLEV_SIZE, 0)) {
+      byte[] keys = new byte[backendIds.length * 4];
+      byte[] values = new byte[backendIds.length * 4];
+      for (int i = 0; i < backendIds.length; i++) {
+        putInt(keys, i * 4, i);
+        putInt(values, i * 4, backendIds[i]);
+      }
+      table.updateBatch(keys, values, backendIds.length);
+      maglev.updateInner(Fields.intKey(id), table);
+    }
+  }
+
+  @Override
+  public void deleteMaglev(int id) {
+    maglev.delete(Fields.intKey(id));
+  }
+
+  @Override
+  public State read() {
+    Map<Integer, Address> bs = new TreeMap<>();
+    for (byte[] k : backends.keys()) {
+      int id = Fields.intOf(k);
+      backends.lookup(k).ifPresent(v -> bs.put(id, backend(v)));
+    }
+    Map<Integer, Address> rn = new TreeMap<>();
+    for (byte[] k : revNat.keys()) {
+      int id = Fields.intOf(k);
+      revNat.lookup(k).ifPresent(v -> rn.put(id, revNatAddress(v)));
+    }
+    Map<Address, byte[]> heads = new HashMap<>();
+    Map<Address, Map<Integer, Integer>> slots = new HashMap<>();
+    for (byte[] k : services.keys()) {
+      var ks = Fields.segment(k);
+      int slot = Short.toUnsignedInt((short) KEY_SLOT.get(ks));
+      Address f = frontend(k);
+      services
+          .lookup(k)
+          .ifPresent(
+              v -> {
+                if (slot == 0) {
+                  heads.put(f, v);
+                } else {
+                  slots
+                      .computeIfAbsent(f, x -> new TreeMap<>())
+                      .put(slot, (int) SVC_BACKEND.get(Fields.segment(v)));
+                }
+              });
+    }
+    Map<Address, Service> fs = new HashMap<>();
+    heads.forEach(
+        (f, v) -> {
+          var s = Fields.segment(v);
+          int active = Short.toUnsignedInt((short) SVC_ACTIVE.get(s));
+          int terminating = Short.toUnsignedInt((short) SVC_TERMINATING.get(s));
+          Map<Integer, Integer> sl = slots.getOrDefault(f, Map.of());
+          List<Integer> a = new ArrayList<>();
+          List<Integer> t = new ArrayList<>();
+          for (int i = 1; i <= active + terminating; i++) {
+            Integer id = sl.get(i);
+            if (id != null) {
+              (i <= active ? a : t).add(id);
+            }
+          }
+          fs.put(
+              f,
+              new Service(
+                  (int) SVC_REVNAT.get(s),
+                  Byte.toUnsignedInt((byte) SVC_FLAGS.get(s)),
+                  (int) SVC_AFFINITY.get(s),
+                  a,
+                  t));
+        });
+    return new State(fs, bs, rn);
+  }
+
+  private static byte[] key(Address f, int slot) {
+    byte[] k = Fields.buffer(LB_KEY);
+    var s = Fields.segment(k);
+    Fields.put(k, KEY_ADDR, Fields.address(f.family(), f.address()));
+    KEY_PORT.set(s, (short) f.port());
+    KEY_PROTOCOL.set(s, (byte) f.protocol().number());
+    KEY_FAMILY.set(s, (byte) Fields.familyOf(f.family()));
+    KEY_SLOT.set(s, (short) slot);
+    return k;
+  }
+
+  private static Address frontend(byte[] k) {
+    var s = Fields.segment(k);
+    Cidr.Family family = Fields.family((byte) KEY_FAMILY.get(s));
+    return new Address(
+        family,
+        Fields.addressOf(family, Fields.get(k, KEY_ADDR, 16)),
+        Short.toUnsignedInt((short) KEY_PORT.get(s)),
+        Protocol.ofNumber(Byte.toUnsignedInt((byte) KEY_PROTOCOL.get(s))));
+  }
+
+  private static Address backend(byte[] v) {
+    var s = Fields.segment(v);
+    Cidr.Family family = Fields.family((byte) BE_FAMILY.get(s));
+    return new Address(
+        family,
+        Fields.addressOf(family, Fields.get(v, BE_ADDR, 16)),
+        Short.toUnsignedInt((short) BE_PORT.get(s)),
+        Protocol.ofNumber(Byte.toUnsignedInt((byte) BE_PROTOCOL.get(s))));
+  }
+
+  private static Address revNatAddress(byte[] v) {
+    var s = Fields.segment(v);
+    Cidr.Family family = Fields.family((byte) RN_FAMILY.get(s));
+    return new Address(
+        family,
+        Fields.addressOf(family, Fields.get(v, RN_ADDR, 16)),
+        Short.toUnsignedInt((short) RN_PORT.get(s)),
+        Protocol.ANY);
+  }
+
+  private static void putInt(byte[] b, int off, int v) {
+    java.nio.ByteBuffer.wrap(b, off, 4).order(java.nio.ByteOrder.nativeOrder()).putInt(v);
+  }
+}
