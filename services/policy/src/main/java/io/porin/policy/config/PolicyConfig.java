@@ -16,6 +16,20 @@ public interface PolicyConfig {
   /** How policies are read and enforced. */
   Policy policy();
 
+  /** Services: the ranges cluster IPs come from. */
+  Services services();
+
+  /** Service address ranges (as kube-apiserver's --service-cluster-ip-range). */
+  interface Services {
+    /** The IPv4 service CIDR. */
+    @WithDefault("10.96.0.0/16")
+    String cidrIpv4();
+
+    /** The IPv6 service CIDR (unset: services get IPv4 cluster IPs only). */
+    @WithDefault("fd00:96::/112")
+    Optional<String> cidrIpv6();
+  }
+
   /** etcd connection. */
   interface Etcd {
     /** etcd client URLs, comma-separated. */

@@ -6,7 +6,9 @@ import io.porin.core.resource.Resource;
 import io.porin.core.resource.ResourceId;
 import io.porin.core.resource.ResourceKind;
 import io.porin.core.resource.ResourceParser;
+import io.porin.core.resource.ServiceResource;
 import io.porin.core.resource.YamlDocuments;
+import io.porin.core.service.ServiceAddresses;
 import io.porin.kvstore.Entry;
 import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
@@ -30,9 +32,15 @@ public final class ResourceStore {
   private static final int OPS_PER_TRANSACTION = 100;
 
   private final KvStore kv;
+  private final ServiceAddresses.Ranges serviceRanges;
 
   public ResourceStore(KvStore kv) {
+    this(kv, ServiceAddresses.Ranges.parse("10.96.0.0/16", "fd00:96::/112"));
+  }
+
+  public ResourceStore(KvStore kv, ServiceAddresses.Ranges serviceRanges) {
     this.kv = kv;
+    this.serviceRanges = serviceRanges;
   }
 
   /** What happened to one document. */
@@ -85,6 +93,20 @@ public final class ResourceStore {
     }
     Map<String, String> current = current(toWrite.keySet());
     long revision = kv.revision();
+    // Services first, each in a transaction of its own with the addresses and ports it holds.
+    ServiceHolders holders = null;
+    for (String key : new ArrayList<>(toWrite.keySet())) {
+      if (!(toWrite.get(key) instanceof ServiceResource svc)) {
+        continue;
+      }
+      toWrite.remove(key);
+      holders = holders == null ? ServiceHolders.read(kv) : holders;
+      Result r = applyService(svc, documentOf.get(key), current.get(key), holders, dryRun);
+      results.add(r);
+      if (!dryRun && r.outcome() != Outcome.REFUSED) {
+        revision = Math.max(revision, holders.lastRevision);
+      }
+    }
     List<String> keys = new ArrayList<>(toWrite.keySet());
     for (int from = 0; from < keys.size(); from += OPS_PER_TRANSACTION) {
       List<String> chunk = keys.subList(from, Math.min(keys.size(), from + OPS_PER_TRANSACTION));
@@ -108,6 +130,177 @@ public final class ResourceStore {
     }
     results.sort(java.util.Comparator.comparingInt(Result::document));
     return new Results(results, revision);
+  }
+
+  /** Who holds which cluster IP and node port. */
+  private static final class ServiceHolders {
+    final Map<String, String> ips = new java.util.HashMap<>();
+    final Map<Integer, String> nodePorts = new java.util.HashMap<>();
+    long lastRevision;
+
+    static ServiceHolders read(KvStore kv) {
+      ServiceHolders h = new ServiceHolders();
+      for (Entry e : kv.list(Keys.Services.IPS_PREFIX).entries()) {
+        h.ips.put(e.key().substring(Keys.Services.IPS_PREFIX.length()), e.value());
+      }
+      for (Entry e : kv.list(Keys.Services.NODE_PORTS_PREFIX).entries()) {
+        h.nodePorts.put(
+            Integer.parseInt(e.key().substring(Keys.Services.NODE_PORTS_PREFIX.length())),
+            e.value());
+      }
+      return h;
+    }
+  }
+
+  /**
+   * One Service: its cluster IPs (the stored ones kept, requested ones checked, missing ones
+   * allocated) and node ports, written into the stored document as the API server does, together
+   * with the keys that say who holds them. A holder key another writer took in the meantime makes
+   * the transaction fail: nothing is written and the service is refused.
+   */
+  private Result applyService(
+      ServiceResource svc, int document, String before, ServiceHolders holders, boolean dryRun) {
+    String who = svc.id().namespace() + "/" + svc.id().name();
+    String name = svc.id().displayName();
+    ServiceResource stored = null;
+    if (before != null
+        && ResourceParser.parseDocument(YamlDocuments.read(before).getFirst().tree(), who)
+            instanceof ServiceResource old) {
+      stored = old;
+    }
+    List<String> requested = svc.clusterIPs();
+    List<String> ips;
+    List<Integer> nodePorts;
+    try {
+      if (stored != null && !stored.clusterIPs().isEmpty()) {
+        if (!requested.isEmpty() && !stored.clusterIPs().containsAll(requested)) {
+          throw new ServiceAddresses.Refused(
+              "spec.clusterIP: \""
+                  + String.join(",", requested)
+                  + "\" cannot change: the service has "
+                  + String.join(",", stored.clusterIPs())
+                  + " (delete and re-create it)");
+        }
+        requested = stored.clusterIPs();
+      }
+      ips = ServiceAddresses.clusterIPs(serviceRanges, who, requested, holders.ips);
+      ServiceResource withPorts = svc;
+      if (stored != null && svc.nodePorts()) {
+        withPorts = keepNodePorts(svc, stored);
+      }
+      nodePorts =
+          svc.nodePorts()
+              ? ServiceAddresses.nodePorts(
+                  withPorts,
+                  holders.nodePorts,
+                  ResourceParser.NODE_PORT_MIN,
+                  ResourceParser.NODE_PORT_MAX)
+              : List.of();
+    } catch (ServiceAddresses.Refused e) {
+      return new Result(svc.id(), document, Outcome.REFUSED, name + ": " + e.getMessage());
+    }
+    Map<String, Object> source = withAllocation(svc.source(), ips, nodePorts);
+    String json = Json.write(source);
+    Outcome o =
+        before == null
+            ? Outcome.CREATED
+            : before.equals(json) ? Outcome.UNCHANGED : Outcome.CONFIGURED;
+    if (o == Outcome.UNCHANGED || dryRun) {
+      return new Result(svc.id(), document, o, "");
+    }
+    Transaction tx = kv.transaction();
+    List<String> newIps = new ArrayList<>();
+    for (String ip : ips) {
+      if (!ip.equals(ServiceResource.HEADLESS) && !who.equals(holders.ips.get(ip))) {
+        tx.ifAbsent(Keys.Services.ip(ip)).put(Keys.Services.ip(ip), who);
+        newIps.add(ip);
+      }
+    }
+    List<Integer> newPorts = new ArrayList<>();
+    for (int p : nodePorts) {
+      if (!who.equals(holders.nodePorts.get(p))) {
+        tx.ifAbsent(Keys.Services.nodePort(p)).put(Keys.Services.nodePort(p), who);
+        newPorts.add(p);
+      }
+    }
+    // what the service held before and no longer does (a NodePort service made ClusterIP)
+    List<Integer> released = new ArrayList<>();
+    for (Map.Entry<Integer, String> e : holders.nodePorts.entrySet()) {
+      if (e.getValue().equals(who) && !nodePorts.contains(e.getKey())) {
+        tx.delete(Keys.Services.nodePort(e.getKey()));
+        released.add(e.getKey());
+      }
+    }
+    tx.put(key(svc.id()), json);
+    Transaction.Result committed = tx.commit();
+    if (!committed.succeeded()) {
+      return new Result(
+          svc.id(),
+          document,
+          Outcome.REFUSED,
+          name
+              + ": another writer took one of its addresses or node ports ("
+              + String.join(",", newIps)
+              + (newPorts.isEmpty() ? "" : " " + newPorts)
+              + ") meanwhile: apply again");
+    }
+    holders.lastRevision = committed.revision();
+    newIps.forEach(ip -> holders.ips.put(ip, who));
+    newPorts.forEach(p -> holders.nodePorts.put(p, who));
+    released.forEach(holders.nodePorts::remove);
+    return new Result(svc.id(), document, o, "");
+  }
+
+  /** The node ports the stored service has, where the new one does not ask for others. */
+  private static ServiceResource keepNodePorts(ServiceResource svc, ServiceResource stored) {
+    List<ServiceResource.ServicePort> ports = new ArrayList<>();
+    for (ServiceResource.ServicePort p : svc.ports()) {
+      int np = p.nodePort();
+      if (np == 0) {
+        for (ServiceResource.ServicePort q : stored.ports()) {
+          if (q.port() == p.port() && q.protocol() == p.protocol()) {
+            np = q.nodePort();
+          }
+        }
+      }
+      ports.add(
+          new ServiceResource.ServicePort(
+              p.name(), p.port(), p.protocol(), p.targetPort(), p.targetPortName(), np));
+    }
+    return new ServiceResource(
+        svc.id(),
+        svc.labels(),
+        svc.annotations(),
+        svc.type(),
+        svc.selector(),
+        ports,
+        svc.clusterIPs(),
+        svc.affinityTimeout(),
+        svc.algorithm(),
+        svc.source());
+  }
+
+  /** The document with {@code spec.clusterIP(s)} and each port's {@code nodePort} filled in. */
+  @SuppressWarnings("unchecked")
+  static Map<String, Object> withAllocation(
+      Map<String, Object> source, List<String> ips, List<Integer> nodePorts) {
+    Map<String, Object> doc = new LinkedHashMap<>(source);
+    Map<String, Object> spec =
+        new LinkedHashMap<>((Map<String, Object>) doc.getOrDefault("spec", Map.of()));
+    spec.put("clusterIP", ips.getFirst());
+    spec.put("clusterIPs", ips);
+    if (!nodePorts.isEmpty()) {
+      List<Object> ports = new ArrayList<>();
+      List<Object> given = (List<Object>) spec.getOrDefault("ports", List.of());
+      for (int i = 0; i < given.size(); i++) {
+        Map<String, Object> port = new LinkedHashMap<>((Map<String, Object>) given.get(i));
+        port.put("nodePort", nodePorts.get(i));
+        ports.add(port);
+      }
+      spec.put("ports", ports);
+    }
+    doc.put("spec", spec);
+    return doc;
   }
 
   /**
@@ -140,6 +333,7 @@ public final class ResourceStore {
     Map<String, String> current =
         current(Set.copyOf(targets.stream().map(ResourceStore::key).toList()));
     Transaction tx = kv.transaction();
+    ServiceHolders holders = null;
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < targets.size(); i++) {
       ResourceId id = targets.get(i);
@@ -152,6 +346,10 @@ public final class ResourceStore {
           new Result(id, documents.get(i), exists ? Outcome.DELETED : Outcome.NOT_FOUND, ""));
       if (exists) {
         tx.delete(key);
+        if (id.kind() == ResourceKind.SERVICE || id.kind() == ResourceKind.NAMESPACE) {
+          holders = holders == null ? ServiceHolders.read(kv) : holders;
+          releaseHolders(tx, holders, id);
+        }
         if (id.kind() == ResourceKind.NAMESPACE) {
           for (ResourceKind k : ResourceKind.values()) {
             if (k.namespaced()) {
@@ -163,6 +361,28 @@ public final class ResourceStore {
     }
     long revision = seen.isEmpty() ? kv.revision() : tx.commit().revision();
     return new Results(results, revision);
+  }
+
+  /**
+   * Deletes the keys that say a deleted service (or each service of a namespace) holds addresses.
+   */
+  private static void releaseHolders(Transaction tx, ServiceHolders holders, ResourceId id) {
+    java.util.function.Predicate<String> mine =
+        id.kind() == ResourceKind.NAMESPACE
+            ? who -> who.startsWith(id.name() + "/")
+            : who -> who.equals(id.namespace() + "/" + id.name());
+    holders.ips.forEach(
+        (ip, who) -> {
+          if (mine.test(who)) {
+            tx.delete(Keys.Services.ip(ip));
+          }
+        });
+    holders.nodePorts.forEach(
+        (port, who) -> {
+          if (mine.test(who)) {
+            tx.delete(Keys.Services.nodePort(port));
+          }
+        });
   }
 
   /** The stored values of these keys: one range read per kind and namespace, not one per key. */

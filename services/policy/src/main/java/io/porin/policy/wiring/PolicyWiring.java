@@ -8,9 +8,11 @@ import io.porin.core.identity.NumericIdentity;
 import io.porin.core.labels.LabelFilter;
 import io.porin.core.policy.EnforcementMode;
 import io.porin.core.policy.PolicySettings;
+import io.porin.core.service.ServiceAddresses;
 import io.porin.kvstore.KvStore;
 import io.porin.policy.compile.PolicyEngine;
 import io.porin.policy.config.PolicyConfig;
+import io.porin.policy.service.ServiceController;
 import io.porin.policy.source.KubernetesSource;
 import io.porin.policy.source.ResourceSource;
 import io.porin.policy.source.StandaloneSource;
@@ -73,6 +75,11 @@ public class PolicyWiring {
   @Produces
   @Singleton
   ResourceSource source(PolicyConfig config, KvStore kv, Instance<KubernetesClient> kubernetes) {
+    return newSource(config, kv, kubernetes);
+  }
+
+  private static ResourceSource newSource(
+      PolicyConfig config, KvStore kv, Instance<KubernetesClient> kubernetes) {
     return switch (config.policy().source()) {
       case "standalone" -> new StandaloneSource(kv);
       case "kubernetes" -> new KubernetesSource(kubernetes.get());
@@ -87,8 +94,28 @@ public class PolicyWiring {
   /** The resource store written by porin apply (always etcd). */
   @Produces
   @Singleton
-  ResourceStore store(KvStore kv) {
-    return new ResourceStore(kv);
+  ResourceStore store(KvStore kv, PolicyConfig config) {
+    try {
+      return new ResourceStore(
+          kv,
+          ServiceAddresses.Ranges.parse(
+              config.services().cidrIpv4(), config.services().cidrIpv6().orElse(null)));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("porin.services.cidr-*: " + e.getMessage(), e);
+    }
+  }
+
+  /** Services' records from Services, Pods and the published endpoints (its own source). */
+  @Produces
+  @Singleton
+  @Startup
+  ServiceController services(
+      PolicyConfig config, KvStore kv, Instance<KubernetesClient> kubernetes) {
+    return new ServiceController(kv, newSource(config, kv, kubernetes)).start();
+  }
+
+  void closeServices(@Disposes ServiceController controller) {
+    controller.close();
   }
 
   /** The nodes' policy streams. */
