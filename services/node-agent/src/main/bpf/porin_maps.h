@@ -335,22 +335,33 @@ struct porin_lb_affinity_value {
 	__u32 pad;
 };
 
-/* porin_lb_sock_revnat: LRU hash, (socket, backend) -> the service it was sent to: what
- * recvmsg and getpeername show the application instead of the backend. */
-struct porin_lb_sock_key {
-	__u64 cookie;
-	__u8 addr[16];             /* the backend */
-	__be16 port;
+/* porin_lb_affinity_match: hash, (backend, frontend) pairs the agent programmed: an affinity entry
+ * is only honoured while its backend still serves that frontend. */
+struct porin_lb_affinity_match_key {
+	__u32 backend_id;
+	__u32 rev_nat;
+};
+
+/* porin_lb_sock: socket-local storage (freed with the socket, reachable from no other): the
+ * backends this socket was sent to and the service each stands for, what recvmsg and getpeername
+ * show the application instead. A few per socket (an unconnected UDP socket may talk to several
+ * services); the oldest is replaced. */
+#define PORIN_LB_SOCK_SLOTS 4
+
+struct porin_lb_sock_entry {
+	__u8 backend[16];
+	__be16 backend_port;
 	__u8 family;
-	__u8 pad[5];
+	__u8 used;
+	__u8 service[16];
+	__be16 service_port;
+	__u16 pad;
+	__u32 rev_nat;
 };
 
 struct porin_lb_sock_value {
-	__u8 addr[16];             /* the service */
-	__be16 port;
-	__u8 family;
-	__u8 pad;
-	__u32 rev_nat;
+	struct porin_lb_sock_entry entries[PORIN_LB_SOCK_SLOTS];
+	__u32 next;
 };
 
 /* porin_counters: per-CPU array indexed reason * 2 + direction (reason 0 = forwarded). */

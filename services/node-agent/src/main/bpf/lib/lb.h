@@ -40,6 +40,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } porin_lb_affinity SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct porin_lb_affinity_match_key);
+	__type(value, __u8);
+	__uint(max_entries, PORIN_LB_BACKENDS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_lb_affinity_match SEC(".maps");
+
 struct porin_lb_maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(key_size, sizeof(__u32));
@@ -90,6 +99,12 @@ static __always_inline __u32 lb_pick(struct porin_lb_key *k, const struct porin_
 	}
 	k->slot = (__u16)(hash % n) + 1;
 	struct porin_lb_service *b = bpf_map_lookup_elem(&porin_lb_services, k);
+	if (!b) {
+		/* the agent shrank the service between our reads of its count and slot: slot 1 is
+		 * always there while the service has a backend */
+		k->slot = 1;
+		b = bpf_map_lookup_elem(&porin_lb_services, k);
+	}
 	k->slot = 0;
 	return b ? b->backend_id : 0;
 }
@@ -113,9 +128,13 @@ static __always_inline __u32 lb_select(struct porin_lb_key *k, const struct pori
 		now = bpf_ktime_get_ns();
 		struct porin_lb_affinity_value *a = bpf_map_lookup_elem(&porin_lb_affinity, &ak);
 		if (a && now - a->last_used <= (__u64)svc->affinity_timeout * 1000000000ULL) {
+			/* only while that backend still serves this frontend, in its family */
+			struct porin_lb_affinity_match_key mk = { .backend_id = a->backend_id,
+								  .rev_nat = svc->rev_nat };
 			id = a->backend_id;
 			*out = bpf_map_lookup_elem(&porin_lb_backends, &id);
-			if (*out) {
+			if (*out && (*out)->family == k->family &&
+			    bpf_map_lookup_elem(&porin_lb_affinity_match, &mk)) {
 				a->last_used = now;
 				return id;
 			}
@@ -125,7 +144,7 @@ static __always_inline __u32 lb_select(struct porin_lb_key *k, const struct pori
 	if (!id)
 		return 0;
 	*out = bpf_map_lookup_elem(&porin_lb_backends, &id);
-	if (!*out)
+	if (!*out || (*out)->family != k->family)
 		return 0;
 	if (svc->flags & PORIN_LB_AFFINITY) {
 		struct porin_lb_affinity_value v = { .last_used = now, .backend_id = id };

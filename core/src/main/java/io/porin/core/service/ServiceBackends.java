@@ -62,7 +62,9 @@ public final class ServiceBackends {
         boolean podGone = pods.stream().noneMatch(p -> p.id().name().equals(b.pod()));
         List<EndpointAddress> addrs = byPod.get(b.pod());
         if (podGone && !present.contains(b.pod()) && addrs != null) {
-          backends.add(backend(b.pod(), addrs, ServiceRecord.State.TERMINATING, b.ports()));
+          backends.add(
+              backend(
+                  b.pod(), addrs, ServiceRecord.State.TERMINATING, carriedPorts(svc, previous, b)));
         }
       }
     }
@@ -91,6 +93,27 @@ public final class ServiceBackends {
             .sorted(Comparator.comparing((String ip) -> ip.contains(":")).thenComparing(s -> s))
             .toList();
     return new ServiceRecord.Backend(pod, addrs.getFirst().node(), ips, state, ports);
+  }
+
+  /**
+   * A terminating backend's targets (its pod is gone, so names cannot be resolved again): each
+   * current service port takes the target the previous record had for the same port and protocol; 0
+   * (no backend for that port) where the previous record had no such port.
+   */
+  static List<Integer> carriedPorts(
+      ServiceResource svc, ServiceRecord previous, ServiceRecord.Backend b) {
+    List<Integer> out = new ArrayList<>();
+    for (ServiceResource.ServicePort p : svc.ports()) {
+      int target = 0;
+      for (int i = 0; i < previous.ports().size() && i < b.ports().size(); i++) {
+        ServiceRecord.Port q = previous.ports().get(i);
+        if (q.port() == p.port() && q.protocol() == p.protocol()) {
+          target = b.ports().get(i);
+        }
+      }
+      out.add(target);
+    }
+    return out;
   }
 
   /** Each service port's target on this pod: the number, or the pod's port of that name. */

@@ -142,6 +142,12 @@ public record ServiceRecord(
                 State.valueOf(((String) b.get("state")).toUpperCase(java.util.Locale.ROOT)),
                 bp));
       }
+      for (Backend b : backends) {
+        if (b.ports().size() != ports.size()) {
+          throw new IllegalArgumentException(
+              "backend " + b.pod() + " has " + b.ports().size() + " ports for " + ports.size());
+        }
+      }
       return new ServiceRecord(
           (String) m.get("namespace"),
           (String) m.get("name"),

@@ -108,6 +108,24 @@ class ServiceBackendsTest {
   }
 
   @Test
+  void aTerminatingBackendKeepsItsTargetsByPortWhenTheServicePortsChange() {
+    List<EndpointAddress> eps = List.of(new EndpointAddress("demo", "api-2", "node2", "10.0.2.1"));
+    ServiceRecord before =
+        ServiceBackends.record(API, List.of(pod("api-2", "api", "web", 8080)), eps, null);
+    // the pod is gone and the service gains a port in front of the others
+    ServiceResource changed =
+        one(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: demo}\n"
+                + "spec:\n  selector: {app: api}\n  ports:\n  - {name: admin, port: 81}\n"
+                + "  - {name: metrics, port: 9090, targetPort: 9090, protocol: UDP}\n"
+                + "  - {name: http, port: 3000, targetPort: web}\n");
+    ServiceRecord after = ServiceBackends.record(changed, List.of(), eps, before);
+    assertThat(after.backends().getFirst().state()).isEqualTo(ServiceRecord.State.TERMINATING);
+    assertThat(after.backends().getFirst().ports()).containsExactly(0, 9090, 8080);
+    assertThat(ServiceRecord.parse(after.toJson())).isEqualTo(after);
+  }
+
+  @Test
   void serviceFieldsAreValidatedNamingFieldAndValue() {
     String head = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: demo}\nspec:\n";
     String[][] cases = {

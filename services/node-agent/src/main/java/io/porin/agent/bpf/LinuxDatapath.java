@@ -86,7 +86,8 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
             object.map("porin_lb_services", size(MapLayouts.LB_KEY), size(MapLayouts.LB_SERVICE)),
             object.map("porin_lb_backends", 4, size(MapLayouts.LB_BACKEND)),
             object.map("porin_lb_revnat", 4, size(MapLayouts.LB_REVNAT)),
-            object.map("porin_lb_maglev", 4, 4));
+            object.map("porin_lb_maglev", 4, 4),
+            object.map("porin_lb_affinity_match", size(MapLayouts.LB_AFFINITY_MATCH_KEY), 1));
     this.pins = pins;
     fromPod = object.programFd(PROGRAM_FROM_POD);
     toPod = object.programFd(PROGRAM_TO_POD);

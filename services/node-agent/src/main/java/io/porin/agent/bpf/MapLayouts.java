@@ -96,6 +96,7 @@ public final class MapLayouts {
   public static final int LB_MAGLEV = 8;
   public static final int LB_CLIENT_ADDR = 0;
   public static final int LB_CLIENT_NETNS = 1;
+  public static final int LB_SOCK_SLOTS = 4;
 
   /** Kernel map type numbers (linux/bpf.h). */
   public static final int MAP_TYPE_LPM_TRIE = 11;
@@ -122,6 +123,7 @@ public final class MapLayouts {
           Map.entry("LB_MAGLEV", LB_MAGLEV),
           Map.entry("LB_CLIENT_ADDR", LB_CLIENT_ADDR),
           Map.entry("LB_CLIENT_NETNS", LB_CLIENT_NETNS),
+          Map.entry("LB_SOCK_SLOTS", LB_SOCK_SLOTS),
           Map.entry("DIR_INGRESS", DIR_INGRESS),
           Map.entry("DIR_EGRESS", DIR_EGRESS),
           Map.entry("FAMILY_IPV4", FAMILY_IPV4),
@@ -393,23 +395,27 @@ public final class MapLayouts {
       structLayout(U64.withName("last_used"), U32.withName("backend_id"), U32.withName("pad"))
           .withName("porin_lb_affinity_value");
 
-  public static final StructLayout LB_SOCK_KEY =
+  public static final StructLayout LB_SOCK_ENTRY =
       structLayout(
-              U64.withName("cookie"),
-              bytes(16, "addr"),
-              BE16.withName("port"),
+              bytes(16, "backend"),
+              BE16.withName("backend_port"),
               JAVA_BYTE.withName("family"),
-              bytes(5, "pad"))
-          .withName("porin_lb_sock_key");
+              JAVA_BYTE.withName("used"),
+              bytes(16, "service"),
+              BE16.withName("service_port"),
+              U16.withName("pad"),
+              U32.withName("rev_nat"))
+          .withName("porin_lb_sock_entry");
 
   public static final StructLayout LB_SOCK_VALUE =
       structLayout(
-              bytes(16, "addr"),
-              BE16.withName("port"),
-              JAVA_BYTE.withName("family"),
-              JAVA_BYTE.withName("pad"),
-              U32.withName("rev_nat"))
+              sequenceLayout(LB_SOCK_SLOTS, LB_SOCK_ENTRY).withName("entries"),
+              U32.withName("next"))
           .withName("porin_lb_sock_value");
+
+  public static final StructLayout LB_AFFINITY_MATCH_KEY =
+      structLayout(U32.withName("backend_id"), U32.withName("rev_nat"))
+          .withName("porin_lb_affinity_match_key");
 
   /** Every struct of the header, for the layout test. */
   public static final List<StructLayout> ALL =
@@ -436,7 +442,8 @@ public final class MapLayouts {
           LB_REVNAT,
           LB_AFFINITY_KEY,
           LB_AFFINITY_VALUE,
-          LB_SOCK_KEY,
+          LB_AFFINITY_MATCH_KEY,
+          LB_SOCK_ENTRY,
           LB_SOCK_VALUE);
 
   /** A field's byte offset. */

@@ -43,7 +43,8 @@ public interface LoadBalancer {
   record State(
       Map<Address, Service> frontends,
       Map<Integer, Address> backends,
-      Map<Integer, Address> revNat) {}
+      Map<Integer, Address> revNat,
+      java.util.Set<Integer> maglevTables) {}
 
   void putBackend(int id, Address backend);
 

@@ -46,8 +46,18 @@ public final class ServiceSync {
   private final Map<Address, Integer> revNats = new HashMap<>();
   private final Map<Integer, List<Integer>> maglevs = new HashMap<>();
   private final Map<Address, String> frontendServices = new HashMap<>();
-  private int nextBackend = 1;
-  private int nextRevNat = 1;
+  private final java.util.BitSet backendsUsed = new java.util.BitSet();
+  private final java.util.BitSet revNatsUsed = new java.util.BitSet();
+  private final Set<String> complaints = new HashSet<>();
+
+  /** Frontend numbers are 16-bit in conntrack: 1..65535. */
+  static final int REV_NAT_MAX = 65535;
+
+  /** Slots per frontend are 16-bit: a frontend leads to at most this many backends. */
+  static final int BACKENDS_PER_FRONTEND_MAX = 65535;
+
+  /** A Maglev table that cannot be filled (not a stored table's content) after a restart. */
+  private static final List<Integer> UNKNOWN_TABLE = List.of(-1);
 
   /**
    * @param nodeAddresses this node's underlay addresses (NodePort frontends)
@@ -66,13 +76,19 @@ public final class ServiceSync {
   private void restore() {
     LoadBalancer.State s = lb.read();
     frontends.putAll(s.frontends());
-    s.backends().forEach((id, a) -> backendIds.put(a, id));
-    s.revNat().forEach((id, a) -> nextRevNat = Math.max(nextRevNat, id + 1));
+    s.backends()
+        .forEach(
+            (id, a) -> {
+              backendIds.put(a, id);
+              backendsUsed.set(id);
+            });
+    s.revNat().keySet().forEach(revNatsUsed::set);
     for (Map.Entry<Address, LoadBalancer.Service> e : s.frontends().entrySet()) {
       revNats.put(e.getKey(), e.getValue().revNat());
-      nextRevNat = Math.max(nextRevNat, e.getValue().revNat() + 1);
+      revNatsUsed.set(e.getValue().revNat());
     }
-    s.backends().keySet().forEach(id -> nextBackend = Math.max(nextBackend, id + 1));
+    // tables whose content this agent did not compute: rewritten or removed by the first pass
+    s.maglevTables().forEach(id -> maglevs.put(id, UNKNOWN_TABLE));
     if (!frontends.isEmpty()) {
       LOG.infof(
           "restored %d service frontends and %d backends from the pinned maps",
@@ -125,6 +141,17 @@ public final class ServiceSync {
       if (r.headless()) {
         continue;
       }
+      try {
+        desired(r, out);
+      } catch (RuntimeException e) {
+        complain(r.key(), "service " + r.key() + " is not programmed: " + e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  private void desired(ServiceRecord r, Map<Address, Desired> out) {
+    {
       int common =
           (r.affinityTimeout() > 0 ? io.porin.agent.bpf.MapLayouts.LB_AFFINITY : 0)
               | (r.algorithm().equals("maglev") ? io.porin.agent.bpf.MapLayouts.LB_MAGLEV : 0);
@@ -148,14 +175,20 @@ public final class ServiceSync {
         }
       }
     }
-    return out;
+  }
+
+  /** Logs a problem once per distinct message (a record that stays bad is not logged per pass). */
+  private void complain(String key, String message) {
+    if (complaints.add(message)) {
+      LOG.warn(message);
+    }
   }
 
   private static Desired desiredFor(ServiceRecord r, int port, Address f, int flags) {
     List<Address> active = new ArrayList<>();
     List<Address> terminating = new ArrayList<>();
     for (ServiceRecord.Backend b : r.backends()) {
-      int target = b.ports().get(port);
+      int target = port < b.ports().size() ? b.ports().get(port) : 0;
       if (target == 0) {
         continue;
       }
@@ -187,58 +220,27 @@ public final class ServiceSync {
     }
     for (Address b : usedBackends) {
       if (!backendIds.containsKey(b)) {
-        int id = nextBackend++;
+        int id = backendsUsed.nextClearBit(1);
         lb.putBackend(id, b);
+        backendsUsed.set(id);
         backendIds.put(b, id);
         writes++;
       }
     }
+    Set<Integer> liveTables = new HashSet<>();
     for (Map.Entry<Address, Desired> e : want.entrySet()) {
-      Address f = e.getKey();
-      Desired d = e.getValue();
-      Integer revNat = revNats.get(f);
-      if (revNat == null) {
-        revNat = nextRevNat++;
-        lb.putRevNat(revNat, f);
-        revNats.put(f, revNat);
-        writes++;
-      }
-      LoadBalancer.Service svc =
-          new LoadBalancer.Service(
-              revNat,
-              d.flags(),
-              d.affinityTimeout(),
-              d.active().stream().map(backendIds::get).toList(),
-              d.terminating().stream().map(backendIds::get).toList());
-      frontendServices.put(f, d.service());
-      if (d.maglev()) {
-        List<Integer> usable = svc.active().isEmpty() ? svc.terminating() : svc.active();
-        if (!usable.equals(maglevs.get(revNat))) {
-          if (usable.isEmpty()) {
-            lb.deleteMaglev(revNat);
-          } else {
-            List<String> names = new ArrayList<>();
-            for (int id : usable) {
-              names.add(backend(id).toString());
-            }
-            int[] slots = Maglev.table(names, Maglev.DEFAULT_TABLE_SIZE);
-            int[] ids = new int[slots.length];
-            for (int i = 0; i < slots.length; i++) {
-              ids[i] = usable.get(slots[i]);
-            }
-            lb.putMaglev(revNat, ids);
-          }
-          maglevs.put(revNat, usable);
-          writes++;
-        }
-      } else if (maglevs.remove(revNat) != null) {
-        lb.deleteMaglev(revNat);
-      }
-      LoadBalancer.Service before = frontends.get(f);
-      if (!Objects.equals(before, svc)) {
-        lb.putFrontend(f, svc, before);
-        frontends.put(f, svc);
-        writes++;
+      try {
+        writes += program(e.getKey(), e.getValue(), liveTables);
+      } catch (RuntimeException ex) {
+        // one frontend that cannot be written must not keep the others from being written
+        complain(
+            e.getKey().toString(),
+            "service "
+                + e.getValue().service()
+                + " frontend "
+                + e.getKey()
+                + " is not programmed: "
+                + ex.getMessage());
       }
     }
     for (Address f : new ArrayList<>(frontends.keySet())) {
@@ -247,18 +249,24 @@ public final class ServiceSync {
         lb.deleteFrontend(f, before);
         Integer revNat = revNats.remove(f);
         if (revNat != null) {
-          if (maglevs.remove(revNat) != null) {
-            lb.deleteMaglev(revNat);
-          }
           lb.deleteRevNat(revNat);
+          revNatsUsed.clear(revNat);
         }
         frontendServices.remove(f);
         writes++;
       }
     }
+    for (Integer table : new ArrayList<>(maglevs.keySet())) {
+      if (!liveTables.contains(table)) {
+        lb.deleteMaglev(table);
+        maglevs.remove(table);
+      }
+    }
     for (Address b : new ArrayList<>(backendIds.keySet())) {
       if (!usedBackends.contains(b)) {
-        lb.deleteBackend(backendIds.remove(b));
+        int id = backendIds.remove(b);
+        lb.deleteBackend(id);
+        backendsUsed.clear(id);
         writes++;
       }
     }
@@ -267,5 +275,74 @@ public final class ServiceSync {
           "services: %d frontends, %d backends, %d writes in %d ms",
           frontends.size(), backendIds.size(), writes, (System.nanoTime() - started) / 1_000_000);
     }
+  }
+
+  /** One frontend: its number, its Maglev table, its slots. Returns the writes done. */
+  private int program(Address f, Desired d, Set<Integer> liveTables) {
+    int writes = 0;
+    Integer revNat = revNats.get(f);
+    if (revNat == null) {
+      revNat = revNatsUsed.nextClearBit(1);
+      if (revNat > REV_NAT_MAX) {
+        throw new IllegalStateException("the node has no frontend number left (65535 in use)");
+      }
+      lb.putRevNat(revNat, f);
+      revNatsUsed.set(revNat);
+      revNats.put(f, revNat);
+      writes++;
+    }
+    List<Integer> active = ids(d.active());
+    List<Integer> terminating = ids(d.terminating());
+    int flags = d.flags();
+    List<Integer> usable = active.isEmpty() ? terminating : active;
+    if (d.maglev() && usable.size() >= Maglev.DEFAULT_TABLE_SIZE) {
+      complain(
+          f.toString(),
+          "service "
+              + d.service()
+              + " has "
+              + usable.size()
+              + " backends, more than a Maglev table holds: random selection for "
+              + f);
+      flags &= ~io.porin.agent.bpf.MapLayouts.LB_MAGLEV;
+    }
+    LoadBalancer.Service svc =
+        new LoadBalancer.Service(revNat, flags, d.affinityTimeout(), active, terminating);
+    frontendServices.put(f, d.service());
+    if ((flags & io.porin.agent.bpf.MapLayouts.LB_MAGLEV) != 0 && !usable.isEmpty()) {
+      liveTables.add(revNat);
+      if (!usable.equals(maglevs.get(revNat))) {
+        List<String> names = new ArrayList<>();
+        for (int id : usable) {
+          names.add(backend(id).toString());
+        }
+        int[] slots = Maglev.table(names, Maglev.DEFAULT_TABLE_SIZE);
+        int[] table = new int[slots.length];
+        for (int i = 0; i < slots.length; i++) {
+          table[i] = usable.get(slots[i]);
+        }
+        lb.putMaglev(revNat, table);
+        maglevs.put(revNat, usable);
+        writes++;
+      }
+    }
+    LoadBalancer.Service before = frontends.get(f);
+    if (!Objects.equals(before, svc)) {
+      lb.putFrontend(f, svc, before);
+      frontends.put(f, svc);
+      writes++;
+    }
+    return writes;
+  }
+
+  private List<Integer> ids(List<Address> backends) {
+    List<Integer> out = new ArrayList<>();
+    for (Address a : backends) {
+      if (out.size() == BACKENDS_PER_FRONTEND_MAX) {
+        break;
+      }
+      out.add(backendIds.get(a));
+    }
+    return out;
   }
 }

@@ -200,6 +200,23 @@ class SocketLbIT {
   }
 
   @Test
+  void affinityNeverOutlivesTheBackendsMembership() throws Exception {
+    sync.reset(List.of(service("sticky", "10.96.0.51", 80, Protocol.TCP, 60, "random", THREE)));
+    String stuck = spread("10.96.0.51", 80, 3).keySet().iterator().next();
+    List<ServiceRecord.Backend> others =
+        THREE.stream().filter(b -> !stuck.startsWith(b.pod())).toList();
+    assertThat(others).hasSize(2);
+    sync.reset(List.of(service("sticky", "10.96.0.51", 80, Protocol.TCP, 60, "random", others)));
+    assertThat(spread("10.96.0.51", 80, 6).keySet()).noneMatch(s -> s.equals(stuck));
+  }
+
+  @Test
+  void aDualStackSocketReachingIpv4ThroughAMappedAddressIsTranslated() throws Exception {
+    sync.reset(List.of(service("web", "10.96.0.50", 80, Protocol.TCP, 0, "random", THREE)));
+    assertThat(whois("tcp", "::ffff:10.96.0.50", 80)).startsWith("peer ::ffff:10.96.0.50 80\nb");
+  }
+
+  @Test
   void maglevUsesTheTableAndSpreads() throws Exception {
     sync.reset(List.of(service("mag", "10.96.0.52", 80, Protocol.TCP, 0, "maglev", THREE)));
     assertThat(spread("10.96.0.52", 80, 24)).hasSizeGreaterThanOrEqualTo(2);

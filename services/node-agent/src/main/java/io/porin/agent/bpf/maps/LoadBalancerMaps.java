@@ -45,12 +45,52 @@ public final class LoadBalancerMaps implements LoadBalancer {
   private final BpfMap backends;
   private final BpfMap revNat;
   private final BpfMap maglev;
+  private final BpfMap affinityMatch;
 
-  public LoadBalancerMaps(BpfMap services, BpfMap backends, BpfMap revNat, BpfMap maglev) {
+  public LoadBalancerMaps(
+      BpfMap services, BpfMap backends, BpfMap revNat, BpfMap maglev, BpfMap affinityMatch) {
     this.services = services;
     this.backends = backends;
     this.revNat = revNat;
     this.maglev = maglev;
+    this.affinityMatch = affinityMatch;
+  }
+
+  private static byte[] matchKey(int backend, int revNat) {
+    byte[] k = new byte[8];
+    putInt(k, 0, backend);
+    putInt(k, 4, revNat);
+    return k;
+  }
+
+  /** The (backend, frontend) pairs affinity may use: added before the slots ... */
+  private void addMatches(Service svc, Service previous) {
+    for (int id : members(svc)) {
+      if (previous == null
+          || previous.revNat() != svc.revNat()
+          || !members(previous).contains(id)) {
+        affinityMatch.update(matchKey(id, svc.revNat()), new byte[] {1});
+      }
+    }
+  }
+
+  /** ... and removed after them. */
+  private void removeStaleMatches(Service svc, Service previous) {
+    if (previous == null) {
+      return;
+    }
+    java.util.Set<Integer> now = svc == null ? java.util.Set.of() : members(svc);
+    for (int id : members(previous)) {
+      if (!now.contains(id) || svc.revNat() != previous.revNat()) {
+        affinityMatch.delete(matchKey(id, previous.revNat()));
+      }
+    }
+  }
+
+  private static java.util.Set<Integer> members(Service s) {
+    java.util.Set<Integer> all = new java.util.HashSet<>(s.active());
+    all.addAll(s.terminating());
+    return all;
   }
 
   @Override
@@ -86,6 +126,7 @@ public final class LoadBalancerMaps implements LoadBalancer {
 
   @Override
   public void putFrontend(Address f, Service svc, Service previous) {
+    addMatches(svc, previous);
     List<Integer> slots =
         new ArrayList<>(svc.active().isEmpty() ? svc.terminating() : svc.active());
     for (int i = 0; i < slots.size(); i++) {
@@ -106,6 +147,7 @@ public final class LoadBalancerMaps implements LoadBalancer {
       for (int i = slots.size() + 1; i <= before; i++) {
         services.delete(key(f, i));
       }
+      removeStaleMatches(svc, previous);
     }
   }
 
@@ -120,6 +162,7 @@ public final class LoadBalancerMaps implements LoadBalancer {
     for (int i = 1; i <= n; i++) {
       services.delete(key(f, i));
     }
+    removeStaleMatches(null, previous);
   }
 
   @Override
@@ -198,7 +241,11 @@ public final class LoadBalancerMaps implements LoadBalancer {
                   a,
                   t));
         });
-    return new State(fs, bs, rn);
+    java.util.Set<Integer> tables = new java.util.TreeSet<>();
+    for (byte[] k : maglev.keys()) {
+      tables.add(Fields.intOf(k));
+    }
+    return new State(fs, bs, rn, tables);
   }
 
   private static byte[] key(Address f, int slot) {
