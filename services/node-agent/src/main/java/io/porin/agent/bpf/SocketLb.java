@@ -75,6 +75,7 @@ public final class SocketLb implements AutoCloseable {
         throw new BpfException(
             "cannot open the cgroup " + cgroup + " (is it a cgroup v2 directory?)");
       }
+      long cgroupId = ((Number) Files.getAttribute(cgroup, "unix:ino")).longValue();
       try {
         for (Hook h : HOOKS) {
           int prog = object.programFd(h.program());
@@ -83,14 +84,16 @@ public final class SocketLb implements AutoCloseable {
             int link = (int) Libbpf.OBJ_GET.invokeExact(arena.allocateFrom(pin.toString()));
             if (link >= 0) {
               try {
-                int rc = (int) Libbpf.LINK_UPDATE.invokeExact(link, prog, MemorySegment.NULL);
-                BpfException.check(rc, "update the link " + pin);
-                continue;
+                // reused only on this very cgroup, and while it is alive (not ENOLINK)
+                if (linkCgroup(arena, link) == cgroupId
+                    && (int) Libbpf.LINK_UPDATE.invokeExact(link, prog, MemorySegment.NULL) == 0) {
+                  continue;
+                }
               } finally {
                 int ignored = (int) Libbpf.CLOSE.invokeExact(link);
               }
             }
-            Files.deleteIfExists(pin);
+            Files.deleteIfExists(pin); // that link was only held by its pin: detached
           }
           int link =
               (int) Libbpf.LINK_CREATE.invokeExact(prog, cg, h.attachType(), MemorySegment.NULL);
@@ -110,6 +113,14 @@ public final class SocketLb implements AutoCloseable {
     } catch (Throwable t) {
       throw rethrow(t);
     }
+  }
+
+  /** The cgroup a cgroup link is attached to ({@code struct bpf_link_info}: cgroup_id at 16). */
+  private static long linkCgroup(Arena arena, int link) throws Throwable {
+    MemorySegment info = arena.allocate(32, 8);
+    MemorySegment len = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, 32);
+    int rc = (int) Libbpf.OBJ_GET_INFO.invokeExact(link, info, len);
+    return rc == 0 ? info.get(java.lang.foreign.ValueLayout.JAVA_LONG, 16) : -1;
   }
 
   /** Detaches the programs: removes the pinned links (the kernel releases them). */

@@ -307,6 +307,23 @@ class SocketLbIT {
     assertThat(datapath.loadBalancer().read().backends()).isEmpty();
   }
 
+  @Test
+  void aRestartedAgentConfiguredForAnotherCgroupMovesThePrograms() throws Exception {
+    Path other = CGROUP_ROOT.resolve(TAG + "-other");
+    Files.createDirectories(other);
+    try {
+      datapath.attachSocketLb(other);
+      assertThat(run("bpftool", "cgroup", "show", other.toString()))
+          .contains("porin_sock4_connect");
+      assertThat(run("bpftool", "cgroup", "show", CGROUP.toString()))
+          .doesNotContain("porin_sock4_connect");
+    } finally {
+      datapath.attachSocketLb(CGROUP);
+      Files.deleteIfExists(other);
+    }
+    assertThat(run("bpftool", "cgroup", "show", CGROUP.toString())).contains("porin_sock6_sendmsg");
+  }
+
   private static long noServiceDrops() {
     return datapath.counters().stream()
         .filter(c -> c.reason() == MapLayouts.DROP_NO_SERVICE)
