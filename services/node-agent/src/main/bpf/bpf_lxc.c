@@ -19,7 +19,7 @@
 #include <linux/pkt_cls.h>
 #include "lib/conntrack.h"
 #include "lib/events.h"
-#include "lib/lb.h"
+#include "lib/nat.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -134,6 +134,8 @@ static __noinline int policy_step(struct __sk_buff *skb, const struct porin_endp
 	void *ctmap;
 	struct porin_ct_entry *ct = ct_lookup(fwd, ep->endpoint_id, p, dir, &key, &ctmap, now, &status);
 	int reply = status == CT_REPLY;
+	if (ct && reply && ct->rev_nat)
+		p->reply_rev_nat = ct->rev_nat; /* a translated connection: undo it on its replies */
 	if (ct && ct->policy_revision == ep->policy_revision &&
 	    ct->ipcache_generation == generation) {
 		ct_touch(ct, p, reply, now);
@@ -171,6 +173,7 @@ static __noinline int policy_step(struct __sk_buff *skb, const struct porin_endp
 	struct porin_ct_entry entry = {
 		.policy_revision = ep->policy_revision, .ipcache_generation = generation,
 		.cookie = d.cookie, .peer_identity = peer, .verdict = d.verdict,
+		.rev_nat = p->rev_nat && dir == p->rev_nat_dir ? (__u16)p->rev_nat : 0,
 	};
 	ct_touch(&entry, p, 0, now);
 	if (bpf_map_update_elem(ctmap, &key, &entry, BPF_ANY))
@@ -286,6 +289,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	/* a pod has no business routing through others (IPv6 routing headers, segment routing) */
 	if (dir == PORIN_DIR_EGRESS && p.routed)
 		return drop(skb, ep, &p, dir, PORIN_DROP_INVALID_EXTHDR);
+	/* a service frontend no socket hook translated: to a backend, before policy (which sees
+	 * the backend, as Cilium's) */
+	if (dir == PORIN_DIR_EGRESS) {
+		rc = lb_egress(skb, &p);
+		if (rc)
+			return drop(skb, ep, &p, dir, rc);
+	}
 
 	__u32 epid = ep->endpoint_id;
 	if (p.frag == FRAG_LATER && !frag_resolve(epid, &p, dir))
@@ -321,18 +331,148 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	/* both verdicts said forward: the datagram's later fragments may follow */
 	if (p.frag == FRAG_FIRST)
 		frag_record(epid, &p, dir);
+	/* a reply of a translated connection: from the frontend again */
+	int reversed = 0;
+	if (p.reply_rev_nat) {
+		if (lb_reverse(skb, &p) < 0)
+			return drop(skb, ep, &p, dir, PORIN_DROP_WRITE_ERROR);
+		reversed = 1;
+	}
 	if (dst)
 		return into_pod(skb, dst, dst_ifindex, &p);
-	/* a pod on another node: straight out of the node (the world and the node take the stack) */
-	if (dir == PORIN_DIR_EGRESS && is_pod_identity(p.peer))
+	/* a pod on another node: straight out of the node (the world and the node take the stack);
+	 * a reply from a node port (its source is now this node's address): out of the uplink too,
+	 * the stack would take a packet from its own address for a martian */
+	if (dir == PORIN_DIR_EGRESS && (is_pod_identity(p.peer) || reversed))
 		return route_out(skb, &p);
 	return TC_ACT_OK;
 }
 
+/* The lxc entry of an address: a local endpoint's. */
+static __always_inline struct porin_lxc_value *local_address_of(const __u8 *addr, __u8 family)
+{
+	struct porin_lxc_key lk = { .family = family };
+	__builtin_memcpy(lk.addr, addr, 16);
+	return bpf_map_lookup_elem(&porin_lxc, &lk);
+}
+
+/* The lxc entry of a packet's destination. */
+static __always_inline struct porin_lxc_value *local_address(const struct packet *p)
+{
+	return local_address_of((const __u8 *)p->t.daddr, p->t.family);
+}
+
+/* What the node port functions leave to their caller (values no tc action takes). */
+#define NODEPORT_PASS 100
+#define NODEPORT_ROUTE 101
+
 /*
- * From another node, on the node's uplink: a packet for a local endpoint meets that endpoint's
- * ingress policy here and goes straight into the pod (its own hook never sees it). Anything else
- * (for the node itself, not IP, not for a pod) passes to the stack untouched.
+ * A node port's replies from a backend on another node (source-translated to this node on the
+ * way there): back to the client, from the node port. Returns -1 when the packet is not one.
+ */
+static __noinline int nodeport_reply(struct __sk_buff *skb, struct packet *p)
+{
+	if (!nat_ported(p) || p->frag == FRAG_LATER)
+		return -1;
+	__u16 port = bpf_ntohs(p->t.dport);
+	if (port < PORIN_LB_NAT_PORT_MIN)
+		return -1;
+	struct porin_lb_nat_key nk = { .port = p->t.dport, .protocol = p->t.protocol,
+				       .family = p->t.family };
+	__builtin_memcpy(nk.addr, p->t.daddr, 16);
+	struct porin_lb_nat_value *nv = bpf_map_lookup_elem(&porin_lb_nat, &nk);
+	if (!nv || !addr_eq(p->t.saddr, (const __be32 *)nv->backend, p->t.family) ||
+	    p->t.sport != nv->backend_port)
+		return -1;
+	struct porin_lb_nat_value v = *nv;
+	if (nat_rewrite(skb, p, NAT_DST, v.client, v.client_port) ||
+	    nat_rewrite(skb, p, NAT_SRC, nk.addr, v.node_port))
+		return TC_ACT_SHOT;
+	return NODEPORT_ROUTE; /* the caller sends it out (a frame less on the stack) */
+}
+
+/*
+ * A packet from outside to one of this node's node ports: to a backend. A local backend: its
+ * address as the destination (the caller goes on as for any packet to a local pod; 0). One on
+ * another node: this node's address and a NAT port as the source too (NODEPORT_ROUTE: the caller
+ * sends it out of the uplink). Not a node port: NODEPORT_PASS. A drop: its reason, negative.
+ */
+
+static __always_inline int nodeport_translate(struct __sk_buff *skb, struct packet *p)
+{
+	if (!nat_ported(p))
+		return NODEPORT_PASS;
+	struct porin_lb_key k;
+	lb_key_of(&k, p->t.daddr, p->t.dport, p->t.protocol, p->t.family);
+	struct porin_lb_service *svc = bpf_map_lookup_elem(&porin_lb_services, &k);
+	if (!svc || !(svc->flags & PORIN_LB_NODE_PORT))
+		return NODEPORT_PASS;
+	if (p->frag != FRAG_NONE)
+		return -PORIN_DROP_FRAG_NOSUPPORT;
+	struct porin_lb_backend *be = 0;
+	struct porin_lb_conn_value conn = {};
+	struct porin_lb_conn_key ck;
+	conn_key_of(&ck, p);
+	if (!conn_backend(skb, p, &k, svc, &ck, &be, &conn) || !be)
+		return -PORIN_DROP_NO_SERVICE;
+	__u32 rev_nat = svc->rev_nat;
+	if (local_address_of(be->addr, be->family)) {
+		/* a local backend: the client's address stays (its ingress policy sees the client) */
+		if (nat_rewrite(skb, p, NAT_DST, be->addr, be->port))
+			return -PORIN_DROP_WRITE_ERROR;
+		p->rev_nat = rev_nat;
+		p->rev_nat_dir = PORIN_DIR_INGRESS;
+		return 0;
+	}
+	/* another node's backend: from this node, on a NAT port of the connection's own */
+	struct porin_lb_nat_key nk = { .protocol = p->t.protocol, .family = p->t.family };
+	__builtin_memcpy(nk.addr, p->t.daddr, 16);
+	struct porin_lb_nat_value nv = { .client_port = p->t.sport, .backend_port = be->port,
+					 .node_port = p->t.dport, .rev_nat = rev_nat };
+	__builtin_memcpy(nv.client, p->t.saddr, 16);
+	__builtin_memcpy(nv.backend, be->addr, 16);
+	__be16 nat_port = conn.nat_port;
+	if (nat_port) {
+		nk.port = nat_port;
+		bpf_map_update_elem(&porin_lb_nat, &nk, &nv, BPF_ANY);
+	} else {
+		for (int i = 0; i < 8; i++) {
+			__u16 candidate = PORIN_LB_NAT_PORT_MIN +
+					  bpf_get_prandom_u32() %
+						  (PORIN_LB_NAT_PORT_MAX - PORIN_LB_NAT_PORT_MIN + 1);
+			nk.port = bpf_htons(candidate);
+			if (!bpf_map_update_elem(&porin_lb_nat, &nk, &nv, BPF_NOEXIST)) {
+				nat_port = nk.port;
+				break;
+			}
+		}
+		if (!nat_port)
+			return -PORIN_DROP_CT_CREATE_FAILED;
+		conn.nat_port = nat_port;
+		bpf_map_update_elem(&porin_lb_conn, &ck, &conn, BPF_ANY);
+	}
+	if (nat_rewrite(skb, p, NAT_DST, nv.backend, nv.backend_port) ||
+	    nat_rewrite(skb, p, NAT_SRC, nk.addr, nat_port))
+		return -PORIN_DROP_WRITE_ERROR;
+	p->rev_nat = rev_nat;
+	return NODEPORT_ROUTE;
+}
+
+static __noinline int nodeport(struct __sk_buff *skb, struct packet *p)
+{
+	int rc = nodeport_translate(skb, p);
+	if (rc >= 0)
+		return rc;
+	count(-rc, PORIN_DIR_INGRESS, skb->len);
+	emit(skb, 0, p, PORIN_DIR_INGRESS, 0, 0, PORIN_VERDICT_DROPPED, -rc, 0, PORIN_EVENT_DROP);
+	return TC_ACT_SHOT;
+}
+
+/*
+ * From another node or the outside, on the node's uplink: a packet for a local endpoint meets that
+ * endpoint's ingress policy here and goes straight into the pod (its own hook never sees it); a
+ * node port is translated to its backend first. Anything else (for the node itself, not IP, not
+ * for a pod) passes to the stack untouched.
  */
 SEC("tc")
 int porin_from_netdev(struct __sk_buff *skb)
@@ -340,11 +480,28 @@ int porin_from_netdev(struct __sk_buff *skb)
 	struct packet p = {};
 	if (parse_packet(skb, &p) < 0 || p.kind != PACKET_IP || p.control)
 		return TC_ACT_OK;
-	struct porin_lxc_key lk = { .family = p.t.family };
-	__builtin_memcpy(lk.addr, p.t.daddr, 16);
-	struct porin_lxc_value *lxc = bpf_map_lookup_elem(&porin_lxc, &lk);
-	if (!lxc)
-		return TC_ACT_OK;
+	int rc = nodeport_reply(skb, &p);
+	if (rc == NODEPORT_ROUTE) {
+		rc = route_out(skb, &p);
+		return rc == TC_ACT_OK ? TC_ACT_SHOT : rc; /* the stack would take it for a martian */
+	}
+	if (rc >= 0)
+		return rc;
+	struct porin_lxc_value *lxc = local_address(&p);
+	if (!lxc) {
+		rc = nodeport(skb, &p);
+		if (rc == NODEPORT_PASS)
+			return TC_ACT_OK;
+		if (rc == NODEPORT_ROUTE) {
+			rc = route_out(skb, &p);
+			return rc == TC_ACT_OK ? TC_ACT_SHOT : rc;
+		}
+		if (rc)
+			return rc;
+		lxc = local_address(&p); /* the local backend */
+		if (!lxc)
+			return TC_ACT_SHOT;
+	}
 	__u32 dst_ifindex = lxc->ifindex;
 	struct porin_endpoint *dst = bpf_map_lookup_elem(&porin_endpoints, &dst_ifindex);
 	if (!dst)
@@ -353,11 +510,13 @@ int porin_from_netdev(struct __sk_buff *skb)
 		return drop(skb, dst, &p, PORIN_DIR_INGRESS, PORIN_DROP_FRAG_NOT_FOUND);
 	p.now = bpf_ktime_get_ns();
 	p.generation = ipcache_generation();
-	int rc = policy_step(skb, dst, PORIN_DIR_INGRESS, &p, 0);
+	rc = policy_step(skb, dst, PORIN_DIR_INGRESS, &p, 0);
 	if (rc != TC_ACT_OK)
 		return rc;
 	if (p.frag == FRAG_FIRST)
 		frag_record(dst->endpoint_id, &p, PORIN_DIR_INGRESS);
+	if (p.reply_rev_nat && lb_reverse(skb, &p) < 0)
+		return drop(skb, dst, &p, PORIN_DIR_INGRESS, PORIN_DROP_WRITE_ERROR);
 	return into_pod(skb, dst, dst_ifindex, &p);
 }
 

@@ -335,6 +335,50 @@ struct porin_lb_affinity_value {
 	__u32 pad;
 };
 
+/* porin_lb_conn: LRU hash, a connection translated per packet (tc: a pod's traffic that no socket
+ * hook saw, node ports from outside) as its client sent it -> its backend, so that every packet
+ * of the connection goes to the same one. */
+struct porin_lb_conn_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport;
+	__be16 dport;
+	__u8 protocol;
+	__u8 family;
+	__u16 pad;
+};
+
+struct porin_lb_conn_value {
+	__u32 backend_id;
+	__u32 rev_nat;
+	__be16 nat_port;           /* node ports to another node: the source port on this node */
+	__u16 pad;
+	__u32 pad2;
+};
+
+/* porin_lb_nat: LRU hash, this node's address and a NAT port -> the connection a node port sent
+ * to a backend on another node (source-translated to this node), so that the backend's replies go
+ * back to the client, as from the node port. */
+#define PORIN_LB_NAT_PORT_MIN 61000        /* above the node's ephemeral ports (32768-60999) */
+#define PORIN_LB_NAT_PORT_MAX 65535
+
+struct porin_lb_nat_key {
+	__u8 addr[16];             /* this node's address */
+	__be16 port;               /* the NAT port */
+	__u8 protocol;
+	__u8 family;
+};
+
+struct porin_lb_nat_value {
+	__u8 client[16];
+	__u8 backend[16];
+	__be16 client_port;
+	__be16 backend_port;
+	__be16 node_port;          /* the frontend's port */
+	__u16 pad;
+	__u32 rev_nat;
+};
+
 /* porin_lb_affinity_match: hash, (backend, frontend) pairs the agent programmed: an affinity entry
  * is only honoured while its backend still serves that frontend. */
 struct porin_lb_affinity_match_key {

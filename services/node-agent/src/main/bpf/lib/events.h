@@ -72,6 +72,7 @@ static __always_inline void emit(struct __sk_buff *skb, const struct porin_endpo
 	e->is_reply = is_reply;
 	e->event_type = type;
 	e->length = p->length;
+	e->rev_nat = p->rev_nat;
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 

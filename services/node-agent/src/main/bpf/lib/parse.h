@@ -88,6 +88,7 @@ struct packet {
 	struct tuple t;
 	struct tuple inner;  /* ICMP errors: the packet the error is about (from its own sender) */
 	__be16 policy_port;  /* the port policy keys on: dport, or the ICMP type */
+	__u16 l4_off;        /* where the L4 header starts */
 	__u8 kind;           /* enum packet_kind */
 	__u8 tcp_flags;      /* FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128 */
 	__u8 icmp_error;     /* inner holds the embedded packet */
@@ -97,7 +98,9 @@ struct packet {
 	__u8 last_frag;      /* no more fragments follow this one */
 	__u8 frag_proto;     /* the protocol every fragment of the datagram carries */
 	__u8 routed;         /* an IPv6 routing header with segments left: not for its destination */
-	__u8 pad;
+	__u8 rev_nat_dir;    /* the direction whose new conntrack entry records rev_nat */
+	__u16 rev_nat;       /* set when a service translated this packet: that frontend */
+	__u16 reply_rev_nat; /* set when a reply's connection was translated: undo it (source) */
 	__be32 frag_id;
 	__u32 length;
 	__u32 generation;    /* the ipcache generation when the packet arrived */
@@ -239,6 +242,7 @@ static __always_inline void parse_inner(struct __sk_buff *skb, struct packet *p,
 static __always_inline int parse_l4(struct __sk_buff *skb, struct packet *p, void *l4,
 				    void *data_end, __u32 l4_off, __u32 avail)
 {
+	p->l4_off = (__u16)l4_off;
 	switch (p->t.protocol) {
 	case IPPROTO_TCP: {
 		struct tcphdr *tcp = l4;

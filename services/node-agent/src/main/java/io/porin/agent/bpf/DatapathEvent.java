@@ -33,7 +33,18 @@ public record DatapathEvent(
     int matchType,
     int type,
     int icmpType,
-    int length) {
+    int length,
+    int revNat) {
+
+  /** A socket's service translation (Cilium's trace sock): see {@link #netnsCookie}. */
+  public boolean traceSock() {
+    return type == MapLayouts.EVENT_TRACE_SOCK;
+  }
+
+  /** In a trace-sock event: the client's network namespace cookie (ifindex and endpoint id). */
+  public long netnsCookie() {
+    return (ifindex & 0xFFFFFFFFL) | ((long) endpointId << 32);
+  }
 
   // Field handles, built once from the layout: decoding runs for every event (hundreds of
   // thousands a second).
@@ -60,6 +71,7 @@ public record DatapathEvent(
   private static final VarHandle EVENT_TYPE = scalar("event_type");
   private static final VarHandle ICMP_TYPE = scalar("icmp_type");
   private static final VarHandle LENGTH = scalar("length");
+  private static final VarHandle REV_NAT = scalar("rev_nat");
 
   private static VarHandle scalar(String field) {
     return MethodHandles.insertCoordinates(
@@ -93,7 +105,8 @@ public record DatapathEvent(
         u8(MATCH_TYPE, s),
         u8(EVENT_TYPE, s),
         u8(ICMP_TYPE, s),
-        (int) LENGTH.get(s));
+        (int) LENGTH.get(s),
+        (int) REV_NAT.get(s));
   }
 
   private static int u8(VarHandle h, MemorySegment s) {

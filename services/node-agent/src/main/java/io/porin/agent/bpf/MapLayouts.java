@@ -97,6 +97,9 @@ public final class MapLayouts {
   public static final int LB_CLIENT_ADDR = 0;
   public static final int LB_CLIENT_NETNS = 1;
   public static final int LB_SOCK_SLOTS = 4;
+  public static final int LB_CONN_MAX = 262144;
+  public static final int LB_NAT_PORT_MIN = 61000;
+  public static final int LB_NAT_PORT_MAX = 65535;
 
   /** Kernel map type numbers (linux/bpf.h). */
   public static final int MAP_TYPE_LPM_TRIE = 11;
@@ -124,6 +127,9 @@ public final class MapLayouts {
           Map.entry("LB_CLIENT_ADDR", LB_CLIENT_ADDR),
           Map.entry("LB_CLIENT_NETNS", LB_CLIENT_NETNS),
           Map.entry("LB_SOCK_SLOTS", LB_SOCK_SLOTS),
+          Map.entry("LB_CONN_MAX", LB_CONN_MAX),
+          Map.entry("LB_NAT_PORT_MIN", LB_NAT_PORT_MIN),
+          Map.entry("LB_NAT_PORT_MAX", LB_NAT_PORT_MAX),
           Map.entry("DIR_INGRESS", DIR_INGRESS),
           Map.entry("DIR_EGRESS", DIR_EGRESS),
           Map.entry("FAMILY_IPV4", FAMILY_IPV4),
@@ -413,6 +419,45 @@ public final class MapLayouts {
               U32.withName("next"))
           .withName("porin_lb_sock_value");
 
+  public static final StructLayout LB_CONN_KEY =
+      structLayout(
+              bytes(16, "saddr"),
+              bytes(16, "daddr"),
+              BE16.withName("sport"),
+              BE16.withName("dport"),
+              JAVA_BYTE.withName("protocol"),
+              JAVA_BYTE.withName("family"),
+              U16.withName("pad"))
+          .withName("porin_lb_conn_key");
+
+  public static final StructLayout LB_CONN_VALUE =
+      structLayout(
+              U32.withName("backend_id"),
+              U32.withName("rev_nat"),
+              BE16.withName("nat_port"),
+              U16.withName("pad"),
+              U32.withName("pad2"))
+          .withName("porin_lb_conn_value");
+
+  public static final StructLayout LB_NAT_KEY =
+      structLayout(
+              bytes(16, "addr"),
+              BE16.withName("port"),
+              JAVA_BYTE.withName("protocol"),
+              JAVA_BYTE.withName("family"))
+          .withName("porin_lb_nat_key");
+
+  public static final StructLayout LB_NAT_VALUE =
+      structLayout(
+              bytes(16, "client"),
+              bytes(16, "backend"),
+              BE16.withName("client_port"),
+              BE16.withName("backend_port"),
+              BE16.withName("node_port"),
+              U16.withName("pad"),
+              U32.withName("rev_nat"))
+          .withName("porin_lb_nat_value");
+
   public static final StructLayout LB_AFFINITY_MATCH_KEY =
       structLayout(U32.withName("backend_id"), U32.withName("rev_nat"))
           .withName("porin_lb_affinity_match_key");
@@ -443,6 +488,10 @@ public final class MapLayouts {
           LB_AFFINITY_KEY,
           LB_AFFINITY_VALUE,
           LB_AFFINITY_MATCH_KEY,
+          LB_CONN_KEY,
+          LB_CONN_VALUE,
+          LB_NAT_KEY,
+          LB_NAT_VALUE,
           LB_SOCK_ENTRY,
           LB_SOCK_VALUE);
 

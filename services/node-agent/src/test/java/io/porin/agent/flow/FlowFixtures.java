@@ -127,7 +127,8 @@ final class FlowFixtures {
         match,
         type,
         protocol == 1 ? 8 : protocol == 58 ? 128 : 0,
-        60);
+        60,
+        0);
   }
 
   /** frontend -> api:3000 allowed (egress of frontend, new connection). */
