@@ -6,6 +6,7 @@ import io.porin.cli.context.Contexts;
 import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
 import io.porin.cli.output.Table;
+import io.porin.lab.Cgroups;
 import io.porin.lab.Host;
 import io.porin.lab.Installation;
 import io.porin.lab.Lab;
@@ -15,6 +16,7 @@ import io.porin.lab.LabSpec;
 import io.porin.lab.LabState;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -112,6 +114,10 @@ public class LabCommand {
       LabState s =
           new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec)).up(labSpec);
       Contexts.load(Contexts.defaultPath()).with(s.name, context(s), true);
+      int dns = clusterDns(spec, s);
+      if (dns != 0) {
+        return dns;
+      }
       progress(spec)
           .accept(
               String.format(
@@ -126,6 +132,26 @@ public class LabCommand {
       spec.commandLine().getOut().println();
       spec.commandLine().getOut().flush();
       return Self.run(spec, List.of("--context", s.name, "status", "--wait", "30s"));
+    }
+  }
+
+  /** The cluster DNS (kube-system/coredns behind kube-dns), applied as any workload is. */
+  static int clusterDns(CommandSpec spec, LabState s) throws IOException {
+    Path manifest = LabDirectory.fromEnvironment().of(s.name).resolve("cluster-dns.yaml");
+    java.nio.file.Files.writeString(manifest, Lab.clusterDnsManifest());
+    progress(spec).accept("cluster DNS: kube-system/coredns behind kube-dns " + Lab.CLUSTER_DNS_IP);
+    List<String> argv =
+        Self.command(spec, List.of("--context", s.name, "apply", "-f", manifest.toString()));
+    ProcessBuilder pb = new ProcessBuilder(argv).inheritIO();
+    if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
+      // stdout carries the lab's JSON only
+      pb.redirectOutput(ProcessBuilder.Redirect.appendTo(new java.io.File("/dev/stderr")));
+    }
+    try {
+      return pb.start().waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 130;
     }
   }
 
@@ -224,8 +250,29 @@ public class LabCommand {
     @Override
     public Integer call() throws InterruptedException {
       LabState.Pod p = where.running(spec, pod);
+      String lab = labName(spec, where.name);
+      Path resolv =
+          new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec))
+              .resolvConf(lab, p.namespace);
+      // as in a container: the pod's cgroup (socket load balancing), its network namespace, and
+      // its resolv.conf in a mount namespace of the command's own (the host's stays untouched)
+      List<String> argv =
+          new ArrayList<>(
+              List.of(
+                  "unshare",
+                  "--mount",
+                  "--propagation",
+                  "private",
+                  "sh",
+                  "-c",
+                  "echo $$ > \"$0/cgroup.procs\" && mount --bind \"$1\" /etc/resolv.conf"
+                      + " && ns=\"$2\" && shift 2 && exec nsenter --net=\"$ns\" \"$@\"",
+                  Cgroups.pod(lab, p.node, p.namespace, p.name).toString(),
+                  resolv.toString(),
+                  Host.netnsPath(p.netns).toString()));
+      argv.addAll(command);
       try {
-        return new ProcessBuilder(Host.inNetns(p.netns, command)).inheritIO().start().waitFor();
+        return new ProcessBuilder(argv).inheritIO().start().waitFor();
       } catch (IOException e) {
         spec.commandLine().getErr().println("porin: " + command.getFirst() + ": " + e.getMessage());
         return 127;

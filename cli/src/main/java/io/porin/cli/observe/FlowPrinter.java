@@ -71,7 +71,8 @@ public final class FlowPrinter {
   String compact(Flow f) {
     String src = endpoint(f.getSource(), f.getIP().getSource(), sourcePort(f.getL4()));
     String dst =
-        endpoint(f.getDestination(), f.getIP().getDestination(), destinationPort(f.getL4()));
+        endpoint(f.getDestination(), f.getIP().getDestination(), destinationPort(f.getL4()))
+            + service(f);
     String srcId = identity(f.getSource());
     String dstId = identity(f.getDestination());
     String line;
@@ -130,6 +131,13 @@ public final class FlowPrinter {
             + endpoint(f.getDestination(), f.getIP().getDestination(), destinationPort(f.getL4()))
             + " "
             + identity(f.getDestination()));
+    if (f.hasDestinationService()) {
+      l.add(
+          "    SERVICE: "
+              + f.getDestinationService().getNamespace()
+              + "/"
+              + f.getDestinationService().getName());
+    }
     l.add("       TYPE: " + type(f));
     l.add("    VERDICT: " + verdict(f));
     l.add("    SUMMARY: " + f.getSummary());
@@ -152,6 +160,17 @@ public final class FlowPrinter {
     return port == 0 ? host : host + ":" + port;
   }
 
+  /** " [service demo/api]" when the connection was addressed to a service. */
+  static String service(Flow f) {
+    return f.hasDestinationService()
+        ? " [service "
+            + f.getDestinationService().getNamespace()
+            + "/"
+            + f.getDestinationService().getName()
+            + "]"
+        : "";
+  }
+
   static String identity(Endpoint e) {
     for (String l : e.getLabelsList()) {
       if (l.startsWith("reserved:") && e.getIdentity() < 256) {
@@ -162,6 +181,15 @@ public final class FlowPrinter {
   }
 
   static String type(Flow f) {
+    if (f.getType() == io.porin.api.hubble.flow.FlowType.SOCK) {
+      return switch (f.getSockXlatePoint()) {
+        case SOCK_XLATE_POINT_PRE_DIRECTION_FWD -> "pre-xlate-fwd";
+        case SOCK_XLATE_POINT_POST_DIRECTION_FWD -> "post-xlate-fwd";
+        case SOCK_XLATE_POINT_PRE_DIRECTION_REV -> "pre-xlate-rev";
+        case SOCK_XLATE_POINT_POST_DIRECTION_REV -> "post-xlate-rev";
+        default -> "sock";
+      };
+    }
     if (f.getEventType().getType() == 5) {
       return "policy-verdict:"
           + io.porin.core.flow.PolicyMatchTypes.name(f.getPolicyMatchType())

@@ -54,6 +54,14 @@ public class ObserveCommand implements Callable<Integer> {
   List<String> toPods = new ArrayList<>();
 
   @Option(
+      names = "--to-service",
+      description = "Flows to this service (NAME or NAMESPACE/NAME), translated to a backend")
+  List<String> toServices = new ArrayList<>();
+
+  @Option(names = "--from-service", description = "Flows from this service")
+  List<String> fromServices = new ArrayList<>();
+
+  @Option(
       names = {"-l", "--label"},
       description = "Flows from or to endpoints with these labels (a selector)")
   List<String> labels = new ArrayList<>();
@@ -204,7 +212,9 @@ public class ObserveCommand implements Callable<Integer> {
                         fromPorts,
                         toPorts,
                         types,
-                        nodeNames)))
+                        nodeNames,
+                        fromServices,
+                        toServices)))
             .setFollow(follow);
     if (first != null) {
       b.setNumber(first).setFirst(true);

@@ -33,9 +33,64 @@ public final class ObserveFilters {
       List<Integer> fromPorts,
       List<Integer> toPorts,
       List<String> types,
-      List<String> nodeNames) {}
+      List<String> nodeNames,
+      List<String> fromServices,
+      List<String> toServices) {
+    /** Without service filters. */
+    public Flags(
+        List<String> verdicts,
+        List<String> namespaces,
+        List<String> pods,
+        List<String> fromPods,
+        List<String> toPods,
+        List<String> labels,
+        List<String> fromLabels,
+        List<String> toLabels,
+        List<Integer> identities,
+        List<Integer> fromIdentities,
+        List<Integer> toIdentities,
+        List<String> protocols,
+        List<Integer> ports,
+        List<Integer> fromPorts,
+        List<Integer> toPorts,
+        List<String> types,
+        List<String> nodeNames) {
+      this(
+          verdicts,
+          namespaces,
+          pods,
+          fromPods,
+          toPods,
+          labels,
+          fromLabels,
+          toLabels,
+          identities,
+          fromIdentities,
+          toIdentities,
+          protocols,
+          ports,
+          fromPorts,
+          toPorts,
+          types,
+          nodeNames,
+          List.of(),
+          List.of());
+    }
+  }
 
   private ObserveFilters() {}
+
+  /** A service as "namespace/name"; a bare name is in -n's namespace when one is given. */
+  static String service(String flag, String value, List<String> namespaces) {
+    if (value.isBlank() || value.chars().filter(c -> c == '/').count() > 1) {
+      throw new IllegalArgumentException(
+          flag + ": \"" + value + "\" is not NAME or NAMESPACE/NAME");
+    }
+    if (!value.contains("/") && namespaces.size() == 1) {
+      return namespaces.getFirst() + "/" + value;
+    }
+    return value;
+  }
 
   /**
    * The whitelist for these flags (empty: every flow).
@@ -76,6 +131,12 @@ public final class ObserveFilters {
         b.addEventType(type(t));
       }
       b.addAllNodeName(f.nodeNames());
+      for (String svc : f.fromServices()) {
+        b.addSourceService(service("--from-service", svc, f.namespaces()));
+      }
+      for (String svc : f.toServices()) {
+        b.addDestinationService(service("--to-service", svc, f.namespaces()));
+      }
     }
     // Either side: source in one filter, destination in the other.
     for (String p : f.pods()) {

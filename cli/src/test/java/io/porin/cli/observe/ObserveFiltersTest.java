@@ -182,4 +182,54 @@ class ObserveFiltersTest {
                         List.of())))
         .hasMessageStartingWith("--pod: \"x\" needs its namespace");
   }
+
+  @Test
+  void toServiceIsQualifiedByTheNamespaceAndCheckedForShape() {
+    var flags =
+        new ObserveFilters.Flags(
+            List.of(),
+            List.of("demo"),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of("api"));
+    assertThat(ObserveFilters.of(flags).getFirst().getDestinationServiceList())
+        .containsExactly("demo/api");
+    var bad =
+        new ObserveFilters.Flags(
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of("a/b/c"));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> ObserveFilters.of(bad))
+        .hasMessageContaining("--to-service: \"a/b/c\"");
+  }
 }

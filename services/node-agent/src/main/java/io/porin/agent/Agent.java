@@ -253,7 +253,14 @@ public class Agent {
                     Path.of(f.exportFile().get()), f.exportMaxSize(), f.exportMaxFiles()));
     FlowPipeline pipeline =
         new FlowPipeline(
-            new FlowBuilder(node, new AgentDirectory(endpoints, ipcache, identityLabels, cookies)),
+            new FlowBuilder(
+                node,
+                new AgentDirectory(
+                    endpoints,
+                    ipcache,
+                    identityLabels,
+                    cookies,
+                    revNat -> services == null ? null : services.serviceOf(revNat))),
             new FlowRing(f.capacity()),
             export,
             registry,

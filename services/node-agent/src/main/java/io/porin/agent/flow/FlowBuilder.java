@@ -56,7 +56,20 @@ public final class FlowBuilder {
 
     /** What a rule cookie stands for. */
     Optional<Cookies.Attribution> attribution(int cookie);
+
+    /** The service ("namespace/name") of a frontend number. */
+    default Optional<String> service(int revNat) {
+      return Optional.empty();
+    }
+
+    /** The local endpoint whose network namespace has this cookie (socket events). */
+    default Optional<SocketClient> socketClient(long netnsCookie) {
+      return Optional.empty();
+    }
   }
+
+  /** A local endpoint as a socket event's client: the endpoint, its identity and addresses. */
+  public record SocketClient(LocalEndpoint endpoint, int identity, String ipv4, String ipv6) {}
 
   /** A local endpoint, as the flow names it. */
   public record LocalEndpoint(
@@ -95,6 +108,9 @@ public final class FlowBuilder {
   }
 
   public Flow build(DatapathEvent e, long sequence) {
+    if (e.traceSock()) {
+      return buildSock(e, sequence);
+    }
     long wall = e.timestampNanos() + wallMinusMonotonicNanos;
     Flow.Builder f =
         Flow.newBuilder()
@@ -160,6 +176,85 @@ public final class FlowBuilder {
       f.setSource(localEp).setDestination(peerEp);
     }
     attribute(f, e, verdict, ingress);
+    if (e.revNat() != 0 && !e.reply()) {
+      service(e.revNat()).ifPresent(f::setDestinationService);
+    }
+    return f.build();
+  }
+
+  private Optional<io.porin.api.hubble.flow.Service> service(int revNat) {
+    return directory
+        .service(revNat)
+        .map(
+            s -> {
+              int slash = s.indexOf('/');
+              return io.porin.api.hubble.flow.Service.newBuilder()
+                  .setNamespace(s.substring(0, slash))
+                  .setName(s.substring(slash + 1))
+                  .build();
+            });
+  }
+
+  /**
+   * A socket's service translation (Cilium's trace sock, Hubble's SOCK flows): the client pod (by
+   * its network namespace), the backend it was given, the service; TRANSLATED, or DROPPED (reason
+   * 158) when the service had no backend.
+   */
+  private Flow buildSock(DatapathEvent e, long sequence) {
+    long wall = e.timestampNanos() + wallMinusMonotonicNanos;
+    boolean refused = e.verdict() == MapLayouts.VERDICT_DROPPED;
+    Flow.Builder f =
+        Flow.newBuilder()
+            .setTime(
+                Timestamp.newBuilder()
+                    .setSeconds(Math.floorDiv(wall, 1_000_000_000L))
+                    .setNanos((int) Math.floorMod(wall, 1_000_000_000L)))
+            .setUuid(new UUID(nodeBits, sequence).toString())
+            .setNodeName(node)
+            .setType(FlowType.SOCK)
+            .setVerdict(refused ? Verdict.DROPPED : Verdict.TRANSLATED)
+            .setTrafficDirection(TrafficDirection.EGRESS)
+            .setSockXlatePoint(
+                refused
+                    ? io.porin.api.hubble.flow.SocketTranslationPoint
+                        .SOCK_XLATE_POINT_PRE_DIRECTION_FWD
+                    : io.porin.api.hubble.flow.SocketTranslationPoint
+                        .SOCK_XLATE_POINT_POST_DIRECTION_FWD)
+            .setEventType(
+                CiliumEventType.newBuilder().setType(MapLayouts.EVENT_TRACE_SOCK).setSubType(0));
+    if (refused) {
+      f.setDropReason(e.reason());
+      DropReason r = DropReason.forNumber(e.reason());
+      f.setDropReasonDesc(r == null ? DropReason.DROP_REASON_UNKNOWN : r);
+    }
+    boolean v6 = e.destination() instanceof Inet6Address;
+    Optional<SocketClient> client = directory.socketClient(e.netnsCookie());
+    String clientIp = client.map(c -> v6 ? c.ipv6() : c.ipv4()).filter(ip -> ip != null).orElse("");
+    // the destination: the backend given (the service's own address when refused)
+    InetAddress dst = refused ? e.destination() : e.source();
+    int dport = refused ? e.destinationPort() : e.sourcePort();
+    f.setIP(
+        IP.newBuilder()
+            .setSource(clientIp)
+            .setDestination(cachedText(dst))
+            .setIpVersion(v6 ? IPVersion.IPv6 : IPVersion.IPv4));
+    if (e.protocol() == 6) {
+      f.setL4(Layer4.newBuilder().setTCP(TCP.newBuilder().setDestinationPort(dport)));
+    } else {
+      f.setL4(Layer4.newBuilder().setUDP(UDP.newBuilder().setDestinationPort(dport)));
+    }
+    long now = e.timestampNanos();
+    client.ifPresent(c -> f.setSource(localEndpoint(c.endpoint().id(), c.identity(), now)));
+    if (!refused) {
+      f.setDestination(peerEndpoint(dst, 0, now));
+    }
+    service(e.revNat()).ifPresent(f::setDestinationService);
+    f.setSummary(
+        (refused ? "refused: no backend for " : "translated ")
+            + text(e.destination())
+            + ":"
+            + e.destinationPort()
+            + (refused ? "" : " -> " + text(dst) + ":" + dport));
     return f.build();
   }
 

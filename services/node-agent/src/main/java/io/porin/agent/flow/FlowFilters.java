@@ -89,6 +89,10 @@ public final class FlowFilters {
         && ips(ff.getDestinationIpList(), f.getIP().getDestination())
         && pods(ff.getSourcePodList(), f.getSource())
         && pods(ff.getDestinationPodList(), f.getDestination())
+        && services(ff.getSourceServiceList(), f.hasSourceService() ? f.getSourceService() : null)
+        && services(
+            ff.getDestinationServiceList(),
+            f.hasDestinationService() ? f.getDestinationService() : null)
         && labels("source_label", ff.getSourceLabelList(), f.getSource())
         && labels("destination_label", ff.getDestinationLabelList(), f.getDestination())
         && workloads(ff.getSourceWorkloadList(), f.getSource())
@@ -111,6 +115,26 @@ public final class FlowFilters {
         && (ff.getIpVersionCount() == 0 || ff.getIpVersionList().contains(f.getIP().getIpVersion()))
         && (ff.getDropReasonDescCount() == 0
             || ff.getDropReasonDescList().contains(f.getDropReasonDesc()));
+  }
+
+  /** "namespace/name", "namespace/" (any in it) or "name" (any namespace), as Hubble's. */
+  private static boolean services(List<String> want, io.porin.api.hubble.flow.Service s) {
+    if (want.isEmpty()) {
+      return true;
+    }
+    if (s == null) {
+      return false;
+    }
+    for (String w : want) {
+      int slash = w.indexOf('/');
+      if (slash < 0
+          ? w.equals(s.getName())
+          : w.substring(0, slash).equals(s.getNamespace())
+              && (slash == w.length() - 1 || w.substring(slash + 1).equals(s.getName()))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean ips(List<String> want, String ip) {

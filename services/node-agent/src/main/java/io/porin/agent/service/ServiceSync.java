@@ -46,6 +46,8 @@ public final class ServiceSync {
   private final Map<Address, Integer> revNats = new HashMap<>();
   private final Map<Integer, List<Integer>> maglevs = new HashMap<>();
   private final Map<Address, String> frontendServices = new HashMap<>();
+  private final Map<Integer, String> serviceByRevNat =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.BitSet backendsUsed = new java.util.BitSet();
   private final java.util.BitSet revNatsUsed = new java.util.BitSet();
   private final Set<String> complaints = new HashSet<>();
@@ -110,14 +112,9 @@ public final class ServiceSync {
     apply();
   }
 
-  /** The service ("namespace/name") a frontend number belongs to, for flows. */
-  public synchronized String serviceOf(int revNat) {
-    for (Map.Entry<Address, LoadBalancer.Service> e : frontends.entrySet()) {
-      if (e.getValue().revNat() == revNat) {
-        return frontendServices.get(e.getKey());
-      }
-    }
-    return null;
+  /** The service ("namespace/name") a frontend number belongs to, for flows (any thread). */
+  public String serviceOf(int revNat) {
+    return serviceByRevNat.get(revNat);
   }
 
   /** The frontends and what they lead to now (for status and {@code porin service list}). */
@@ -251,6 +248,7 @@ public final class ServiceSync {
         if (revNat != null) {
           lb.deleteRevNat(revNat);
           revNatsUsed.clear(revNat);
+          serviceByRevNat.remove(revNat);
         }
         frontendServices.remove(f);
         writes++;
@@ -309,6 +307,7 @@ public final class ServiceSync {
     LoadBalancer.Service svc =
         new LoadBalancer.Service(revNat, flags, d.affinityTimeout(), active, terminating);
     frontendServices.put(f, d.service());
+    serviceByRevNat.put(revNat, d.service());
     if ((flags & io.porin.agent.bpf.MapLayouts.LB_MAGLEV) != 0 && !usable.isEmpty()) {
       liveTables.add(revNat);
       if (!usable.equals(maglevs.get(revNat))) {

@@ -2,6 +2,8 @@ package io.porin.agent.flow;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.porin.agent.bpf.DatapathEvent;
+import io.porin.agent.bpf.MapLayouts;
 import io.porin.api.hubble.flow.DropReason;
 import io.porin.api.hubble.flow.Flow;
 import io.porin.api.hubble.flow.Policy;
@@ -108,5 +110,98 @@ class FlowBuilderTest {
     assertThat(FlowBuilder.text(InetAddress.ofLiteral("1:0:3:4:5:6:7:8")))
         .isEqualTo("1:0:3:4:5:6:7:8");
     assertThat(FlowBuilder.text(InetAddress.ofLiteral("10.0.0.1"))).isEqualTo("10.0.0.1");
+  }
+
+  @Test
+  void aConnectionAddressedToAServiceNamesIt() {
+    DatapathEvent e = fx.allowed(1000);
+    DatapathEvent viaService =
+        new DatapathEvent(
+            e.timestampNanos(),
+            e.ifindex(),
+            e.endpointId(),
+            e.srcIdentity(),
+            e.dstIdentity(),
+            e.cookie(),
+            e.policyRevision(),
+            e.source(),
+            e.destination(),
+            e.sourcePort(),
+            e.destinationPort(),
+            e.protocol(),
+            e.direction(),
+            e.verdict(),
+            e.reason(),
+            e.tcpFlags(),
+            e.reply(),
+            e.matchType(),
+            e.type(),
+            e.icmpType(),
+            e.length(),
+            5);
+    Flow f = fx.builder.build(viaService, 1);
+    assertThat(f.getDestinationService().getNamespace()).isEqualTo("demo");
+    assertThat(f.getDestinationService().getName()).isEqualTo("api");
+    assertThat(fx.builder.build(e, 2).hasDestinationService()).isFalse();
+  }
+
+  private static DatapathEvent sock(int verdict, int reason, InetAddress backend, int backendPort) {
+    long cookie = FlowFixtures.FRONTEND_NETNS;
+    return new DatapathEvent(
+        1000,
+        (int) cookie,
+        (int) (cookie >>> 32),
+        0,
+        0,
+        0,
+        0,
+        backend,
+        InetAddress.ofLiteral("10.96.0.20"),
+        backendPort,
+        3000,
+        6,
+        1,
+        verdict,
+        reason,
+        0,
+        false,
+        0,
+        MapLayouts.EVENT_TRACE_SOCK,
+        0,
+        0,
+        5);
+  }
+
+  @Test
+  void aSocketTranslationIsASockFlowFromThePodToTheBackendNamingTheService() {
+    Flow f = fx.builder.build(sock(MapLayouts.VERDICT_FORWARDED, 0, FlowFixtures.API_IP, 3000), 1);
+    assertThat(f.getType()).isEqualTo(io.porin.api.hubble.flow.FlowType.SOCK);
+    assertThat(f.getVerdict()).isEqualTo(io.porin.api.hubble.flow.Verdict.TRANSLATED);
+    assertThat(f.getSockXlatePoint())
+        .isEqualTo(
+            io.porin.api.hubble.flow.SocketTranslationPoint.SOCK_XLATE_POINT_POST_DIRECTION_FWD);
+    assertThat(f.getIP().getSource()).isEqualTo("10.200.0.3");
+    assertThat(f.getSource().getPodName()).isEqualTo("frontend");
+    assertThat(f.getIP().getDestination()).isEqualTo("10.200.0.2");
+    assertThat(f.getDestination().getPodName()).isEqualTo("api");
+    assertThat(f.getL4().getTCP().getDestinationPort()).isEqualTo(3000);
+    assertThat(f.getDestinationService().getName()).isEqualTo("api");
+    assertThat(f.getSummary()).isEqualTo("translated 10.96.0.20:3000 -> 10.200.0.2:3000");
+  }
+
+  @Test
+  void aRefusedSocketTranslationIsDroppedWithNoServiceReason() {
+    Flow f =
+        fx.builder.build(
+            sock(
+                MapLayouts.VERDICT_DROPPED,
+                MapLayouts.DROP_NO_SERVICE,
+                InetAddress.ofLiteral("0.0.0.0"),
+                0),
+            1);
+    assertThat(f.getVerdict()).isEqualTo(io.porin.api.hubble.flow.Verdict.DROPPED);
+    assertThat(f.getDropReason()).isEqualTo(158);
+    assertThat(f.getIP().getDestination()).isEqualTo("10.96.0.20");
+    assertThat(f.getSource().getPodName()).isEqualTo("frontend");
   }
 }

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -317,5 +318,28 @@ class FlowFiltersTest {
     assertThatThrownBy(
             () -> new FlowFilters(List.of(f().addSourceLabel("app in (a").build()), List.of()))
         .hasMessageStartingWith("source_label: \"app in (a\" is not a label selector");
+  }
+
+  @Test
+  void serviceFiltersMatchNamespaceAndNameOrEither() {
+    Flow toApi =
+        Flow.newBuilder()
+            .setDestinationService(
+                io.porin.api.hubble.flow.Service.newBuilder().setNamespace("demo").setName("api"))
+            .build();
+    Flow plain = Flow.newBuilder().build();
+    for (String yes : List.of("demo/api", "api", "demo/")) {
+      FlowFilter ff = FlowFilter.newBuilder().addDestinationService(yes).build();
+      assertThat(FlowFilters.matches(ff, toApi)).as(yes).isTrue();
+      assertThat(FlowFilters.matches(ff, plain)).as(yes + " on a flow to no service").isFalse();
+    }
+    for (String no : List.of("demo/db", "db", "other/")) {
+      assertThat(
+              FlowFilters.matches(FlowFilter.newBuilder().addDestinationService(no).build(), toApi))
+          .as(no)
+          .isFalse();
+    }
+    assertThat(FlowFilters.matches(FlowFilter.newBuilder().addSourceService("api").build(), toApi))
+        .isFalse();
   }
 }

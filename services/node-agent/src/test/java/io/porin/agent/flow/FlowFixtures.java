@@ -79,7 +79,23 @@ final class FlowFixtures {
         public Optional<Cookies.Attribution> attribution(int cookie) {
           return cookies.resolve(cookie);
         }
+
+        @Override
+        public Optional<String> service(int revNat) {
+          return revNat == 5 ? Optional.of("demo/api") : Optional.empty();
+        }
+
+        @Override
+        public Optional<FlowBuilder.SocketClient> socketClient(long netnsCookie) {
+          return netnsCookie == FRONTEND_NETNS
+              ? Optional.of(
+                  new FlowBuilder.SocketClient(local.get(1), FRONTEND, "10.200.0.3", "fd00::3"))
+              : Optional.empty();
+        }
       };
+
+  /** The frontend pod's network namespace cookie. */
+  static final long FRONTEND_NETNS = 0x1_0000_0042L;
 
   /** The builder, with event time 0 at 2026-11-22T10:23:45Z. */
   final FlowBuilder builder =
