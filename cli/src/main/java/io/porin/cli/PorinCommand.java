@@ -26,6 +26,7 @@ import picocli.CommandLine.Mixin;
       ContextCommand.class,
       io.porin.cli.agent.EndpointCommand.class,
       io.porin.cli.agent.BpfCommand.class,
+      io.porin.cli.agent.ServiceCommand.class,
       io.porin.cli.cluster.GetCommand.class,
       io.porin.cli.cluster.StatusCommand.class,
       io.porin.cli.lab.LabCommand.class,

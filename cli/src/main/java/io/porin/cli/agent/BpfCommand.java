@@ -27,8 +27,29 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "bpf",
     description = "The node's BPF maps, read back from the kernel and decoded.",
-    subcommands = {BpfCommand.Policy.class})
+    subcommands = {BpfCommand.Policy.class, BpfCommand.Lb.class})
 public class BpfCommand {
+
+  @Command(
+      name = "lb",
+      description = "The node's load-balancing maps",
+      subcommands = {LbList.class})
+  static class Lb {}
+
+  @Command(
+      name = "list",
+      description = {
+        "Every service frontend and its backends, read back from the node's kernel maps (as",
+        "cilium bpf lb list)."
+      })
+  static class LbList implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      return ServiceCommand.list(spec, true);
+    }
+  }
 
   @Command(
       name = "policy",

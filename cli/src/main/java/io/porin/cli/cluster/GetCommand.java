@@ -166,7 +166,7 @@ public class GetCommand implements Callable<Integer> {
     }
     List<PodView> pods = podViews(c, ns, errors);
     List<Map<String, Object>> json = new ArrayList<>();
-    Table t = new Table("NAMESPACE", "NAME", "SELECTOR", "PORTS", "BACKENDS");
+    Table t = new Table("NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "SELECTOR", "BACKENDS");
     for (StoredResource r : stored.value()) {
       JsonNode svc = readTree(r.getJson());
       Map<String, String> selector = new TreeMap<>();
@@ -178,10 +178,13 @@ public class GetCommand implements Callable<Integer> {
       for (JsonNode p : svc.path("spec").path("ports")) {
         ports.add(
             p.path("port").asInt()
-                + (p.has("targetPort") ? ":" + p.path("targetPort").asText() : "")
+                + (p.path("nodePort").asInt(0) != 0 ? ":" + p.path("nodePort").asInt() : "")
                 + "/"
                 + p.path("protocol").asText("TCP"));
       }
+      List<String> clusterIps = new ArrayList<>();
+      svc.path("spec").path("clusterIPs").forEach(ip -> clusterIps.add(ip.asText()));
+      String type = svc.path("spec").path("type").asText("ClusterIP");
       List<String> backends =
           pods.stream()
               .filter(p -> p.namespace().equals(r.getRef().getNamespace()))
@@ -193,6 +196,8 @@ public class GetCommand implements Callable<Integer> {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("namespace", r.getRef().getNamespace());
       m.put("name", r.getRef().getName());
+      m.put("type", type);
+      m.put("clusterIPs", clusterIps);
       m.put("selector", selector);
       m.put("ports", ports);
       m.put("backends", backends);
@@ -200,8 +205,10 @@ public class GetCommand implements Callable<Integer> {
       t.row(
           r.getRef().getNamespace(),
           r.getRef().getName(),
-          labelText(selector),
+          type,
+          clusterIps.isEmpty() ? "<none>" : String.join(",", clusterIps),
           String.join(",", ports),
+          labelText(selector),
           String.join(",", backends));
     }
     PrintWriter out = spec.commandLine().getOut();
@@ -209,9 +216,6 @@ public class GetCommand implements Callable<Integer> {
       Output.json(out, Map.of("services", json, "errors", errors));
     } else {
       t.print(out);
-      out.println(
-          "(no cluster IPs yet: service load balancing is not built; BACKENDS are the pods the"
-              + " selector picks)");
       errors.forEach(e -> out.println("warning: " + e));
       out.flush();
     }

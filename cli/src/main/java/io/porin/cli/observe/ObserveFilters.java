@@ -238,13 +238,15 @@ public final class ObserveFilters {
           case "capture" -> 3;
           case "trace" -> 4;
           case "policy-verdict" -> 5;
+          case "trace-sock", "sock" -> 7;
           case "l7" -> 129;
           case "agent" -> 130;
           default ->
               throw new IllegalArgumentException(
                   "--type: \""
                       + t
-                      + "\" is not one of drop, policy-verdict, trace, capture, debug, l7, agent");
+                      + "\" is not one of drop, policy-verdict, trace, trace-sock, capture, debug, l7,"
+                      + " agent");
         };
     EventTypeFilter.Builder b = EventTypeFilter.newBuilder().setType(type);
     if (parts.length == 2) {
