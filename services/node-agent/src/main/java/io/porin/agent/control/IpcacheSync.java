@@ -44,7 +44,11 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
       new java.util.concurrent.atomic.AtomicReference<>(Map.of());
 
   /** What the cluster says about an address: a pod (on any node), or a node. */
-  public record Peer(String namespace, String pod, String node, int endpointId) {
+  public record Peer(String namespace, String pod, String node, int endpointId, int identity) {
+    public Peer(String namespace, String pod, String node, int endpointId) {
+      this(namespace, pod, node, endpointId, 0);
+    }
+
     public boolean isPod() {
       return !pod.isEmpty();
     }
@@ -142,7 +146,8 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
                 v.path("namespace").asText(""),
                 v.path("pod").asText(""),
                 v.path("node").asText(""),
-                v.path("endpointId").asInt()));
+                v.path("endpointId").asInt(),
+                v.path("identity").asInt()));
       }
     } catch (IOException | RuntimeException ex) {
       LOG.warnf("ignoring endpoint key %s: %s", e.entry().key(), ex.getMessage());

@@ -93,7 +93,9 @@ public final class AgentDirectory implements FlowBuilder.Directory {
     IpcacheSync.Peer p = ipcache.peer(a);
     return p == null
         ? Optional.empty()
-        : Optional.of(new FlowBuilder.RemotePeer(p.namespace(), p.pod(), p.node(), p.endpointId()));
+        : Optional.of(
+            new FlowBuilder.RemotePeer(
+                p.namespace(), p.pod(), p.node(), p.endpointId(), p.identity()));
   }
 
   @Override

@@ -76,7 +76,12 @@ public final class FlowBuilder {
       int id, String namespace, String pod, List<String> labels, String hostInterface) {}
 
   /** A pod (or node) the cluster knows by address. */
-  public record RemotePeer(String namespace, String pod, String node, int endpointId) {}
+  public record RemotePeer(
+      String namespace, String pod, String node, int endpointId, int identity) {
+    public RemotePeer(String namespace, String pod, String node, int endpointId) {
+      this(namespace, pod, node, endpointId, 0);
+    }
+  }
 
   static final int TCP_FIN = 0x01;
   static final int TCP_SYN = 0x02;
@@ -212,6 +217,7 @@ public final class FlowBuilder {
             .setUuid(new UUID(nodeBits, sequence).toString())
             .setNodeName(node)
             .setType(FlowType.SOCK)
+            .setIsReply(BoolValue.of(false))
             .setVerdict(refused ? Verdict.DROPPED : Verdict.TRANSLATED)
             .setTrafficDirection(TrafficDirection.EGRESS)
             .setSockXlatePoint(
@@ -246,7 +252,8 @@ public final class FlowBuilder {
     long now = e.timestampNanos();
     client.ifPresent(c -> f.setSource(localEndpoint(c.endpoint().id(), c.identity(), now)));
     if (!refused) {
-      f.setDestination(peerEndpoint(dst, 0, now));
+      int identity = directory.peer(dst).map(RemotePeer::identity).orElse(0);
+      f.setDestination(peerEndpoint(dst, identity, now));
     }
     service(e.revNat()).ifPresent(f::setDestinationService);
     f.setSummary(

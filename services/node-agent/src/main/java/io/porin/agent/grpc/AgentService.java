@@ -201,4 +201,78 @@ public class AgentService extends AgentGrpc.AgentImplBase {
   private static String describe(Cookies cookies, int cookie) {
     return cookies.resolve(cookie).map(Cookies.Attribution::describe).orElse("");
   }
+
+  @Override
+  public void listServices(
+      io.porin.api.agent.v1.ListServicesRequest request,
+      io.grpc.stub.StreamObserver<io.porin.api.agent.v1.ListServicesResponse> response) {
+    requireStarted();
+    io.porin.agent.service.ServiceSync sync = agent.services();
+    if (sync == null) {
+      throw Status.UNAVAILABLE
+          .withDescription("services are not programmed yet")
+          .asRuntimeException();
+    }
+    var b = io.porin.api.agent.v1.ListServicesResponse.newBuilder().setNode(agent.node());
+    java.util.Map<
+            io.porin.agent.datapath.LoadBalancer.Address,
+            io.porin.agent.datapath.LoadBalancer.Service>
+        frontends;
+    java.util.function.IntFunction<String> backendOf;
+    if (request.getKernel()) {
+      var state = sync.kernel();
+      frontends = state.frontends();
+      backendOf =
+          id -> {
+            var a = state.backends().get(id);
+            return a == null ? "(missing " + id + ")" : a.toString();
+          };
+    } else {
+      frontends = sync.frontends();
+      backendOf =
+          id -> {
+            var a = sync.backend(id);
+            return a == null ? "(missing " + id + ")" : a.toString();
+          };
+    }
+    var sorted = new java.util.ArrayList<>(frontends.entrySet());
+    sorted.sort(java.util.Comparator.comparingInt(e -> e.getValue().revNat()));
+    for (var e : sorted) {
+      var svc = e.getValue();
+      var f =
+          io.porin.api.agent.v1.ServiceFrontend.newBuilder()
+              .setId(svc.revNat())
+              .setFrontend(e.getKey().toString())
+              .setType(
+                  (svc.flags() & io.porin.agent.bpf.MapLayouts.LB_NODE_PORT) != 0
+                      ? "NodePort"
+                      : "ClusterIP")
+              .setService(java.util.Objects.requireNonNullElse(sync.serviceOf(svc.revNat()), ""))
+              .setAlgorithm(
+                  (svc.flags() & io.porin.agent.bpf.MapLayouts.LB_MAGLEV) != 0
+                      ? "maglev"
+                      : "random")
+              .setAffinityTimeout(
+                  (svc.flags() & io.porin.agent.bpf.MapLayouts.LB_AFFINITY) != 0
+                      ? svc.affinityTimeout()
+                      : 0);
+      for (int id : svc.active()) {
+        f.addBackends(
+            io.porin.api.agent.v1.ServiceBackend.newBuilder()
+                .setId(id)
+                .setAddress(backendOf.apply(id))
+                .setState("active"));
+      }
+      for (int id : svc.terminating()) {
+        f.addBackends(
+            io.porin.api.agent.v1.ServiceBackend.newBuilder()
+                .setId(id)
+                .setAddress(backendOf.apply(id))
+                .setState("terminating"));
+      }
+      b.addFrontends(f);
+    }
+    response.onNext(b.build());
+    response.onCompleted();
+  }
 }

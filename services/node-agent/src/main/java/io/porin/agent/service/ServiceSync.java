@@ -122,6 +122,11 @@ public final class ServiceSync {
     return Map.copyOf(frontends);
   }
 
+  /** What the kernel holds, read back (for {@code porin bpf lb list}). */
+  public LoadBalancer.State kernel() {
+    return lb.read();
+  }
+
   /** The backend address of a backend number. */
   public synchronized Address backend(int id) {
     for (Map.Entry<Address, Integer> e : backendIds.entrySet()) {
