@@ -31,6 +31,12 @@ class DemoE2EIT {
           .contains("CiliumNetworkPolicy demo/default-deny created")
           .containsPattern("revision \\d+ is enforced on all 3 nodes")
           .containsPattern("demo\\s+api\\s+" + LAB + "-node\\d\\s+10\\.200\\.")
+          // by service name: cluster IPs, and the socket translation named in the flows
+          .containsPattern("demo\\s+api\\s+ClusterIP\\s+10\\.96\\.\\d+\\.\\d+,fd00:96::")
+          .contains("frontend -- curl -s -m 3 http://api:3000/")
+          .containsPattern(
+              "demo/frontend \\(ID:\\d+\\) -> demo/api:3000 \\[service demo/api\\] \\(ID:\\d+\\)"
+                  + " post-xlate-fwd TRANSLATED")
           .containsPattern("(?s)frontend -- curl .*?:3000/\ndemo/api   <- answered: ALLOWED")
           .containsPattern("(?s)api -- curl .*?:5432/\ndemo/database   <- answered: ALLOWED")
           .containsPattern(

@@ -207,5 +207,10 @@ final class LabHarness {
     } catch (java.nio.file.NoSuchFileException e) {
       // no pins at all
     }
+    for (String root : List.of("/sys/fs/cgroup/unified", "/sys/fs/cgroup")) {
+      assertThat(Files.exists(Path.of(root, "porin-lab-" + name)))
+          .as("cgroup of lab " + name + " under " + root)
+          .isFalse();
+    }
   }
 }
