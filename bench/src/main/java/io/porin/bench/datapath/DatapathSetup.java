@@ -31,7 +31,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>
  * DatapathSetup PIN_DIR IPCACHE POLICY PORTS \
  *   --pod HOST_IF,IP,POD_MAC,HOST_MAC,IDENTITY ... [--peer IP,IDENTITY ...] [--device IF ...]
+ *   [--services COUNT,BACKENDS,VIP,PORT,TARGET_IP,TARGET_PORT] [--socket-lb CGROUP]
  * </pre>
+ *
+ * <p>{@code --services}: COUNT services of BACKENDS backends each, programmed through the agent's
+ * own service sync; the first is VIP:PORT with the one backend TARGET_IP:TARGET_PORT (a real
+ * server), the others have addresses of their own. Prints how long programming took. {@code
+ * --socket-lb}: socket load balancing on that cgroup v2 directory.
  *
  * <p>{@code --device}: one of the node's uplinks (host routing between nodes, as the agent sets it
  * up on the interfaces holding the node's addresses).
@@ -51,6 +57,8 @@ public final class DatapathSetup {
     }
     List<Pod> local = new ArrayList<>();
     List<String> devices = new ArrayList<>();
+    String services = null;
+    String socketLb = null;
     Map<String, Integer> everyPod = new LinkedHashMap<>();
     for (int i = 4; i + 1 < args.length; i += 2) {
       String[] f = args[i + 1].split(",");
@@ -62,6 +70,8 @@ public final class DatapathSetup {
         }
         case "--peer" -> everyPod.put(f[0], Integer.parseInt(f[1]));
         case "--device" -> devices.add(f[0]);
+        case "--services" -> services = args[i + 1];
+        case "--socket-lb" -> socketLb = args[i + 1];
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -91,6 +101,12 @@ public final class DatapathSetup {
         for (String d : devices) {
           dp.attachDevice(Tc.ifindex(d));
         }
+        if (services != null) {
+          services(dp, services);
+        }
+        if (socketLb != null) {
+          dp.attachSocketLb(Path.of(socketLb));
+        }
         System.out.printf(
             "ready: %d ipcache entries, %d policy entries per endpoint%n",
             dp.ipcache().size(), dp.readPolicy(1, 0).size());
@@ -102,6 +118,77 @@ public final class DatapathSetup {
       }
       System.out.printf("events drained: %d%n", events.get());
     }
+  }
+
+  /** The services of {@code --services}, programmed as the agent does, timed. */
+  static void services(LinuxDatapath dp, String spec) {
+    String[] f = spec.split(",");
+    int count = Integer.parseInt(f[0]);
+    int backends = Integer.parseInt(f[1]);
+    List<io.porin.core.service.ServiceRecord> records = new ArrayList<>();
+    records.add(
+        record(
+            "target",
+            f[2],
+            Integer.parseInt(f[3]),
+            List.of(backend("target", f[4])),
+            Integer.parseInt(f[5])));
+    for (int i = 1; i < count; i++) {
+      List<io.porin.core.service.ServiceRecord.Backend> bs = new ArrayList<>();
+      for (int b = 0; b < backends; b++) {
+        int n = i * backends + b;
+        bs.add(
+            backend(
+                "p" + n, "10." + (129 + n / 62500) + "." + (n / 250 % 250) + "." + (n % 250 + 1)));
+      }
+      records.add(record("s" + i, "10.97." + (i / 250) + "." + (i % 250 + 1), 80, bs, 8080));
+    }
+    io.porin.agent.service.ServiceSync sync =
+        new io.porin.agent.service.ServiceSync(dp.loadBalancer(), List.of());
+    long t0 = System.nanoTime();
+    sync.reset(records);
+    long programmed = System.nanoTime() - t0;
+    t0 = System.nanoTime();
+    sync.reset(records);
+    long unchanged = System.nanoTime() - t0;
+    System.out.printf(
+        "services: %d frontends, %d backends programmed in %d ms (the same again, nothing to"
+            + " write: %d ms)%n",
+        sync.frontends().size(),
+        dp.loadBalancer().read().backends().size(),
+        programmed / 1_000_000,
+        unchanged / 1_000_000);
+  }
+
+  private static io.porin.core.service.ServiceRecord.Backend backend(String pod, String ip) {
+    return new io.porin.core.service.ServiceRecord.Backend(
+        pod, "n", List.of(ip), io.porin.core.service.ServiceRecord.State.ACTIVE, List.of(0));
+  }
+
+  private static io.porin.core.service.ServiceRecord record(
+      String name,
+      String vip,
+      int port,
+      List<io.porin.core.service.ServiceRecord.Backend> backends,
+      int target) {
+    List<io.porin.core.service.ServiceRecord.Backend> bs = new ArrayList<>();
+    for (var b : backends) {
+      bs.add(
+          new io.porin.core.service.ServiceRecord.Backend(
+              b.pod(), b.node(), b.addresses(), b.state(), List.of(target)));
+    }
+    return new io.porin.core.service.ServiceRecord(
+        "bench",
+        name,
+        "ClusterIP",
+        List.of(vip),
+        false,
+        List.of(
+            new io.porin.core.service.ServiceRecord.Port(
+                "p", port, io.porin.core.policy.Protocol.TCP, 0)),
+        0,
+        "random",
+        bs);
   }
 
   /** One pod: its endpoint entry and a policy map allowing every benchmark pod on the ports. */

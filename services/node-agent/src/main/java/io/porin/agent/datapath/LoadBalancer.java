@@ -46,6 +46,16 @@ public interface LoadBalancer {
       Map<Integer, Address> revNat,
       java.util.Set<Integer> maglevTables) {}
 
+  /**
+   * Starts collecting writes: until {@link #commit}, the calls below may be held back and written
+   * in bulk, in this order: backends, frontend numbers, backend slots, service entries, then the
+   * removals (service entries, slots, numbers, backends) — the order the calls would have had.
+   */
+  default void begin() {}
+
+  /** Writes what {@link #begin} held back. */
+  default void commit() {}
+
   void putBackend(int id, Address backend);
 
   void deleteBackend(int id);

@@ -1,11 +1,15 @@
 package io.porin.agent.service;
 
+import io.porin.agent.bpf.MapLayouts;
 import io.porin.agent.datapath.LoadBalancer;
 import io.porin.agent.datapath.LoadBalancer.Address;
 import io.porin.core.ipam.Cidr;
 import io.porin.core.service.Maglev;
 import io.porin.core.service.ServiceRecord;
+import java.math.BigInteger;
+import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -14,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
 
 /**
@@ -21,11 +26,23 @@ import org.jboss.logging.Logger;
  * frontend per cluster IP (and, for NodePort services, per node address on its node port), leading
  * to the backends of the same family that serve that port; ready backends first, terminating ones
  * only when no ready one is left. Backend and frontend numbers are the node's own, kept across
- * restarts by reading the pinned maps back. Only differences reach the kernel, in an order that
- * never lets a packet see a frontend whose backends are not there yet.
+ * restarts by reading the pinned maps back.
+ *
+ * <p>Incremental: a change of one service recomputes that service's frontends only, and only
+ * differences reach the kernel, written in bulk in an order that never lets a packet see a frontend
+ * whose backends are not there yet (see {@link LoadBalancer#begin}).
  */
 public final class ServiceSync {
   private static final Logger LOG = Logger.getLogger(ServiceSync.class);
+
+  /** Frontend numbers are 16-bit in conntrack: 1..65535. */
+  static final int REV_NAT_MAX = 65535;
+
+  /** Slots per frontend are 16-bit: a frontend leads to at most this many backends. */
+  static final int BACKENDS_PER_FRONTEND_MAX = 65535;
+
+  /** A Maglev table whose content this agent did not compute (found after a restart). */
+  private static final List<Integer> UNKNOWN_TABLE = List.of(-1);
 
   /** What a frontend should lead to, by backend address. */
   record Desired(
@@ -38,28 +55,22 @@ public final class ServiceSync {
 
   private final LoadBalancer lb;
   private final List<Address> nodeAddresses; // port and protocol unused
-  private final Map<String, ServiceRecord> records = new LinkedHashMap<>();
+
+  // what the store says: each record's frontends, and which record a frontend belongs to
+  private final Map<String, Map<Address, Desired>> byRecord = new HashMap<>();
+  private final Map<Address, String> owner = new HashMap<>();
+  private final Map<Address, Integer> backendRefs = new HashMap<>();
 
   // what the kernel holds (restored at start)
   private final Map<Address, LoadBalancer.Service> frontends = new HashMap<>();
   private final Map<Address, Integer> backendIds = new HashMap<>();
+  private final Map<Integer, Address> backendAddresses = new HashMap<>();
   private final Map<Address, Integer> revNats = new HashMap<>();
   private final Map<Integer, List<Integer>> maglevs = new HashMap<>();
-  private final Map<Address, String> frontendServices = new HashMap<>();
-  private final Map<Integer, String> serviceByRevNat =
-      new java.util.concurrent.ConcurrentHashMap<>();
-  private final java.util.BitSet backendsUsed = new java.util.BitSet();
-  private final java.util.BitSet revNatsUsed = new java.util.BitSet();
+  private final Map<Integer, String> serviceByRevNat = new ConcurrentHashMap<>();
+  private final BitSet backendsUsed = new BitSet();
+  private final BitSet revNatsUsed = new BitSet();
   private final Set<String> complaints = new HashSet<>();
-
-  /** Frontend numbers are 16-bit in conntrack: 1..65535. */
-  static final int REV_NAT_MAX = 65535;
-
-  /** Slots per frontend are 16-bit: a frontend leads to at most this many backends. */
-  static final int BACKENDS_PER_FRONTEND_MAX = 65535;
-
-  /** A Maglev table that cannot be filled (not a stored table's content) after a restart. */
-  private static final List<Integer> UNKNOWN_TABLE = List.of(-1);
 
   /**
    * @param nodeAddresses this node's underlay addresses (NodePort frontends)
@@ -78,18 +89,12 @@ public final class ServiceSync {
   private void restore() {
     LoadBalancer.State s = lb.read();
     frontends.putAll(s.frontends());
-    s.backends()
-        .forEach(
-            (id, a) -> {
-              backendIds.put(a, id);
-              backendsUsed.set(id);
-            });
+    s.backends().forEach(this::knowBackend);
     s.revNat().keySet().forEach(revNatsUsed::set);
     for (Map.Entry<Address, LoadBalancer.Service> e : s.frontends().entrySet()) {
       revNats.put(e.getKey(), e.getValue().revNat());
       revNatsUsed.set(e.getValue().revNat());
     }
-    // tables whose content this agent did not compute: rewritten or removed by the first pass
     s.maglevTables().forEach(id -> maglevs.put(id, UNKNOWN_TABLE));
     if (!frontends.isEmpty()) {
       LOG.infof(
@@ -98,18 +103,83 @@ public final class ServiceSync {
     }
   }
 
-  /** Everything the store holds, replacing what was known. */
+  private void knowBackend(int id, Address a) {
+    backendIds.put(a, id);
+    backendAddresses.put(id, a);
+    backendsUsed.set(id);
+  }
+
+  /** Everything the store holds, replacing what was known (also what a restart left behind). */
   public synchronized void reset(Collection<ServiceRecord> all) {
-    records.clear();
-    all.forEach(r -> records.put(r.key(), r));
-    apply();
+    Set<Address> touched = new HashSet<>(frontends.keySet());
+    touched.addAll(owner.keySet());
+    byRecord.clear();
+    owner.clear();
+    backendRefs.clear();
+    for (ServiceRecord r : all) {
+      add(r, touched);
+    }
+    apply(touched, true);
   }
 
   /** Changes: records put (by key) and keys removed. */
   public synchronized void update(Collection<ServiceRecord> put, Collection<String> removed) {
-    removed.forEach(records::remove);
-    put.forEach(r -> records.put(r.key(), r));
-    apply();
+    Set<Address> touched = new HashSet<>();
+    for (String key : removed) {
+      drop(key, touched);
+    }
+    for (ServiceRecord r : put) {
+      drop(r.key(), touched);
+      add(r, touched);
+    }
+    apply(touched, false);
+  }
+
+  private void drop(String key, Set<Address> touched) {
+    Map<Address, Desired> old = byRecord.remove(key);
+    if (old == null) {
+      return;
+    }
+    for (Map.Entry<Address, Desired> e : old.entrySet()) {
+      touched.add(e.getKey());
+      if (key.equals(owner.get(e.getKey()))) {
+        owner.remove(e.getKey());
+      }
+      refs(e.getValue(), -1);
+    }
+  }
+
+  private void add(ServiceRecord r, Set<Address> touched) {
+    if (r.headless()) {
+      return;
+    }
+    Map<Address, Desired> d = new LinkedHashMap<>();
+    try {
+      desired(r, d);
+    } catch (RuntimeException e) {
+      complain("service " + r.key() + " is not programmed: " + e.getMessage());
+      return;
+    }
+    for (Map.Entry<Address, Desired> e : d.entrySet()) {
+      String other = owner.putIfAbsent(e.getKey(), r.key());
+      if (other != null && !other.equals(r.key())) {
+        complain(
+            "service " + r.key() + " frontend " + e.getKey() + " is also " + other + "'s: skipped");
+        continue;
+      }
+      touched.add(e.getKey());
+      refs(e.getValue(), 1);
+    }
+    d.keySet().removeIf(f -> !r.key().equals(owner.get(f)));
+    byRecord.put(r.key(), d);
+  }
+
+  private void refs(Desired d, int delta) {
+    for (List<Address> l : List.of(d.active(), d.terminating())) {
+      for (Address a : l) {
+        backendRefs.merge(a, delta, Integer::sum);
+      }
+    }
   }
 
   /** The service ("namespace/name") a frontend number belongs to, for flows (any thread). */
@@ -129,58 +199,30 @@ public final class ServiceSync {
 
   /** The backend address of a backend number. */
   public synchronized Address backend(int id) {
-    for (Map.Entry<Address, Integer> e : backendIds.entrySet()) {
-      if (e.getValue() == id) {
-        return e.getKey();
-      }
-    }
-    return null;
-  }
-
-  Map<Address, Desired> desired() {
-    Map<Address, Desired> out = new LinkedHashMap<>();
-    for (ServiceRecord r : records.values()) {
-      if (r.headless()) {
-        continue;
-      }
-      try {
-        desired(r, out);
-      } catch (RuntimeException e) {
-        complain(r.key(), "service " + r.key() + " is not programmed: " + e.getMessage());
-      }
-    }
-    return out;
+    return backendAddresses.get(id);
   }
 
   private void desired(ServiceRecord r, Map<Address, Desired> out) {
-    {
-      int common =
-          (r.affinityTimeout() > 0 ? io.porin.agent.bpf.MapLayouts.LB_AFFINITY : 0)
-              | (r.algorithm().equals("maglev") ? io.porin.agent.bpf.MapLayouts.LB_MAGLEV : 0);
-      for (int i = 0; i < r.ports().size(); i++) {
-        ServiceRecord.Port p = r.ports().get(i);
-        List<Address> frontendAddrs = new ArrayList<>();
-        for (String ip : r.clusterIPs()) {
-          frontendAddrs.add(address(ip, p.port(), p));
-        }
-        List<Address> nodePortAddrs = new ArrayList<>();
-        if (p.nodePort() != 0) {
-          for (Address n : nodeAddresses) {
-            nodePortAddrs.add(new Address(n.family(), n.address(), p.nodePort(), p.protocol()));
-          }
-        }
-        for (Address f : frontendAddrs) {
-          out.put(f, desiredFor(r, i, f, common | io.porin.agent.bpf.MapLayouts.LB_CLUSTER_IP));
-        }
-        for (Address f : nodePortAddrs) {
-          out.put(f, desiredFor(r, i, f, common | io.porin.agent.bpf.MapLayouts.LB_NODE_PORT));
+    int common =
+        (r.affinityTimeout() > 0 ? MapLayouts.LB_AFFINITY : 0)
+            | (r.algorithm().equals("maglev") ? MapLayouts.LB_MAGLEV : 0);
+    for (int i = 0; i < r.ports().size(); i++) {
+      ServiceRecord.Port p = r.ports().get(i);
+      for (String ip : r.clusterIPs()) {
+        Address f = address(ip, p.port(), p);
+        out.put(f, desiredFor(r, i, f, common | MapLayouts.LB_CLUSTER_IP));
+      }
+      if (p.nodePort() != 0) {
+        for (Address n : nodeAddresses) {
+          Address f = new Address(n.family(), n.address(), p.nodePort(), p.protocol());
+          out.put(f, desiredFor(r, i, f, common | MapLayouts.LB_NODE_PORT));
         }
       }
     }
   }
 
   /** Logs a problem once per distinct message (a record that stays bad is not logged per pass). */
-  private void complain(String key, String message) {
+  private void complain(String message) {
     if (complaints.add(message)) {
       LOG.warn(message);
     }
@@ -206,82 +248,138 @@ public final class ServiceSync {
   }
 
   private static Address address(String ip, int port, ServiceRecord.Port p) {
-    Cidr c = Cidr.parse(ip + (ip.contains(":") ? "/128" : "/32"));
-    return new Address(c.family(), c.network(), port, p.protocol());
+    byte[] raw = InetAddress.ofLiteral(ip).getAddress();
+    return new Address(
+        raw.length == 4 ? Cidr.Family.IPV4 : Cidr.Family.IPV6,
+        new BigInteger(1, raw),
+        port,
+        p.protocol());
   }
 
-  /** Writes the differences: backends, then frontends, then what went away. */
-  private void apply() {
+  /** The frontends a change touched: written in bulk; on failure, the maps are read back. */
+  private void apply(Set<Address> touched, boolean full) {
     long started = System.nanoTime();
-    Map<Address, Desired> want = desired();
-    int writes = 0;
-    Set<Address> usedBackends = new HashSet<>();
-    for (Desired d : want.values()) {
-      usedBackends.addAll(d.active());
-      usedBackends.addAll(d.terminating());
+    lb.begin();
+    int writes;
+    try {
+      writes = write(touched, full);
+      lb.commit();
+    } catch (RuntimeException e) {
+      // the kernel no longer holds what this mirror says: read it back; the next change (or a
+      // resync) writes the differences again
+      LOG.errorf(e, "writing the service maps failed; re-reading them");
+      frontends.clear();
+      backendIds.clear();
+      backendAddresses.clear();
+      revNats.clear();
+      maglevs.clear();
+      backendsUsed.clear();
+      revNatsUsed.clear();
+      serviceByRevNat.clear();
+      restore();
+      return;
     }
-    for (Address b : usedBackends) {
-      if (!backendIds.containsKey(b)) {
-        int id = backendsUsed.nextClearBit(1);
-        lb.putBackend(id, b);
-        backendsUsed.set(id);
-        backendIds.put(b, id);
-        writes++;
+    if (writes > 0) {
+      LOG.debugf(
+          "services: %d frontends touched, %d writes in %d ms",
+          touched.size(), writes, (System.nanoTime() - started) / 1_000_000);
+    }
+  }
+
+  private Desired want(Address f) {
+    String key = owner.get(f);
+    Map<Address, Desired> d = key == null ? null : byRecord.get(key);
+    return d == null ? null : d.get(f);
+  }
+
+  private int write(Set<Address> touched, boolean full) {
+    int writes = 0;
+    // backends first: every frontend's slots name them
+    for (Address f : touched) {
+      Desired d = want(f);
+      if (d == null) {
+        continue;
+      }
+      for (List<Address> l : List.of(d.active(), d.terminating())) {
+        for (Address b : l) {
+          if (!backendIds.containsKey(b)) {
+            int id = backendsUsed.nextClearBit(1);
+            lb.putBackend(id, b);
+            knowBackend(id, b);
+            writes++;
+          }
+        }
       }
     }
-    Set<Integer> liveTables = new HashSet<>();
-    for (Map.Entry<Address, Desired> e : want.entrySet()) {
+    for (Address f : touched) {
+      Desired d = want(f);
       try {
-        writes += program(e.getKey(), e.getValue(), liveTables);
+        writes += d == null ? remove(f) : program(f, d);
       } catch (RuntimeException ex) {
         // one frontend that cannot be written must not keep the others from being written
         complain(
-            e.getKey().toString(),
             "service "
-                + e.getValue().service()
+                + (d == null ? "" : d.service())
                 + " frontend "
-                + e.getKey()
+                + f
                 + " is not programmed: "
                 + ex.getMessage());
       }
     }
-    for (Address f : new ArrayList<>(frontends.keySet())) {
-      if (!want.containsKey(f)) {
-        LoadBalancer.Service before = frontends.remove(f);
-        lb.deleteFrontend(f, before);
-        Integer revNat = revNats.remove(f);
-        if (revNat != null) {
-          lb.deleteRevNat(revNat);
-          revNatsUsed.clear(revNat);
-          serviceByRevNat.remove(revNat);
+    if (full) {
+      // tables a restart found that no frontend uses any more
+      Set<Integer> live = new HashSet<>();
+      frontends.forEach(
+          (f, s) -> {
+            if ((s.flags() & MapLayouts.LB_MAGLEV) != 0) {
+              live.add(s.revNat());
+            }
+          });
+      for (Integer table : new ArrayList<>(maglevs.keySet())) {
+        if (!live.contains(table)) {
+          lb.deleteMaglev(table);
+          maglevs.remove(table);
         }
-        frontendServices.remove(f);
-        writes++;
       }
     }
-    for (Integer table : new ArrayList<>(maglevs.keySet())) {
-      if (!liveTables.contains(table)) {
-        lb.deleteMaglev(table);
-        maglevs.remove(table);
+    // backends no frontend leads to any more
+    List<Address> unused = new ArrayList<>();
+    for (Map.Entry<Address, Integer> e : backendIds.entrySet()) {
+      if (backendRefs.getOrDefault(e.getKey(), 0) <= 0) {
+        unused.add(e.getKey());
       }
     }
-    for (Address b : new ArrayList<>(backendIds.keySet())) {
-      if (!usedBackends.contains(b)) {
-        int id = backendIds.remove(b);
-        lb.deleteBackend(id);
-        backendsUsed.clear(id);
-        writes++;
+    for (Address b : unused) {
+      int id = backendIds.remove(b);
+      backendAddresses.remove(id);
+      backendRefs.remove(b);
+      lb.deleteBackend(id);
+      backendsUsed.clear(id);
+      writes++;
+    }
+    return writes;
+  }
+
+  private int remove(Address f) {
+    LoadBalancer.Service before = frontends.remove(f);
+    Integer revNat = revNats.remove(f);
+    if (before == null && revNat == null) {
+      return 0;
+    }
+    lb.deleteFrontend(f, before);
+    if (revNat != null) {
+      if (maglevs.remove(revNat) != null) {
+        lb.deleteMaglev(revNat);
       }
+      lb.deleteRevNat(revNat);
+      revNatsUsed.clear(revNat);
+      serviceByRevNat.remove(revNat);
     }
-    if (writes > 0) {
-      LOG.debugf(
-          "services: %d frontends, %d backends, %d writes in %d ms",
-          frontends.size(), backendIds.size(), writes, (System.nanoTime() - started) / 1_000_000);
-    }
+    return 1;
   }
 
   /** One frontend: its number, its Maglev table, its slots. Returns the writes done. */
-  private int program(Address f, Desired d, Set<Integer> liveTables) {
+  private int program(Address f, Desired d) {
     int writes = 0;
     Integer revNat = revNats.get(f);
     if (revNat == null) {
@@ -300,25 +398,22 @@ public final class ServiceSync {
     List<Integer> usable = active.isEmpty() ? terminating : active;
     if (d.maglev() && usable.size() >= Maglev.DEFAULT_TABLE_SIZE) {
       complain(
-          f.toString(),
           "service "
               + d.service()
               + " has "
               + usable.size()
               + " backends, more than a Maglev table holds: random selection for "
               + f);
-      flags &= ~io.porin.agent.bpf.MapLayouts.LB_MAGLEV;
+      flags &= ~MapLayouts.LB_MAGLEV;
     }
     LoadBalancer.Service svc =
         new LoadBalancer.Service(revNat, flags, d.affinityTimeout(), active, terminating);
-    frontendServices.put(f, d.service());
     serviceByRevNat.put(revNat, d.service());
-    if ((flags & io.porin.agent.bpf.MapLayouts.LB_MAGLEV) != 0 && !usable.isEmpty()) {
-      liveTables.add(revNat);
+    if ((flags & MapLayouts.LB_MAGLEV) != 0 && !usable.isEmpty()) {
       if (!usable.equals(maglevs.get(revNat))) {
         List<String> names = new ArrayList<>();
         for (int id : usable) {
-          names.add(backend(id).toString());
+          names.add(backendAddresses.get(id).toString());
         }
         int[] slots = Maglev.table(names, Maglev.DEFAULT_TABLE_SIZE);
         int[] table = new int[slots.length];
@@ -329,6 +424,8 @@ public final class ServiceSync {
         maglevs.put(revNat, usable);
         writes++;
       }
+    } else if (maglevs.remove(revNat) != null) {
+      lb.deleteMaglev(revNat);
     }
     LoadBalancer.Service before = frontends.get(f);
     if (!Objects.equals(before, svc)) {

@@ -47,6 +47,85 @@ public final class LoadBalancerMaps implements LoadBalancer {
   private final BpfMap maglev;
   private final BpfMap affinityMatch;
 
+  /** Held-back writes (between begin and commit), by map, in the order they must reach it. */
+  private boolean batching;
+
+  private final Batch backendPuts = new Batch();
+  private final Batch revNatPuts = new Batch();
+  private final Batch matchPuts = new Batch();
+  private final Batch slotPuts = new Batch();
+  private final Batch headPuts = new Batch();
+  private final List<Runnable> tables = new ArrayList<>();
+  private final List<Runnable> removals = new ArrayList<>();
+
+  private static final class Batch {
+    final java.io.ByteArrayOutputStream keys = new java.io.ByteArrayOutputStream();
+    final java.io.ByteArrayOutputStream values = new java.io.ByteArrayOutputStream();
+    int count;
+
+    void add(byte[] k, byte[] v) {
+      keys.writeBytes(k);
+      values.writeBytes(v);
+      count++;
+    }
+
+    void flush(BpfMap map) {
+      if (count > 0) {
+        map.updateBatch(keys.toByteArray(), values.toByteArray(), count);
+      }
+      keys.reset();
+      values.reset();
+      count = 0;
+    }
+  }
+
+  private void put(BpfMap map, Batch batch, byte[] k, byte[] v) {
+    if (batching) {
+      batch.add(k, v);
+    } else {
+      map.update(k, v);
+    }
+  }
+
+  private void remove(BpfMap map, byte[] k) {
+    if (batching) {
+      removals.add(() -> map.delete(k));
+    } else {
+      map.delete(k);
+    }
+  }
+
+  @Override
+  public void begin() {
+    batching = true;
+  }
+
+  @Override
+  public void commit() {
+    batching = false;
+    try {
+      backendPuts.flush(backends);
+      revNatPuts.flush(revNat);
+      matchPuts.flush(affinityMatch);
+      for (Runnable r : tables) {
+        r.run(); // Maglev tables: after the backends they name, before the entries that use them
+      }
+      slotPuts.flush(services);
+      headPuts.flush(services);
+      for (Runnable r : removals) {
+        r.run();
+      }
+    } finally {
+      for (Batch b : List.of(backendPuts, revNatPuts, matchPuts, slotPuts, headPuts)) {
+        b.keys.reset();
+        b.values.reset();
+        b.count = 0;
+      }
+      removals.clear();
+      tables.clear();
+    }
+  }
+
   public LoadBalancerMaps(
       BpfMap services, BpfMap backends, BpfMap revNat, BpfMap maglev, BpfMap affinityMatch) {
     this.services = services;
@@ -65,24 +144,31 @@ public final class LoadBalancerMaps implements LoadBalancer {
 
   /** The (backend, frontend) pairs affinity may use: added before the slots ... */
   private void addMatches(Service svc, Service previous) {
+    if ((svc.flags() & MapLayouts.LB_AFFINITY) == 0) {
+      return; // only affinity looks at them
+    }
     for (int id : members(svc)) {
       if (previous == null
           || previous.revNat() != svc.revNat()
+          || (previous.flags() & MapLayouts.LB_AFFINITY) == 0
           || !members(previous).contains(id)) {
-        affinityMatch.update(matchKey(id, svc.revNat()), new byte[] {1});
+        put(affinityMatch, matchPuts, matchKey(id, svc.revNat()), new byte[] {1});
       }
     }
   }
 
   /** ... and removed after them. */
   private void removeStaleMatches(Service svc, Service previous) {
-    if (previous == null) {
+    if (previous == null || (previous.flags() & MapLayouts.LB_AFFINITY) == 0) {
       return;
     }
-    java.util.Set<Integer> now = svc == null ? java.util.Set.of() : members(svc);
+    java.util.Set<Integer> now =
+        svc == null || (svc.flags() & MapLayouts.LB_AFFINITY) == 0
+            ? java.util.Set.of()
+            : members(svc);
     for (int id : members(previous)) {
       if (!now.contains(id) || svc.revNat() != previous.revNat()) {
-        affinityMatch.delete(matchKey(id, previous.revNat()));
+        remove(affinityMatch, matchKey(id, previous.revNat()));
       }
     }
   }
@@ -101,12 +187,12 @@ public final class LoadBalancerMaps implements LoadBalancer {
     BE_PORT.set(s, (short) b.port());
     BE_PROTOCOL.set(s, (byte) b.protocol().number());
     BE_FAMILY.set(s, (byte) Fields.familyOf(b.family()));
-    backends.update(Fields.intKey(id), v);
+    put(backends, backendPuts, Fields.intKey(id), v);
   }
 
   @Override
   public void deleteBackend(int id) {
-    backends.delete(Fields.intKey(id));
+    remove(backends, Fields.intKey(id));
   }
 
   @Override
@@ -116,12 +202,12 @@ public final class LoadBalancerMaps implements LoadBalancer {
     Fields.put(v, RN_ADDR, Fields.address(f.family(), f.address()));
     RN_PORT.set(s, (short) f.port());
     RN_FAMILY.set(s, (byte) Fields.familyOf(f.family()));
-    revNat.update(Fields.intKey(id), v);
+    put(revNat, revNatPuts, Fields.intKey(id), v);
   }
 
   @Override
   public void deleteRevNat(int id) {
-    revNat.delete(Fields.intKey(id));
+    remove(revNat, Fields.intKey(id));
   }
 
   @Override
@@ -132,7 +218,7 @@ public final class LoadBalancerMaps implements LoadBalancer {
     for (int i = 0; i < slots.size(); i++) {
       byte[] v = Fields.buffer(LB_SERVICE);
       SVC_BACKEND.set(Fields.segment(v), slots.get(i));
-      services.update(key(f, i + 1), v);
+      put(services, slotPuts, key(f, i + 1), v);
     }
     byte[] v = Fields.buffer(LB_SERVICE);
     var s = Fields.segment(v);
@@ -141,11 +227,11 @@ public final class LoadBalancerMaps implements LoadBalancer {
     SVC_REVNAT.set(s, svc.revNat());
     SVC_AFFINITY.set(s, svc.affinityTimeout());
     SVC_FLAGS.set(s, (byte) svc.flags());
-    services.update(key(f, 0), v);
+    put(services, headPuts, key(f, 0), v);
     if (previous != null) {
       int before = slotCount(previous);
       for (int i = slots.size() + 1; i <= before; i++) {
-        services.delete(key(f, i));
+        remove(services, key(f, i));
       }
       removeStaleMatches(svc, previous);
     }
@@ -157,16 +243,25 @@ public final class LoadBalancerMaps implements LoadBalancer {
 
   @Override
   public void deleteFrontend(Address f, Service previous) {
-    services.delete(key(f, 0));
+    remove(services, key(f, 0));
     int n = previous == null ? 0 : slotCount(previous);
     for (int i = 1; i <= n; i++) {
-      services.delete(key(f, i));
+      remove(services, key(f, i));
     }
     removeStaleMatches(null, previous);
   }
 
   @Override
   public void putMaglev(int id, int[] backendIds) {
+    if (batching) {
+      int[] copy = backendIds.clone();
+      tables.add(() -> writeMaglev(id, copy));
+    } else {
+      writeMaglev(id, backendIds);
+    }
+  }
+
+  private void writeMaglev(int id, int[] backendIds) {
     try (BpfMap table =
         BpfMap.create(
             MapLayouts.MAP_TYPE_ARRAY, "porin_maglev", 4, 4, MapLayouts.LB_MAGLEV_SIZE, 0)) {
@@ -183,7 +278,7 @@ public final class LoadBalancerMaps implements LoadBalancer {
 
   @Override
   public void deleteMaglev(int id) {
-    maglev.delete(Fields.intKey(id));
+    remove(maglev, Fields.intKey(id));
   }
 
   @Override
