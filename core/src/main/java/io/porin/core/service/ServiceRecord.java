@@ -2,7 +2,7 @@ package io.porin.core.service;
 
 import io.porin.core.policy.Protocol;
 import io.porin.core.resource.Json;
-import io.porin.core.resource.YamlDocuments;
+import io.porin.core.resource.JsonReader;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -110,12 +110,15 @@ public record ServiceRecord(
    */
   @SuppressWarnings("unchecked")
   public static ServiceRecord parse(String json) {
-    List<YamlDocuments.Document> docs = YamlDocuments.read(json);
-    if (docs.size() != 1 || docs.getFirst().hasSyntaxError()) {
-      throw new IllegalArgumentException("a service record is not JSON: " + abbreviate(json));
+    Object tree;
+    try {
+      tree = JsonReader.read(json);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "a service record is not JSON (" + e.getMessage() + "): " + abbreviate(json));
     }
     try {
-      Map<String, Object> m = (Map<String, Object>) docs.getFirst().tree();
+      Map<String, Object> m = (Map<String, Object>) tree;
       List<Port> ports = new ArrayList<>();
       for (Object o : (List<Object>) m.get("ports")) {
         Map<String, Object> p = (Map<String, Object>) o;

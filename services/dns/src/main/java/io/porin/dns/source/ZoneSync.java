@@ -184,11 +184,41 @@ public final class ZoneSync implements AutoCloseable {
     return namespace.isEmpty() ? null : new DnsZone.Pod(address, namespace, name);
   }
 
+  /** Rebuilds coalesce bursts of changes: at most one per this many milliseconds. */
+  static final long REBUILD_DELAY_MS = 10;
+
+  private final java.util.concurrent.ScheduledExecutorService rebuilder =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          Thread.ofPlatform().name("dns-zone-rebuild").daemon().factory());
+  private boolean rebuildScheduled;
+
   private void publishLocked(long atRevision) {
     revision = Math.max(revision, atRevision);
     if (!(servicesLoaded && endpointsLoaded)) {
       return;
     }
+    if (zone.loaded()) {
+      // a burst of changes (a thousand services applied at once) is one rebuild, not a thousand
+      if (!rebuildScheduled) {
+        rebuildScheduled = true;
+        rebuilder.schedule(
+            this::rebuild, REBUILD_DELAY_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+      }
+      return;
+    }
+    rebuildLocked();
+  }
+
+  private synchronized void rebuild() {
+    rebuildScheduled = false;
+    try {
+      rebuildLocked();
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "rebuilding zone %s failed; keeping the previous one", domain);
+    }
+  }
+
+  private void rebuildLocked() {
     boolean first = !zone.loaded();
     zone = DnsZone.of(domain, revision, services.values(), pods.values());
     if (first) {
@@ -201,6 +231,7 @@ public final class ZoneSync implements AutoCloseable {
   @Override
   public void close() throws Exception {
     closed.set(true);
+    rebuilder.shutdownNow();
     AutoCloseable s;
     AutoCloseable e;
     synchronized (this) {

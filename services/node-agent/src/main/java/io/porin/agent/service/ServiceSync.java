@@ -61,6 +61,9 @@ public final class ServiceSync {
   private final Map<Address, String> owner = new HashMap<>();
   private final Map<Address, Integer> backendRefs = new HashMap<>();
 
+  /** Backends whose last reference may have gone in this change (checked when it is written). */
+  private final Set<Address> released = new HashSet<>();
+
   // what the kernel holds (restored at start)
   private final Map<Address, LoadBalancer.Service> frontends = new HashMap<>();
   private final Map<Address, Integer> backendIds = new HashMap<>();
@@ -177,7 +180,9 @@ public final class ServiceSync {
   private void refs(Desired d, int delta) {
     for (List<Address> l : List.of(d.active(), d.terminating())) {
       for (Address a : l) {
-        backendRefs.merge(a, delta, Integer::sum);
+        if (backendRefs.merge(a, delta, Integer::sum) <= 0) {
+          released.add(a);
+        }
       }
     }
   }
@@ -342,13 +347,14 @@ public final class ServiceSync {
         }
       }
     }
-    // backends no frontend leads to any more
+    // backends no frontend leads to any more: those this change released (all, after a reset)
     List<Address> unused = new ArrayList<>();
-    for (Map.Entry<Address, Integer> e : backendIds.entrySet()) {
-      if (backendRefs.getOrDefault(e.getKey(), 0) <= 0) {
-        unused.add(e.getKey());
+    for (Address b : full ? backendIds.keySet() : released) {
+      if (backendIds.containsKey(b) && backendRefs.getOrDefault(b, 0) <= 0) {
+        unused.add(b);
       }
     }
+    released.clear();
     for (Address b : unused) {
       int id = backendIds.remove(b);
       backendAddresses.remove(id);

@@ -281,6 +281,59 @@ public final class LoadBalancerMaps implements LoadBalancer {
     remove(maglev, Fields.intKey(id));
   }
 
+  /** One frontend, looked up (not iterated): its service entry and slots, if it has one. */
+  public java.util.Optional<Service> frontend(Address f) {
+    return services
+        .lookup(key(f, 0))
+        .map(
+            v -> {
+              var s = Fields.segment(v);
+              int active = Short.toUnsignedInt((short) SVC_ACTIVE.get(s));
+              int terminating = Short.toUnsignedInt((short) SVC_TERMINATING.get(s));
+              List<Integer> a = new ArrayList<>();
+              List<Integer> t = new ArrayList<>();
+              for (int i = 1; i <= active + terminating; i++) {
+                int slot = i;
+                services
+                    .lookup(key(f, i))
+                    .ifPresent(
+                        x ->
+                            (slot <= active ? a : t).add((int) SVC_BACKEND.get(Fields.segment(x))));
+              }
+              return new Service(
+                  (int) SVC_REVNAT.get(s),
+                  Byte.toUnsignedInt((byte) SVC_FLAGS.get(s)),
+                  (int) SVC_AFFINITY.get(s),
+                  a,
+                  t);
+            });
+  }
+
+  /** One backend by its number. */
+  public java.util.Optional<Address> backendById(int id) {
+    return backends.lookup(Fields.intKey(id)).map(LoadBalancerMaps::backend);
+  }
+
+  /** The maps pinned under a node's pin directory (for tools outside the agent). */
+  public static LoadBalancerMaps pinned(java.nio.file.Path pins) {
+    return new LoadBalancerMaps(
+        BpfMap.fromPin(
+            pins.resolve("porin_lb_services"),
+            "porin_lb_services",
+            MapLayouts.size(LB_KEY),
+            MapLayouts.size(LB_SERVICE)),
+        BpfMap.fromPin(
+            pins.resolve("porin_lb_backends"), "porin_lb_backends", 4, MapLayouts.size(LB_BACKEND)),
+        BpfMap.fromPin(
+            pins.resolve("porin_lb_revnat"), "porin_lb_revnat", 4, MapLayouts.size(LB_REVNAT)),
+        BpfMap.fromPin(pins.resolve("porin_lb_maglev"), "porin_lb_maglev", 4, 4),
+        BpfMap.fromPin(
+            pins.resolve("porin_lb_affinity_match"),
+            "porin_lb_affinity_match",
+            MapLayouts.size(MapLayouts.LB_AFFINITY_MATCH_KEY),
+            1));
+  }
+
   @Override
   public State read() {
     Map<Integer, Address> bs = new TreeMap<>();
