@@ -73,6 +73,9 @@ for p in sa:10.77.0.2 sb:10.77.0.3; do
 done
 mkdir -p "$cg"
 nsenter --net="/var/run/netns/$tag-sb" "$work/tcp_rr" server 7777 >/dev/null 2>&1 & pids+=($!)
+# kube-proxy's DNAT goes to a port of its own: its NAT entries (TIME_WAIT for 2 minutes) must
+# not clash with the other configurations' connections to 7777
+nsenter --net="/var/run/netns/$tag-sb" "$work/tcp_rr" server 7778 >/dev/null 2>&1 & pids+=($!)
 sleep 0.3
 VIP=10.96.0.77
 
@@ -89,6 +92,7 @@ porin_on() {  # SERVICES
   for _ in $(seq 1 600); do grep -q '^ready' "$work/setup.log" && break; sleep 0.1; done
   grep -q '^ready' "$work/setup.log" || { cat "$work/setup.log"; exit 1; }
   grep -h '^services:' "$work/setup.log" | sed 's/^/    /'
+  sleep 2 # the setup's event reader past its first drains (JIT) before anything is measured
 }
 porin_off() {
   exec 9>&-
@@ -119,7 +123,7 @@ kube_proxy_on() {  # SERVICES: kube-proxy's iptables mode, the measured service 
     done
     echo "-A KUBE-SERVICES -d $VIP/32 -p tcp --dport 80 -j KUBE-SVC-T"
     echo "-A KUBE-SVC-T -j KUBE-SEP-T"
-    echo "-A KUBE-SEP-T -p tcp -j DNAT --to-destination 10.77.0.3:7777"
+    echo "-A KUBE-SEP-T -p tcp -j DNAT --to-destination 10.77.0.3:7778"
     echo "COMMIT"; } >"$work/kube-proxy.rules"
   local t0; t0=$(date +%s%N)
   inns "$node" iptables-restore <"$work/kube-proxy.rules"
@@ -139,16 +143,18 @@ echo "== $ROUNDS rounds of $SECS s per measurement (2 cores: take the ratios, no
 for r in $(seq 1 "$ROUNDS"); do
   measure plain "$r" 10.77.0.3 7777 crr
   measure plain "$r" 10.77.0.3 7777 client
-  porin_on 10
-  measure porin-10 "$r" 10.77.0.3 7777 crr
-  measure porin-10 "$r" "$VIP" 80 crr
-  measure porin-10 "$r" "$VIP" 80 client
-  porin_off
-  porin_on 10000
-  measure porin-10k "$r" 10.77.0.3 7777 crr
-  measure porin-10k "$r" "$VIP" 80 crr
-  measure porin-10k "$r" "$VIP" 80 client
-  porin_off
+  for n in 10 10000; do
+    cfg=porin-10; [ "$n" = 10000 ] && cfg=porin-10k
+    porin_on "$n"
+    # pod IP and cluster IP in turns (odd rounds one first, even rounds the other)
+    if [ $((r % 2)) = 1 ]; then
+      measure "$cfg" "$r" 10.77.0.3 7777 crr; measure "$cfg" "$r" "$VIP" 80 crr
+    else
+      measure "$cfg" "$r" "$VIP" 80 crr; measure "$cfg" "$r" 10.77.0.3 7777 crr
+    fi
+    measure "$cfg" "$r" "$VIP" 80 client
+    porin_off
+  done
   kube_proxy_on 10000
   measure kube-proxy "$r" "$VIP" 80 crr
   measure kube-proxy "$r" "$VIP" 80 client

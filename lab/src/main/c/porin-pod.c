@@ -140,25 +140,34 @@ static int serve(int argc, char **argv) {
   return 0;
 }
 
+/* A client socket for "tcp|udp HOST PORT [TIMEOUT_MS]" (argv), with its address in *ai; -1 (the
+ * error printed) when HOST PORT is not a numeric address and port. */
+static int client_socket(int argc, char **argv, int *is_tcp, struct addrinfo **ai) {
+  *is_tcp = strcmp(argv[0], "tcp") == 0;
+  int timeout_ms = argc > 3 ? atoi(argv[3]) : 2000;
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = *is_tcp ? SOCK_STREAM : SOCK_DGRAM,
+                           .ai_flags = AI_NUMERICHOST};
+  int rc = getaddrinfo(argv[1], argv[2], &hints, ai);
+  if (rc != 0) {
+    fprintf(stderr, "porin-pod: %s port %s: %s\n", argv[1], argv[2], gai_strerror(rc));
+    return -1;
+  }
+  int fd = socket((*ai)->ai_family, (*ai)->ai_socktype, 0);
+  struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
 static int probe(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]\n");
     return 2;
   }
-  int is_tcp = strcmp(argv[0], "tcp") == 0;
-  int timeout_ms = argc > 3 ? atoi(argv[3]) : 2000;
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = is_tcp ? SOCK_STREAM : SOCK_DGRAM,
-                           .ai_flags = AI_NUMERICHOST};
+  int is_tcp;
   struct addrinfo *ai;
-  int rc = getaddrinfo(argv[1], argv[2], &hints, &ai);
-  if (rc != 0) {
-    fprintf(stderr, "porin-pod: %s port %s: %s\n", argv[1], argv[2], gai_strerror(rc));
-    return 2;
-  }
-  int fd = socket(ai->ai_family, ai->ai_socktype, 0);
-  struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  int fd = client_socket(argc, argv, &is_tcp, &ai);
+  if (fd < 0) return 2;
   if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
     printf("%s\n", errno == EINPROGRESS || errno == EAGAIN ? "timeout" : strerror(errno));
     return 1;
@@ -221,20 +230,10 @@ static int whois(int argc, char **argv) {
     fprintf(stderr, "usage: porin-pod whois tcp|udp HOST PORT [TIMEOUT_MS]\n");
     return 2;
   }
-  int is_tcp = strcmp(argv[0], "tcp") == 0;
-  int timeout_ms = argc > 3 ? atoi(argv[3]) : 2000;
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = is_tcp ? SOCK_STREAM : SOCK_DGRAM,
-                           .ai_flags = AI_NUMERICHOST};
+  int is_tcp;
   struct addrinfo *ai;
-  int rc = getaddrinfo(argv[1], argv[2], &hints, &ai);
-  if (rc != 0) {
-    fprintf(stderr, "porin-pod: %s port %s: %s\n", argv[1], argv[2], gai_strerror(rc));
-    return 2;
-  }
-  int fd = socket(ai->ai_family, ai->ai_socktype, 0);
-  struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  int fd = client_socket(argc, argv, &is_tcp, &ai);
+  if (fd < 0) return 2;
   struct sockaddr_storage peer;
   socklen_t plen = sizeof(peer);
   char host[INET6_ADDRSTRLEN + 1], port[8];

@@ -62,6 +62,7 @@ public record Installation(Path home) {
             serviceJar("ipam"),
             serviceJar("policy"),
             serviceJar("relay"),
+            serviceJar("dns"),
             agentJar(),
             cniPlugin(),
             podProgram())) {

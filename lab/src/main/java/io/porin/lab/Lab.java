@@ -27,6 +27,9 @@ public final class Lab {
   /** Ports inside the control-plane namespace (every lab has its own). */
   public static final int ETCD_PORT = 2379;
 
+  /** The kube-dns service's address (its manifest, cluster-dns.yaml, asks for it). */
+  public static final String CLUSTER_DNS_IP = "10.96.0.10";
+
   public static final int IDENTITY_PORT = 9401;
   public static final int IPAM_PORT = 9402;
   public static final int POLICY_PORT = 9403;
@@ -233,6 +236,7 @@ public final class Lab {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
+      Cgroups.create(Cgroups.node(s.name, n.name));
       startAgent(s, n, nodeDir, cp);
       progress.accept(
           "      " + n.name + "  " + n.address4 + "  " + n.address6 + "  agent starting");
@@ -330,6 +334,41 @@ public final class Lab {
     }
   }
 
+  /** The lab's cluster DNS: kube-system, the coredns pod and the kube-dns service. */
+  public static String clusterDnsManifest() {
+    try (var in = Lab.class.getResourceAsStream("cluster-dns.yaml")) {
+      if (in == null) {
+        throw new LabException("cluster-dns.yaml is not on the classpath");
+      }
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * The resolv.conf a pod of {@code namespace} gets (as the kubelet writes it): the cluster DNS,
+   * the namespace's search path, ndots 5.
+   */
+  public Path resolvConf(String lab, String namespace) {
+    Path file = dir.of(lab).resolve("resolv/" + namespace + ".conf");
+    try {
+      Files.createDirectories(file.getParent());
+      Files.writeString(
+          file,
+          "# written by porin lab for pods of namespace "
+              + namespace
+              + "\nsearch "
+              + namespace
+              + ".svc.cluster.local svc.cluster.local cluster.local\nnameserver "
+              + CLUSTER_DNS_IP
+              + "\noptions ndots:5\n");
+      return file;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** Starts one node's agent (also used to restart it). */
   public void startAgent(LabState s, LabState.Member n, Path nodeDir, LabState.Member cp) {
     List<String> argv =
@@ -345,6 +384,7 @@ public final class Lab {
                 "-Dporin.agent.pin-dir=" + n.pinDir,
                 "-Dporin.agent.cni-socket=" + n.cniSocket,
                 "-Dporin.agent.cni-conf-dir=" + nodeDir.resolve("net.d"),
+                "-Dporin.agent.socket-lb-cgroup=" + Cgroups.node(s.name, n.name),
                 "-Dporin.agent.identity=" + cp.address4 + ":" + IDENTITY_PORT,
                 "-Dporin.agent.ipam=" + cp.address4 + ":" + IPAM_PORT,
                 "-Dporin.agent.policy=" + cp.address4 + ":" + POLICY_PORT,
@@ -466,6 +506,15 @@ public final class Lab {
         if (!killed.isEmpty()) {
           progress.accept("  needed SIGKILL: " + killed);
         }
+      }
+      Path cgroup = Cgroups.lab(name);
+      List<Long> left = Cgroups.processes(cgroup);
+      if (!left.isEmpty()) {
+        Host.stop(left, 5);
+      }
+      if (Files.isDirectory(cgroup)) {
+        Cgroups.remove(cgroup);
+        progress.accept("removed cgroup " + cgroup);
       }
       for (String n : netns) {
         if (Host.netnsExists(n)) {

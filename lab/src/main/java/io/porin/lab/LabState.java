@@ -95,6 +95,9 @@ public final class LabState {
     public String ipv4;
     public String ipv6;
 
+    /** What runs in the pod: empty for porin-pod, else its workload annotation. */
+    public String workload = "";
+
     /** creating, running, or failed (with {@link #detail}). */
     public String status;
 

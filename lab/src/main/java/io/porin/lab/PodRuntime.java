@@ -32,6 +32,12 @@ public final class PodRuntime {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /**
+   * A pod annotation choosing what the lab runs in the pod instead of porin-pod: {@code
+   * cluster-dns} runs Porin's cluster DNS (services/dns) there.
+   */
+  public static final String WORKLOAD_ANNOTATION = "lab.porin.io/workload";
+
   private final LabDirectory dir;
   private final Installation installation;
   private final Consumer<String> progress;
@@ -43,7 +49,8 @@ public final class PodRuntime {
       Map<String, String> labels,
       String nodeName,
       List<Integer> tcp,
-      List<Integer> udp) {
+      List<Integer> udp,
+      String workload) {
     public String key() {
       return namespace + "/" + name;
     }
@@ -96,7 +103,8 @@ public final class PodRuntime {
         }
         c++;
       }
-      return new PodSpec(ns, name, labels, node, tcp, udp);
+      String workload = meta.path("annotations").path(WORKLOAD_ANNOTATION).asText("");
+      return new PodSpec(ns, name, labels, node, tcp, udp, workload);
     }
 
     private static void addOnce(List<Integer> list, int port) {
@@ -164,6 +172,7 @@ public final class PodRuntime {
         pod.labels = new LinkedHashMap<>(p.labels());
         pod.tcp = p.tcp();
         pod.udp = p.udp();
+        pod.workload = p.workload();
         pod.status = "creating";
         s.pods.put(pod.key(), pod);
         byNode.computeIfAbsent(pod.node, k -> new ArrayList<>()).add(pod);
@@ -216,6 +225,7 @@ public final class PodRuntime {
 
   private static boolean changed(LabState.Pod running, PodSpec w) {
     return !(w.nodeName().isEmpty() || w.nodeName().equals(running.node))
+        || !java.util.Objects.equals(running.workload == null ? "" : running.workload, w.workload())
         || !running.tcp.equals(w.tcp())
         || !running.udp.equals(w.udp());
   }
@@ -260,20 +270,37 @@ public final class PodRuntime {
       Host.deleteNetns(pod.netns);
       throw new LabException("CNI ADD answered what is not a CNI result: " + add.output());
     }
+    List<String> argv = workload(s, pod);
+    Path log = dir.of(s.name).resolve("logs/pod-" + pod.namespace + "-" + pod.name + ".log");
+    Path cgroup = Cgroups.create(Cgroups.pod(s.name, pod.node, pod.namespace, pod.name));
+    long pid = Host.spawn(Cgroups.inCgroup(cgroup, Host.inNetns(pod.netns, argv)), log, Map.of());
+    synchronized (s) {
+      s.processes.put(
+          "pod/" + pod.key(),
+          new LabState.Proc(pid, String.join(" ", argv.subList(0, 2)), log.toString()));
+      pod.status = "running";
+      dir.save(s);
+    }
+  }
+
+  /** What runs in the pod: porin-pod serving its ports, or what its workload annotation names. */
+  private List<String> workload(LabState s, LabState.Pod pod) {
+    if ("cluster-dns".equals(pod.workload)) {
+      return List.of(
+          installation.java().toString(),
+          "-Xmx96m",
+          "-XX:+UseSerialGC",
+          "-XX:TieredStopAtLevel=1",
+          "-Dporin.etcd.endpoints=http://" + s.controlPlane.address4 + ":" + Lab.ETCD_PORT,
+          "-Dporin.dns.port=53",
+          "-jar",
+          installation.serviceJar("dns").toString());
+    }
     List<String> argv =
         new ArrayList<>(List.of(installation.podProgram().toString(), "serve", pod.key()));
     pod.tcp.forEach(p -> argv.addAll(List.of("--tcp", Integer.toString(p))));
     pod.udp.forEach(p -> argv.addAll(List.of("--udp", Integer.toString(p))));
-    Path log = dir.of(s.name).resolve("logs/pod-" + pod.namespace + "-" + pod.name + ".log");
-    long pid = Host.spawn(Host.inNetns(pod.netns, argv), log, Map.of());
-    synchronized (s) {
-      s.processes.put(
-          "pod/" + pod.key(),
-          new LabState.Proc(
-              pid, installation.podProgram() + " serve " + pod.key() + " ", log.toString()));
-      pod.status = "running";
-      dir.save(s);
-    }
+    return argv;
   }
 
   /** Workload, CNI DEL, namespace: each step also when an earlier one failed. */
@@ -290,6 +317,12 @@ public final class PodRuntime {
       }
     }
     Host.deleteNetns(pod.netns);
+    Path cgroup = Cgroups.pod(s.name, pod.node, pod.namespace, pod.name);
+    List<Long> left = Cgroups.processes(cgroup);
+    if (!left.isEmpty()) {
+      Host.stop(left, 5);
+    }
+    Cgroups.remove(cgroup);
     s.namespaces.remove(pod.netns);
     s.pods.remove(pod.key());
     dir.save(s);

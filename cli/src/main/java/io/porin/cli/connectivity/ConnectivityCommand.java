@@ -80,6 +80,7 @@ public class ConnectivityCommand {
         LabPods.sync(spec, c.resources().withDeadlineAfter(120, TimeUnit.SECONDS));
         lab = dir.load(ctx.context().lab()).orElseThrow();
         suite.bind(lab);
+        suite.clusterIps(name -> clusterIps(c, ns, name));
         try {
           for (Suite.Scenario sc : suite.scenarios()) {
             out.println(
@@ -144,6 +145,33 @@ public class ConnectivityCommand {
       return failed == 0 ? 0 : ServiceCall.FAILED;
     }
 
+    /** A service's cluster IPs as the store holds them (allocated at apply). */
+    private static List<String> clusterIps(Cluster c, String ns, String name) {
+      for (var r :
+          c.resources()
+              .list(
+                  io.porin.api.resource.v1.ListRequest.newBuilder()
+                      .setKind("services")
+                      .setNamespace(ns)
+                      .build())
+              .getResourcesList()) {
+        if (r.getRef().getName().equals(name)) {
+          try {
+            List<String> ips = new ArrayList<>();
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(r.getJson())
+                .path("spec")
+                .path("clusterIPs")
+                .forEach(ip -> ips.add(ip.asText()));
+            return ips;
+          } catch (java.io.IOException e) {
+            throw new IllegalStateException("the stored service " + name + " is not JSON");
+          }
+        }
+      }
+      return List.of();
+    }
+
     private static void apply(Cluster c, String yaml) {
       ApplyResponse r =
           c.resources()
@@ -188,8 +216,15 @@ public class ConnectivityCommand {
     }
   }
 
-  /** Runs a probe from a pod: the exit code and what it printed. */
-  static Host.Result probe(String netns, List<String> argv) {
-    return Host.run(Host.inNetns(netns, argv), Map.of(), null, 20);
+  /**
+   * Runs a probe from a pod, as the pod's own process: in its cgroup (socket load balancing) when
+   * the lab made one, in its network namespace. The exit code and what it printed.
+   */
+  static Host.Result probe(java.nio.file.Path cgroup, String netns, List<String> argv) {
+    List<String> cmd = Host.inNetns(netns, argv);
+    if (java.nio.file.Files.isDirectory(cgroup)) {
+      cmd = io.porin.lab.Cgroups.inCgroup(cgroup, cmd);
+    }
+    return Host.run(cmd, Map.of(), null, 20);
   }
 }

@@ -24,9 +24,17 @@ final class Suite {
   private final String node2;
   private final String controlPlane;
   private LabState lab;
+  private java.util.function.Function<String, List<String>> clusterIps = name -> List.of();
 
-  /** A pod to probe: by name, or a fixed address (the node, the control plane). */
-  record Target(String pod, String address, String what) {}
+  /**
+   * A pod to probe: by name, a service (by name: its cluster IP; any echo pod answers), or a fixed
+   * address (the node, the control plane).
+   */
+  record Target(String pod, String address, String what, String service) {
+    Target(String pod, String address, String what) {
+      this(pod, address, what, null);
+    }
+  }
 
   /** One probe and what it must show. */
   record Check(String from, Target to, String proto, int port, boolean ipv6, boolean allowed) {}
@@ -56,6 +64,11 @@ final class Suite {
     this.lab = lab;
   }
 
+  /** Where the suite's services' cluster IPs come from (the store), IPv4 first. */
+  void clusterIps(java.util.function.Function<String, List<String>> lookup) {
+    this.clusterIps = lookup;
+  }
+
   String podsText() {
     return "client, client2, echo-same on "
         + node1
@@ -74,6 +87,15 @@ final class Suite {
     if (node2 != null) {
       y.append(pod("echo-other", "echo", node2, true));
     }
+    y.append(
+        "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: echo\n  namespace: "
+            + ns
+            + "\nspec:\n  selector:\n    kind: echo\n  ports:\n  - name: http\n    port: 80\n"
+            + "    targetPort: "
+            + HTTP
+            + "\n  - name: echo\n    port: "
+            + UDP
+            + "\n    protocol: UDP\n");
     return y.toString();
   }
 
@@ -150,14 +172,18 @@ final class Suite {
                         .map(e -> new Check("client", e, "tcp", HTTP, true, true))
                         .toList())),
             null));
+    Target service = new Target(null, null, ns + "/echo (service)", "echo");
     s.add(
         new Scenario(
-            "pod to service",
+            "pod to service (cluster IP, socket load balancing)",
             null,
             0,
             "",
-            List.of(),
-            "no service load balancing yet (a later issue): services have no cluster IP"));
+            List.of(
+                new Check("client", service, "tcp", 80, false, true),
+                new Check("client", service, "tcp", 80, true, true),
+                new Check("client", service, "udp", UDP, false, true)),
+            null));
     s.add(
         new Scenario(
             "default deny",
@@ -175,7 +201,14 @@ final class Suite {
                 "  ingress:\n  - fromEndpoints:\n    - matchLabels:\n        name: client\n"),
             1,
             "echo-from-client",
-            concat(List.of(each("client", "tcp", HTTP, true), each("client2", "tcp", HTTP, false))),
+            concat(
+                List.of(
+                    each("client", "tcp", HTTP, true),
+                    each("client2", "tcp", HTTP, false),
+                    // through the service: policy meets the backend and the client's identity
+                    List.of(
+                        new Check("client", service, "tcp", 80, false, true),
+                        new Check("client2", service, "tcp", 80, false, false)))),
             null));
     s.add(
         new Scenario(
@@ -256,6 +289,23 @@ final class Suite {
     if (c.to().pod() != null) {
       LabState.Pod to = lab.pods.get(ns + "/" + c.to().pod());
       address = c.ipv6() ? to.ipv6 : to.ipv4;
+    } else if (c.to().service() != null) {
+      List<String> ips = clusterIps.apply(c.to().service());
+      address =
+          ips.stream()
+              .filter(ip -> ip.contains(":") == c.ipv6())
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "service "
+                              + ns
+                              + "/"
+                              + c.to().service()
+                              + " has no cluster IP "
+                              + (c.ipv6() ? "of IPv6" : "of IPv4")
+                              + ": "
+                              + ips));
     } else if (c.to().address().equals("gateway")) {
       address = gateway(from.netns);
     } else {
@@ -277,6 +327,7 @@ final class Suite {
     // A blocked probe waits out its timeout; an allowed one answers at once.
     Host.Result r =
         ConnectivityCommand.probe(
+            io.porin.lab.Cgroups.pod(lab.name, from.node, from.namespace, from.name),
             from.netns,
             List.of(
                 podProgram,
@@ -292,6 +343,15 @@ final class Suite {
             ? "answered (" + (c.proto().equals("udp") ? "echo" : firstLine(answer)) + ")"
             : "no answer (" + answer + ")";
     boolean pass = answered == c.allowed();
+    if (pass
+        && answered
+        && c.to().pod() == null
+        && c.to().service() != null
+        && c.proto().equals("tcp")
+        && !answer.contains(ns + "/echo-")) {
+      pass = false;
+      observed += ", but not from an echo pod";
+    }
     if (pass && answered && c.to().pod() != null && c.proto().equals("tcp")) {
       String expected = ns + "/" + c.to().pod();
       if (!answer.contains(expected)) {

@@ -35,48 +35,7 @@ public final class ObserveFilters {
       List<String> types,
       List<String> nodeNames,
       List<String> fromServices,
-      List<String> toServices) {
-    /** Without service filters. */
-    public Flags(
-        List<String> verdicts,
-        List<String> namespaces,
-        List<String> pods,
-        List<String> fromPods,
-        List<String> toPods,
-        List<String> labels,
-        List<String> fromLabels,
-        List<String> toLabels,
-        List<Integer> identities,
-        List<Integer> fromIdentities,
-        List<Integer> toIdentities,
-        List<String> protocols,
-        List<Integer> ports,
-        List<Integer> fromPorts,
-        List<Integer> toPorts,
-        List<String> types,
-        List<String> nodeNames) {
-      this(
-          verdicts,
-          namespaces,
-          pods,
-          fromPods,
-          toPods,
-          labels,
-          fromLabels,
-          toLabels,
-          identities,
-          fromIdentities,
-          toIdentities,
-          protocols,
-          ports,
-          fromPorts,
-          toPorts,
-          types,
-          nodeNames,
-          List.of(),
-          List.of());
-    }
-  }
+      List<String> toServices) {}
 
   private ObserveFilters() {}
 

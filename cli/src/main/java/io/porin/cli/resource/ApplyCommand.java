@@ -95,7 +95,11 @@ public class ApplyCommand implements Callable<Integer> {
     if (x.getOutcome() == io.porin.api.resource.v1.Outcome.REFUSED) {
       return "refused: " + x.getMessage();
     }
-    return name(x) + " " + outcome + (dryRun ? " (dry run)" : "");
+    return name(x)
+        + " "
+        + outcome
+        + (dryRun ? " (dry run)" : "")
+        + (x.getMessage().isEmpty() ? "" : " (warning: " + x.getMessage() + ")");
   }
 
   static String name(Result x) {

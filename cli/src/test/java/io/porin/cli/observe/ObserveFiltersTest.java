@@ -36,6 +36,8 @@ class ObserveFiltersTest {
         List.of(),
         toPorts,
         types,
+        List.of(),
+        List.of(),
         List.of());
   }
 
@@ -185,8 +187,8 @@ class ObserveFiltersTest {
 
   @Test
   void toServiceIsQualifiedByTheNamespaceAndCheckedForShape() {
-    var flags =
-        new ObserveFilters.Flags(
+    ObserveFilters.Flags base =
+        flags(
             List.of(),
             List.of("demo"),
             List.of(),
@@ -194,42 +196,37 @@ class ObserveFiltersTest {
             List.of(),
             List.of(),
             List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of("api"));
-    assertThat(ObserveFilters.of(flags).getFirst().getDestinationServiceList())
+            List.of());
+    assertThat(
+            ObserveFilters.of(withToServices(base, List.of("api")))
+                .getFirst()
+                .getDestinationServiceList())
         .containsExactly("demo/api");
-    var bad =
-        new ObserveFilters.Flags(
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of("a/b/c"));
+    var bad = withToServices(base, List.of("a/b/c"));
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> ObserveFilters.of(bad))
         .hasMessageContaining("--to-service: \"a/b/c\"");
+  }
+
+  private static ObserveFilters.Flags withToServices(ObserveFilters.Flags f, List<String> to) {
+    return new ObserveFilters.Flags(
+        f.verdicts(),
+        f.namespaces(),
+        f.pods(),
+        f.fromPods(),
+        f.toPods(),
+        f.labels(),
+        f.fromLabels(),
+        f.toLabels(),
+        f.identities(),
+        f.fromIdentities(),
+        f.toIdentities(),
+        f.protocols(),
+        f.ports(),
+        f.fromPorts(),
+        f.toPorts(),
+        f.types(),
+        f.nodeNames(),
+        f.fromServices(),
+        to);
   }
 }

@@ -102,6 +102,19 @@ public final class ResourceStore {
       toWrite.remove(key);
       holders = holders == null ? ServiceHolders.read(kv) : holders;
       Result r = applyService(svc, documentOf.get(key), current.get(key), holders, dryRun);
+      if (r.outcome() != Outcome.REFUSED && !selectsAPod(svc, parsed.resources())) {
+        r =
+            new Result(
+                r.id(),
+                r.document(),
+                r.outcome(),
+                "spec.selector "
+                    + svc.selector()
+                    + " matches no pod in namespace "
+                    + svc.id().namespace()
+                    + ": the service has no backends (connections to it are refused) until one"
+                    + " does");
+      }
       results.add(r);
       if (!dryRun && r.outcome() != Outcome.REFUSED) {
         revision = Math.max(revision, holders.lastRevision);
@@ -130,6 +143,34 @@ public final class ResourceStore {
     }
     results.sort(java.util.Comparator.comparingInt(Result::document));
     return new Results(results, revision);
+  }
+
+  /** Whether a service's selector matches a pod of its namespace: stored, or in this apply. */
+  private boolean selectsAPod(ServiceResource svc, List<Resource> applied) {
+    if (svc.selector().isEmpty()) {
+      return true; // no selector: backends are not the pods' business (nothing to warn about)
+    }
+    java.util.function.Predicate<Map<String, String>> matches =
+        labels -> labels.entrySet().containsAll(svc.selector().entrySet());
+    for (Resource r : applied) {
+      if (r instanceof io.porin.core.resource.PodResource p
+          && p.id().namespace().equals(svc.id().namespace())
+          && matches.test(p.labels())) {
+        return true;
+      }
+    }
+    for (Entry e : kv.list(Keys.Resources.namespace("pods", svc.id().namespace())).entries()) {
+      try {
+        Resource r =
+            ResourceParser.parseDocument(YamlDocuments.read(e.value()).getFirst().tree(), e.key());
+        if (r instanceof io.porin.core.resource.PodResource p && matches.test(p.labels())) {
+          return true;
+        }
+      } catch (RuntimeException ex) {
+        // a stored pod that does not read is no backend
+      }
+    }
+    return false;
   }
 
   /** Who holds which cluster IP and node port. */

@@ -174,6 +174,16 @@ class ServicesIT {
 
   @Test
   @Order(3)
+  void aSelectorThatMatchesNoPodIsAppliedWithAWarningNamingTheField() {
+    ApplyResponse r = apply(service("nobody", ""));
+    assertThat(r.getResults(0).getOutcome()).isEqualTo(Outcome.CREATED);
+    assertThat(r.getResults(0).getMessage())
+        .startsWith("spec.selector {app=nobody} matches no pod in namespace shop");
+    assertThat(apply(service("cart", "")).getResults(0).getMessage()).as("cart has pods").isEmpty();
+  }
+
+  @Test
+  @Order(4)
   void nodePortsAreAllocatedAndNeverShared() throws Exception {
     ApplyResponse a = apply(service("web", "  type: NodePort\n"));
     assertThat(a.getResults(0).getOutcome()).isEqualTo(Outcome.CREATED);

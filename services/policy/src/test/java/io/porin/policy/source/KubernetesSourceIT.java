@@ -148,6 +148,95 @@ class KubernetesSourceIT {
     }
   }
 
+  @Test
+  void kubernetesServicesBecomeServiceRecordsWithTheirPodsAsBackends() throws Exception {
+    try (KvStore kv =
+        KvStore.connect(List.of(KubernetesEtcdResource.etcd.endpoint()), Duration.ofSeconds(5))) {
+      client
+          .namespaces()
+          .resource(
+              new NamespaceBuilder().withNewMetadata().withName("store").endMetadata().build())
+          .createOr(io.fabric8.kubernetes.client.dsl.NonDeletingOperation::update);
+      client
+          .pods()
+          .inNamespace("store")
+          .resource(
+              new PodBuilder()
+                  .withNewMetadata()
+                  .withName("api-1")
+                  .addToLabels("app", "api")
+                  .endMetadata()
+                  .withNewSpec()
+                  .addNewContainer()
+                  .withName("c")
+                  .addNewPort()
+                  .withName("http")
+                  .withContainerPort(8080)
+                  .endPort()
+                  .endContainer()
+                  .endSpec()
+                  .build())
+          .create();
+      // the API server allocates cluster IPs; the mock server does not, so the test does
+      client
+          .services()
+          .inNamespace("store")
+          .resource(
+              Serialization.unmarshal(
+                  """
+                  apiVersion: v1
+                  kind: Service
+                  metadata: {name: api, namespace: store}
+                  spec:
+                    clusterIP: 10.96.7.7
+                    clusterIPs: [10.96.7.7]
+                    selector: {app: api}
+                    ports: [{name: web, port: 80, targetPort: http}]
+                  """,
+                  io.fabric8.kubernetes.api.model.Service.class))
+          .create();
+      // the agent hosting api-1 publishes its address
+      kv.put(
+          io.porin.kvstore.Keys.Endpoints.endpoint("10.200.9.9"),
+          "{\"ip\":\"10.200.9.9\",\"identity\":70000,\"node\":\"n1\",\"namespace\":\"store\","
+              + "\"pod\":\"api-1\",\"endpointId\":3}",
+          0);
+      String key = io.porin.kvstore.Keys.Services.service("store", "api");
+      io.porin.core.service.ServiceRecord r = awaitRecord(kv, key, x -> !x.backends().isEmpty());
+      org.assertj.core.api.Assertions.assertThat(r.clusterIPs()).containsExactly("10.96.7.7");
+      org.assertj.core.api.Assertions.assertThat(r.backends().getFirst().addresses())
+          .containsExactly("10.200.9.9");
+      org.assertj.core.api.Assertions.assertThat(r.backends().getFirst().ports())
+          .containsExactly(8080);
+      client.services().inNamespace("store").withName("api").delete();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (kv.get(key).isPresent() && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      org.assertj.core.api.Assertions.assertThat(kv.get(key))
+          .as("the deleted service's record")
+          .isEmpty();
+    }
+  }
+
+  private static io.porin.core.service.ServiceRecord awaitRecord(
+      KvStore kv, String key, Predicate<io.porin.core.service.ServiceRecord> until)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    io.porin.core.service.ServiceRecord last = null;
+    while (System.nanoTime() < deadline) {
+      var e = kv.get(key);
+      if (e.isPresent()) {
+        last = io.porin.core.service.ServiceRecord.parse(e.get().value());
+        if (until.test(last)) {
+          return last;
+        }
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError(key + " never matched; last: " + last);
+  }
+
   private static Verdict verdict(IdentityPolicy p, int port) {
     return p.direction(Direction.INGRESS).decide(CLIENT, null, null, Protocol.TCP, port).verdict();
   }

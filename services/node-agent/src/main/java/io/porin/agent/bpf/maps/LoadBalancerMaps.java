@@ -407,34 +407,30 @@ public final class LoadBalancerMaps implements LoadBalancer {
     return k;
   }
 
-  private static Address frontend(byte[] k) {
-    var s = Fields.segment(k);
-    Cidr.Family family = Fields.family((byte) KEY_FAMILY.get(s));
+  /** An address, port and protocol as a struct holds them (protocol null: none, ANY). */
+  private static Address decode(
+      byte[] b, long addr, VarHandle family, VarHandle port, VarHandle protocol) {
+    var s = Fields.segment(b);
+    Cidr.Family f = Fields.family((byte) family.get(s));
     return new Address(
-        family,
-        Fields.addressOf(family, Fields.get(k, KEY_ADDR, 16)),
-        Short.toUnsignedInt((short) KEY_PORT.get(s)),
-        Protocol.ofNumber(Byte.toUnsignedInt((byte) KEY_PROTOCOL.get(s))));
+        f,
+        Fields.addressOf(f, Fields.get(b, addr, 16)),
+        Short.toUnsignedInt((short) port.get(s)),
+        protocol == null
+            ? Protocol.ANY
+            : Protocol.ofNumber(Byte.toUnsignedInt((byte) protocol.get(s))));
+  }
+
+  private static Address frontend(byte[] k) {
+    return decode(k, KEY_ADDR, KEY_FAMILY, KEY_PORT, KEY_PROTOCOL);
   }
 
   private static Address backend(byte[] v) {
-    var s = Fields.segment(v);
-    Cidr.Family family = Fields.family((byte) BE_FAMILY.get(s));
-    return new Address(
-        family,
-        Fields.addressOf(family, Fields.get(v, BE_ADDR, 16)),
-        Short.toUnsignedInt((short) BE_PORT.get(s)),
-        Protocol.ofNumber(Byte.toUnsignedInt((byte) BE_PROTOCOL.get(s))));
+    return decode(v, BE_ADDR, BE_FAMILY, BE_PORT, BE_PROTOCOL);
   }
 
   private static Address revNatAddress(byte[] v) {
-    var s = Fields.segment(v);
-    Cidr.Family family = Fields.family((byte) RN_FAMILY.get(s));
-    return new Address(
-        family,
-        Fields.addressOf(family, Fields.get(v, RN_ADDR, 16)),
-        Short.toUnsignedInt((short) RN_PORT.get(s)),
-        Protocol.ANY);
+    return decode(v, RN_ADDR, RN_FAMILY, RN_PORT, null);
   }
 
   private static void putInt(byte[] b, int off, int v) {
