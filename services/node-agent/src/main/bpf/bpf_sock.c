@@ -16,6 +16,27 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define ECONNREFUSED 111
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct porin_lb_sock_report_key);
+	__type(value, __u64);
+	__uint(max_entries, PORIN_LB_SOCK_REPORTED_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_lb_sock_reported SEC(".maps");
+
+/* Whether this client's translation to this frontend is due to be reported (once a second). */
+static __always_inline int sock_report_due(__u64 netns, __u32 rev_nat, int refused)
+{
+	struct porin_lb_sock_report_key k = { .netns = netns, .rev_nat = rev_nat,
+					      .refused = refused };
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *last = bpf_map_lookup_elem(&porin_lb_sock_reported, &k);
+	if (last && now - *last < PORIN_LB_SOCK_REPORT_NS)
+		return 0;
+	bpf_map_update_elem(&porin_lb_sock_reported, &k, &now, BPF_ANY);
+	return 1;
+}
+
+struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
@@ -142,7 +163,8 @@ static __always_inline void sock_event(struct bpf_sock_addr *ctx, const __be32 *
 }
 
 /* connect() and sendmsg(): a frontend becomes a backend. Returns 1 (go on) or 0 (refused). Only
- * connect() reports (one event per connection): a datagram loop must not flood the event ring. */
+ * connect() reports, at most once a second per client and service: a datagram or connect loop
+ * must not flood the event ring (refusals are counted every time). */
 static __always_inline int sock_translate(struct bpf_sock_addr *ctx, __u8 family, int trace)
 {
 	__u8 protocol = ctx->protocol;
@@ -164,14 +186,14 @@ static __always_inline int sock_translate(struct bpf_sock_addr *ctx, __u8 family
 	__u32 id = lb_select(&k, svc, client, PORIN_LB_CLIENT_NETNS, bpf_get_prandom_u32(), &be);
 	if (!id || !be) {
 		count(PORIN_DROP_NO_SERVICE, PORIN_DIR_EGRESS, 0);
-		if (trace)
+		if (trace && sock_report_due(netns, svc->rev_nat, 1))
 			sock_event(ctx, vip, vport, 0, protocol, family, svc->rev_nat,
 				   PORIN_DROP_NO_SERVICE);
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;
 	}
 	sock_remember(ctx, be, vip, vport, family, svc->rev_nat);
-	if (trace)
+	if (trace && sock_report_due(netns, svc->rev_nat, 0))
 		sock_event(ctx, vip, vport, be, protocol, family, svc->rev_nat, 0);
 	set_user_addr(ctx, ctx_family, family, be->addr, be->port);
 	return SOCK_PASS;

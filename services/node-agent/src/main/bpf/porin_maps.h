@@ -386,6 +386,18 @@ struct porin_lb_affinity_match_key {
 	__u32 rev_nat;
 };
 
+/* porin_lb_sock_reported: LRU hash, (client network namespace, frontend) -> when its last
+ * translation was reported: one trace-sock event per client and service per second at most (a
+ * connect loop neither floods the event ring nor taxes every connection with an event). */
+#define PORIN_LB_SOCK_REPORT_NS 1000000000ULL
+#define PORIN_LB_SOCK_REPORTED_MAX 65536
+
+struct porin_lb_sock_report_key {
+	__u64 netns;
+	__u32 rev_nat;
+	__u32 refused;
+};
+
 /* porin_lb_sock: socket-local storage (freed with the socket, reachable from no other): the
  * backends this socket was sent to and the service each stands for, what recvmsg and getpeername
  * show the application instead. A few per socket (an unconnected UDP socket may talk to several

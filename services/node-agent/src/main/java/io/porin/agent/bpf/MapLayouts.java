@@ -97,6 +97,8 @@ public final class MapLayouts {
   public static final int LB_CLIENT_ADDR = 0;
   public static final int LB_CLIENT_NETNS = 1;
   public static final int LB_SOCK_SLOTS = 4;
+  public static final int LB_SOCK_REPORT_NS = 1_000_000_000;
+  public static final int LB_SOCK_REPORTED_MAX = 65536;
   public static final int LB_CONN_MAX = 262144;
   public static final int LB_NAT_PORT_MIN = 61000;
   public static final int LB_NAT_PORT_MAX = 65535;
@@ -127,6 +129,8 @@ public final class MapLayouts {
           Map.entry("LB_CLIENT_ADDR", LB_CLIENT_ADDR),
           Map.entry("LB_CLIENT_NETNS", LB_CLIENT_NETNS),
           Map.entry("LB_SOCK_SLOTS", LB_SOCK_SLOTS),
+          Map.entry("LB_SOCK_REPORT_NS", LB_SOCK_REPORT_NS),
+          Map.entry("LB_SOCK_REPORTED_MAX", LB_SOCK_REPORTED_MAX),
           Map.entry("LB_CONN_MAX", LB_CONN_MAX),
           Map.entry("LB_NAT_PORT_MIN", LB_NAT_PORT_MIN),
           Map.entry("LB_NAT_PORT_MAX", LB_NAT_PORT_MAX),
@@ -458,6 +462,10 @@ public final class MapLayouts {
               U32.withName("rev_nat"))
           .withName("porin_lb_nat_value");
 
+  public static final StructLayout LB_SOCK_REPORT_KEY =
+      structLayout(U64.withName("netns"), U32.withName("rev_nat"), U32.withName("refused"))
+          .withName("porin_lb_sock_report_key");
+
   public static final StructLayout LB_AFFINITY_MATCH_KEY =
       structLayout(U32.withName("backend_id"), U32.withName("rev_nat"))
           .withName("porin_lb_affinity_match_key");
@@ -488,6 +496,7 @@ public final class MapLayouts {
           LB_AFFINITY_KEY,
           LB_AFFINITY_VALUE,
           LB_AFFINITY_MATCH_KEY,
+          LB_SOCK_REPORT_KEY,
           LB_CONN_KEY,
           LB_CONN_VALUE,
           LB_NAT_KEY,
