@@ -100,6 +100,7 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
    */
   public static LinuxDatapath open(Path pins) throws IOException, InterruptedException {
     Bpffs.ensureMounted();
+    boolean created = !Files.isDirectory(pins);
     Files.createDirectories(pins);
     Path objectFile = Files.createTempFile("porin-bpf_lxc", ".o");
     try (InputStream in = LinuxDatapath.class.getResourceAsStream(OBJECT_RESOURCE)) {
@@ -109,6 +110,16 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
       }
       Files.copy(in, objectFile, StandardCopyOption.REPLACE_EXISTING);
       return new LinuxDatapath(pins, BpfObject.load(objectFile, pins));
+    } catch (IOException | RuntimeException e) {
+      if (created) {
+        // a load that failed leaves nothing behind (libbpf unpins what it pinned)
+        try (var left = Files.list(pins)) {
+          if (left.findAny().isEmpty()) {
+            Files.deleteIfExists(pins);
+          }
+        }
+      }
+      throw e;
     } finally {
       Files.deleteIfExists(objectFile);
     }
