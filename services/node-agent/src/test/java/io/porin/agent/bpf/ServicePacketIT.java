@@ -166,6 +166,24 @@ class ServicePacketIT {
   }
 
   @Test
+  void aCraftedFragmentOrAFakeReplyFromTheClusterIpGetsNowhere() throws Exception {
+    sync.reset(List.of(svc(53, Protocol.UDP, 0, 0, be("b", 5353, "10.0.0.2"))));
+    // a first fragment to a frontend: its later fragments could not follow the translation
+    byte[] first = Packets.ipv4("10.0.0.1", VIP, UDP, 0x2000, 77, udp(40200, 53));
+    assertThat(run(LinuxDatapath.PROGRAM_FROM_POD, fromClientRaw(first)).retval())
+        .isEqualTo(PacketFixture.SHOT);
+    assertThat(f.events()).anyMatch(e -> e.reason() == MapLayouts.DROP_FRAG_NOSUPPORT);
+    // a pod sending "from" the cluster IP (a forged reply to another pod) is a spoofed source
+    byte[] forged =
+        Packets.withMacs(
+            Frame.valid(ipv4(VIP, "10.0.0.2", UDP, udp(53, 40201))),
+            PacketFixture.mac(client.podMac),
+            PacketFixture.mac(client.hostMac));
+    assertThat(run(LinuxDatapath.PROGRAM_FROM_POD, forged).retval()).isEqualTo(PacketFixture.SHOT);
+    assertThat(f.events()).anyMatch(e -> e.reason() == MapLayouts.DROP_INVALID_SOURCE_IP);
+  }
+
+  @Test
   void ipv6AndUdpWithoutChecksumAreTranslatedToo() throws Exception {
     sync.reset(List.of(svc(53, Protocol.UDP, 0, 0, be("b", 5353, "10.0.0.2", "fd00::2"))));
     TestRun.Result six =
