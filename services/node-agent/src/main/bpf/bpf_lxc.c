@@ -18,6 +18,7 @@
  */
 #include <linux/pkt_cls.h>
 #include "lib/conntrack.h"
+#include "lib/encrypt.h"
 #include "lib/events.h"
 #include "lib/nat.h"
 
@@ -263,6 +264,18 @@ static __noinline int route_out(struct __sk_buff *skb, const struct packet *p)
 	return bpf_redirect(out, 0);
 }
 
+/* A packet for a pod on a WireGuard peer: into the device (an L3 device: the redirect drops the
+ * Ethernet header), one hop as on the uplink. */
+static __always_inline int to_wireguard(struct __sk_buff *skb, const struct packet *p, int wg)
+{
+	int ttl = ttl_decrement(skb, p);
+	if (ttl > 0)
+		return TC_ACT_OK;
+	if (ttl < 0)
+		return TC_ACT_SHOT;
+	return bpf_redirect((__u32)wg, 0);
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
 	struct packet p = {};
@@ -318,6 +331,21 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 			dst = bpf_map_lookup_elem(&porin_endpoints, &dst_ifindex);
 		}
 	}
+	/* encryption: a pod on another node through WireGuard (or not at all, when strict); what a
+	 * strict endpoint receives must have come through it */
+	int wg = 0;
+	if (dir == PORIN_DIR_EGRESS && !dst) {
+		wg = encrypt_egress(ep, &p);
+		if (wg < 0)
+			return drop_as(skb, ep, &p, dir, ipcache_identity(p.t.daddr, p.t.family), 0,
+				       -wg, 0);
+	} else if (dir == PORIN_DIR_INGRESS) {
+		p.encrypt = came_encrypted(skb);
+		rc = encrypt_ingress(ep, &p);
+		if (rc)
+			return drop_as(skb, ep, &p, dir, ipcache_identity(p.t.saddr, p.t.family), 0,
+				       rc, 0);
+	}
 	p.now = bpf_ktime_get_ns();
 	p.generation = ipcache_generation();
 	rc = policy_step(skb, ep, dir, &p, dst ? dst->identity : 0);
@@ -340,6 +368,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	}
 	if (dst)
 		return into_pod(skb, dst, dst_ifindex, &p);
+	if (wg > 0)
+		return to_wireguard(skb, &p, wg);
 	/* a pod on another node: straight out of the node (the world and the node take the stack);
 	 * a reply from a node port (its source is now this node's address): out of the uplink too,
 	 * the stack would take a packet from its own address for a martian */
@@ -508,6 +538,11 @@ int porin_from_netdev(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (p.frag == FRAG_LATER && !frag_resolve(dst->endpoint_id, &p, PORIN_DIR_INGRESS))
 		return drop(skb, dst, &p, PORIN_DIR_INGRESS, PORIN_DROP_FRAG_NOT_FOUND);
+	/* in clear from the uplink: a strict endpoint takes nothing from another node's pods so */
+	rc = encrypt_ingress(dst, &p);
+	if (rc)
+		return drop_as(skb, dst, &p, PORIN_DIR_INGRESS,
+			       ipcache_identity(p.t.saddr, p.t.family), 0, rc, 0);
 	p.now = bpf_ktime_get_ns();
 	p.generation = ipcache_generation();
 	rc = policy_step(skb, dst, PORIN_DIR_INGRESS, &p, 0);

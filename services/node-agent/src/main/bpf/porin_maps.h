@@ -59,6 +59,7 @@
 #define PORIN_DROP_WRITE_ERROR 141
 #define PORIN_DROP_EP_NOT_READY 203
 #define PORIN_DROP_NO_SERVICE 158          /* a service with no backend: rejected */
+#define PORIN_DROP_UNENCRYPTED 195         /* pod traffic between nodes that would go in clear */
 
 /* Reserved identities the datapath uses: an address the ipcache does not know is the world of
  * its family, so that toCIDR 0.0.0.0/0 never opens the IPv6 world (and ::/0 not the IPv4 one). */
@@ -110,6 +111,7 @@ struct porin_ipcache_value {
 #define PORIN_EP_ENFORCE_EGRESS 2
 #define PORIN_EP_CIDR_CLASSES_INGRESS 4
 #define PORIN_EP_CIDR_CLASSES_EGRESS 8
+#define PORIN_EP_ENCRYPT_STRICT 16         /* a policy demands encryption (cilium.io/encrypt) */
 
 struct porin_endpoint {
 	__u32 endpoint_id;
@@ -256,10 +258,26 @@ struct porin_frag_value {
  * tc ingress. Kept here, next to the generation every packet reads, not in a map of its own. */
 #define PORIN_DEVICES_MAX 4
 
+/* encrypt: WireGuard on this node (pod traffic to a peer's pods goes through wg_ifindex), and
+ * strict mode (pod traffic to another node that has no peer yet is dropped, never sent in clear). */
+#define PORIN_ENCRYPT_ON 1
+#define PORIN_ENCRYPT_STRICT 2
+
 struct porin_node_state {
 	__u32 ipcache_generation;
 	__u32 last_revision;
 	__u32 devices[PORIN_DEVICES_MAX];
+	__u32 wg_ifindex;          /* the WireGuard device (0: none) */
+	__u32 encrypt;             /* PORIN_ENCRYPT_* */
+};
+
+/* porin_encrypt: LPM trie keyed as porin_ipcache: the pod prefixes of the nodes that are
+ * configured WireGuard peers (their AllowedIPs less the node addresses). A pod's packet to one of
+ * these goes through the WireGuard device. */
+#define PORIN_ENCRYPT_MAX 65536
+
+struct porin_encrypt_value {
+	__u32 flags;               /* reserved: 0 */
 };
 
 /*
@@ -426,6 +444,9 @@ struct porin_counter {
 	__u64 bytes;
 };
 
+/* Event flags. */
+#define PORIN_EVENT_F_ENCRYPTED 1          /* the packet went (or came) through WireGuard */
+
 /* porin_events: ring buffer records: one per drop and one per new connection. */
 struct porin_event {
 	__u64 timestamp;           /* bpf_ktime_get_ns() */
@@ -449,7 +470,7 @@ struct porin_event {
 	__u8 match_type;           /* PORIN_MATCH_* */
 	__u8 event_type;           /* PORIN_EVENT_* */
 	__u8 icmp_type;            /* ICMP/ICMPv6: the message type (0 otherwise) */
-	__u8 pad;
+	__u8 flags;                /* PORIN_EVENT_F_* */
 	__u32 length;              /* packet length */
 	__u32 rev_nat;             /* the service the connection was addressed to (0: none) */
 };

@@ -73,6 +73,7 @@ static __always_inline void emit(struct __sk_buff *skb, const struct porin_endpo
 	e->event_type = type;
 	e->length = p->length;
 	e->rev_nat = p->rev_nat;
+	e->flags = p->encrypt ? PORIN_EVENT_F_ENCRYPTED : 0;
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 

@@ -99,6 +99,7 @@ struct packet {
 	__u8 frag_proto;     /* the protocol every fragment of the datagram carries */
 	__u8 routed;         /* an IPv6 routing header with segments left: not for its destination */
 	__u8 rev_nat_dir;    /* the direction whose new conntrack entry records rev_nat */
+	__u8 encrypt;        /* goes out through (or came in from) the WireGuard device */
 	__u16 rev_nat;       /* set when a service translated this packet: that frontend */
 	__u16 reply_rev_nat; /* set when a reply's connection was translated: undo it (source) */
 	__be32 frag_id;

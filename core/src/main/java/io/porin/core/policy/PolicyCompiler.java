@@ -318,7 +318,8 @@ public final class PolicyCompiler {
     return new IdentityPolicy(
         identity,
         compileDirection(identity, Direction.INGRESS, null),
-        compileDirection(identity, Direction.EGRESS, null));
+        compileDirection(identity, Direction.EGRESS, null),
+        rulesOf(identity).stream().anyMatch(PolicyRule::encrypt));
   }
 
   // ---- compiling ------------------------------------------------------------------------------
@@ -327,7 +328,8 @@ public final class PolicyCompiler {
     return new IdentityPolicy(
         old.identity(),
         patchDirection(old.ingress(), old.identity(), peers),
-        patchDirection(old.egress(), old.identity(), peers));
+        patchDirection(old.egress(), old.identity(), peers),
+        old.encrypt());
   }
 
   private DirectionPolicy patchDirection(DirectionPolicy old, int identity, Set<Integer> peers) {

@@ -13,6 +13,8 @@ import java.util.List;
  * @param defaultDenyIngress {@code enableDefaultDeny.ingress}; null when not given
  * @param ingressRequires fromRequires: every endpoint peer of this direction must also match these
  * @param audited the policy is in audit mode: what it would drop passes as AUDIT
+ * @param encrypt the policy demands encryption ({@code cilium.io/encrypt: "true"}): the traffic of
+ *     the endpoints it selects is never sent between nodes in clear
  */
 public record PolicyRule(
     PolicyRef policy,
@@ -24,7 +26,8 @@ public record PolicyRule(
     List<RuleItem> items,
     List<Selector> ingressRequires,
     List<Selector> egressRequires,
-    boolean audited) {
+    boolean audited,
+    boolean encrypt) {
 
   public PolicyRule {
     items = List.copyOf(items);

@@ -449,7 +449,8 @@ public final class ResourceParser {
             items,
             List.of(),
             List.of(),
-            audited(meta));
+            audited(meta),
+            false);
     return new PolicyResource(
         meta.id, meta.labels, meta.annotations, List.of(rule), List.of(), source);
   }
@@ -571,22 +572,21 @@ public final class ResourceParser {
                   + " ingressDeny, egress, egressDeny");
     }
     List<String> unenforced = new ArrayList<>();
-    if ("true".equalsIgnoreCase(meta.annotations.getOrDefault(ENCRYPT_ANNOTATION, ""))) {
-      unenforced.add(
-          "metadata.annotations[\""
-              + ENCRYPT_ANNOTATION
-              + "\"]: encryption between selected endpoints is not enforced yet (no"
-              + " encryption feature); refusing rather than sending in the clear");
-    }
+    boolean encrypt = encrypted(doc, meta);
     List<PolicyRule> rules = new ArrayList<>();
     for (int s = 0; s < specs.size(); s++) {
-      rules.add(ciliumRule(specs.get(s), ref, meta, prefixes.get(s), unenforced));
+      rules.add(ciliumRule(specs.get(s), ref, meta, prefixes.get(s), unenforced, encrypt));
     }
     return new PolicyResource(meta.id, meta.labels, meta.annotations, rules, unenforced, source);
   }
 
   private static PolicyRule ciliumRule(
-      Tree spec, PolicyRef ref, Metadata meta, String sectionPrefix, List<String> unenforced) {
+      Tree spec,
+      PolicyRef ref,
+      Metadata meta,
+      String sectionPrefix,
+      List<String> unenforced,
+      boolean encrypt) {
     spec.onlyFields(RULE_FIELDS);
     boolean clusterwide = ref.kind() == ResourceKind.CILIUM_CLUSTERWIDE_NETWORK_POLICY;
     String ns = meta.id.namespace();
@@ -688,7 +688,8 @@ public final class ResourceParser {
         items,
         ingressRequires,
         egressRequires,
-        audited(meta));
+        audited(meta),
+        encrypt);
   }
 
   /** How a policy's peer selectors are scoped: to its namespace, or to all pods (clusterwide). */
@@ -1117,6 +1118,24 @@ public final class ResourceParser {
       out.add(c);
     }
     return out;
+  }
+
+  /**
+   * {@code cilium.io/encrypt}: "true" or "false"; anything else is refused, so that a typo never
+   * silently means "in clear".
+   */
+  private static boolean encrypted(Tree doc, Metadata meta) {
+    String v = meta.annotations.get(ENCRYPT_ANNOTATION);
+    if (v == null || v.equalsIgnoreCase("false")) {
+      return false;
+    }
+    if (v.equalsIgnoreCase("true")) {
+      return true;
+    }
+    throw doc.field("metadata")
+        .field("annotations")
+        .field(ENCRYPT_ANNOTATION)
+        .invalid("is not \"true\" or \"false\"");
   }
 
   private static boolean audited(Metadata meta) {

@@ -537,6 +537,28 @@ class PolicySemanticsTest {
   }
 
   @Test
+  void anEncryptPolicyMarksTheIdentitiesItSelectsOnly() {
+    Scenario s =
+        with(
+            """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata:
+              name: encrypted
+              namespace: demo
+              annotations: {cilium.io/encrypt: "true"}
+            spec:
+              endpointSelector: {matchLabels: {app: db}}
+              ingress:
+              - fromEndpoints: [{matchLabels: {app: web}}]
+            """);
+    assertThat(s.compiler.compileFull(s.pod("demo/db").identity()).encrypt()).isTrue();
+    assertThat(s.compiler.compileFull(s.pod("demo/web").identity()).encrypt()).isFalse();
+    // encryption changes no verdict
+    assertThat(s.flow("demo/web", "demo/db", TCP, 1)).isEqualTo(ALLOW);
+  }
+
+  @Test
   void auditedPolicyPassesWhatItWouldDropAndNamesIt() {
     Scenario s =
         with(

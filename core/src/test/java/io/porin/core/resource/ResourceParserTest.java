@@ -81,6 +81,31 @@ class ResourceParserTest {
   }
 
   @Test
+  void anEncryptAnnotationIsTrueOrFalseNothingElse() {
+    String yaml =
+        """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata:
+          name: enc
+          namespace: demo
+          annotations: {cilium.io/encrypt: "%s"}
+        spec: {endpointSelector: {}, ingress: []}
+        """;
+    PolicyResource on =
+        (PolicyResource) ResourceParser.parse(yaml.formatted("true")).resources().getFirst();
+    assertThat(on.rules()).allMatch(r -> r.encrypt());
+    assertThat(on.enforceable()).isTrue();
+    PolicyResource off =
+        (PolicyResource) ResourceParser.parse(yaml.formatted("False")).resources().getFirst();
+    assertThat(off.rules()).noneMatch(r -> r.encrypt());
+    assertThat(ResourceParser.parse(yaml.formatted("yes")).refusals())
+        .extracting(ResourceParser.Refusal::message)
+        .containsExactly(
+            "demo/enc: metadata.annotations.cilium.io/encrypt: \"yes\" is not \"true\" or \"false\"");
+  }
+
+  @Test
   void specsListAndJson() {
     String json =
         """

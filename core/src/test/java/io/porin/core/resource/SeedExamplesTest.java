@@ -41,7 +41,7 @@ class SeedExamplesTest {
             Map.of("production/global-backend", "ok", "production/allow-cross-cluster", "ok")),
         Arguments.of(
             "06-selective-encryption-namespace.yaml",
-            Map.of("production/encrypted-namespace", "unenforced: cilium.io/encrypt")),
+            Map.of("production/encrypted-namespace", "ok")),
         Arguments.of(
             "08-host-firewall.yaml",
             Map.of("host-firewall", "unenforced: spec.nodeSelector: host firewall")),

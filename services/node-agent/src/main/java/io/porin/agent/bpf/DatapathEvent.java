@@ -34,7 +34,13 @@ public record DatapathEvent(
     int type,
     int icmpType,
     int length,
-    int revNat) {
+    int revNat,
+    int flags) {
+
+  /** The packet went out through (or came in from) the WireGuard device. */
+  public boolean encrypted() {
+    return (flags & MapLayouts.EVENT_F_ENCRYPTED) != 0;
+  }
 
   /** A socket's service translation (Cilium's trace sock): see {@link #netnsCookie}. */
   public boolean traceSock() {
@@ -72,6 +78,7 @@ public record DatapathEvent(
   private static final VarHandle ICMP_TYPE = scalar("icmp_type");
   private static final VarHandle LENGTH = scalar("length");
   private static final VarHandle REV_NAT = scalar("rev_nat");
+  private static final VarHandle FLAGS = scalar("flags");
 
   private static VarHandle scalar(String field) {
     return MethodHandles.insertCoordinates(
@@ -106,7 +113,8 @@ public record DatapathEvent(
         u8(EVENT_TYPE, s),
         u8(ICMP_TYPE, s),
         (int) LENGTH.get(s),
-        (int) REV_NAT.get(s));
+        (int) REV_NAT.get(s),
+        u8(FLAGS, s));
   }
 
   private static int u8(VarHandle h, MemorySegment s) {

@@ -12,6 +12,7 @@ import static io.porin.agent.bpf.MapLayouts.size;
 
 import io.porin.agent.bpf.maps.ConnectionMaps;
 import io.porin.agent.bpf.maps.CounterMap;
+import io.porin.agent.bpf.maps.EncryptMap;
 import io.porin.agent.bpf.maps.EndpointMap;
 import io.porin.agent.bpf.maps.IpcacheMap;
 import io.porin.agent.bpf.maps.LoadBalancerMaps;
@@ -20,6 +21,7 @@ import io.porin.agent.bpf.maps.NodeStateMap;
 import io.porin.agent.bpf.maps.PolicyMaps;
 import io.porin.agent.datapath.ConntrackSweep;
 import io.porin.agent.datapath.Datapath;
+import io.porin.agent.datapath.Encryption;
 import io.porin.agent.datapath.EndpointConfig;
 import io.porin.agent.datapath.LoadBalancer;
 import io.porin.agent.datapath.PolicyContent;
@@ -59,6 +61,7 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
   private final CounterMap counters;
   private final BpfMap events;
   private final LoadBalancerMaps loadBalancer;
+  private final EncryptMap encrypt;
   private final Path pins;
   private final int fromPod;
   private final int toPod;
@@ -88,6 +91,9 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
             object.map("porin_lb_revnat", 4, size(MapLayouts.LB_REVNAT)),
             object.map("porin_lb_maglev", 4, 4),
             object.map("porin_lb_affinity_match", size(MapLayouts.LB_AFFINITY_MATCH_KEY), 1));
+    encrypt =
+        new EncryptMap(
+            object.map("porin_encrypt", size(IPCACHE_KEY), size(MapLayouts.ENCRYPT_VALUE)));
     this.pins = pins;
     fromPod = object.programFd(PROGRAM_FROM_POD);
     toPod = object.programFd(PROGRAM_TO_POD);
@@ -131,6 +137,32 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
       case PROGRAM_TO_POD -> toPod;
       case PROGRAM_FROM_NETDEV -> fromNetdev;
       default -> throw new IllegalArgumentException("no program " + name);
+    };
+  }
+
+  /** Transparent encryption: the device, the mode and the peers' pod prefixes. */
+  public Encryption encryption() {
+    return new Encryption() {
+      @Override
+      public void setMode(int wgIfindex, boolean on, boolean strict) {
+        state.setEncryption(
+            wgIfindex, (on ? MapLayouts.ENCRYPT_ON : 0) | (strict ? MapLayouts.ENCRYPT_STRICT : 0));
+      }
+
+      @Override
+      public void putPeerPrefixes(java.util.Collection<Cidr> prefixes) {
+        encrypt.put(prefixes);
+      }
+
+      @Override
+      public boolean deletePeerPrefix(Cidr prefix) {
+        return encrypt.delete(prefix);
+      }
+
+      @Override
+      public java.util.Set<Cidr> peerPrefixes() {
+        return encrypt.all();
+      }
     };
   }
 

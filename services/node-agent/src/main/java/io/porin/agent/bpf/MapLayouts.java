@@ -102,6 +102,12 @@ public final class MapLayouts {
   public static final int LB_CONN_MAX = 262144;
   public static final int LB_NAT_PORT_MIN = 61000;
   public static final int LB_NAT_PORT_MAX = 65535;
+  public static final int DROP_UNENCRYPTED = 195;
+  public static final int EP_ENCRYPT_STRICT = 16;
+  public static final int ENCRYPT_ON = 1;
+  public static final int ENCRYPT_STRICT = 2;
+  public static final int ENCRYPT_MAX = 65536;
+  public static final int EVENT_F_ENCRYPTED = 1;
 
   /** Kernel map type numbers (linux/bpf.h). */
   public static final int MAP_TYPE_LPM_TRIE = 11;
@@ -116,6 +122,12 @@ public final class MapLayouts {
   public static final Map<String, Integer> CONSTANTS =
       Map.ofEntries(
           Map.entry("EVENT_TRACE_SOCK", EVENT_TRACE_SOCK),
+          Map.entry("DROP_UNENCRYPTED", DROP_UNENCRYPTED),
+          Map.entry("EP_ENCRYPT_STRICT", EP_ENCRYPT_STRICT),
+          Map.entry("ENCRYPT_ON", ENCRYPT_ON),
+          Map.entry("ENCRYPT_STRICT", ENCRYPT_STRICT),
+          Map.entry("ENCRYPT_MAX", ENCRYPT_MAX),
+          Map.entry("EVENT_F_ENCRYPTED", EVENT_F_ENCRYPTED),
           Map.entry("DROP_NO_SERVICE", DROP_NO_SERVICE),
           Map.entry("LB_SERVICES_MAX", LB_SERVICES_MAX),
           Map.entry("LB_BACKENDS_MAX", LB_BACKENDS_MAX),
@@ -322,8 +334,13 @@ public final class MapLayouts {
       structLayout(
               U32.withName("ipcache_generation"),
               U32.withName("last_revision"),
-              sequenceLayout(DEVICES_MAX, U32).withName("devices"))
+              sequenceLayout(DEVICES_MAX, U32).withName("devices"),
+              U32.withName("wg_ifindex"),
+              U32.withName("encrypt"))
           .withName("porin_node_state");
+
+  public static final StructLayout ENCRYPT_VALUE =
+      structLayout(U32.withName("flags")).withName("porin_encrypt_value");
 
   public static final StructLayout COUNTER =
       structLayout(U64.withName("packets"), U64.withName("bytes")).withName("porin_counter");
@@ -351,7 +368,7 @@ public final class MapLayouts {
               JAVA_BYTE.withName("match_type"),
               JAVA_BYTE.withName("event_type"),
               JAVA_BYTE.withName("icmp_type"),
-              JAVA_BYTE.withName("pad"),
+              JAVA_BYTE.withName("flags"),
               U32.withName("length"),
               U32.withName("rev_nat"))
           .withName("porin_event");
@@ -487,6 +504,7 @@ public final class MapLayouts {
           FRAG_KEY,
           FRAG_VALUE,
           NODE_STATE,
+          ENCRYPT_VALUE,
           COUNTER,
           EVENT,
           LB_KEY,

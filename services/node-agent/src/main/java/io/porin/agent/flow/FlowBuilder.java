@@ -158,7 +158,8 @@ public final class FlowBuilder {
         IP.newBuilder()
             .setSource(cachedText(e.source()))
             .setDestination(cachedText(e.destination()))
-            .setIpVersion(v6 ? IPVersion.IPv6 : IPVersion.IPv4));
+            .setIpVersion(v6 ? IPVersion.IPv6 : IPVersion.IPv4)
+            .setEncrypted(e.encrypted()));
     f.setL4(l4(e));
     f.setSummary(summary(e));
 

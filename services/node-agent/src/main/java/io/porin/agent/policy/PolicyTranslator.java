@@ -78,7 +78,17 @@ public final class PolicyTranslator {
   }
 
   public Translated translate(IdentityPolicy policy) {
-    return translate(policy.ingress(), policy.egress());
+    Translated t = translate(policy.ingress(), policy.egress());
+    if (!policy.encrypt()) {
+      return t;
+    }
+    return new Translated(
+        t.content(),
+        t.flags() | MapLayouts.EP_ENCRYPT_STRICT,
+        t.ingressDefault(),
+        t.egressDefault(),
+        t.ingressDefaultCookie(),
+        t.egressDefaultCookie());
   }
 
   public Translated translate(DirectionPolicy ingress, DirectionPolicy egress) {

@@ -27,7 +27,8 @@ public final class ProtoPolicies {
     return new IdentityPolicy(
         p.getIdentity(),
         toCore(Direction.INGRESS, p.getIngress()),
-        toCore(Direction.EGRESS, p.getEgress()));
+        toCore(Direction.EGRESS, p.getEgress()),
+        p.getEncrypt());
   }
 
   private static DirectionPolicy toCore(Direction d, io.porin.api.policy.v1.DirectionPolicy p) {
@@ -91,6 +92,7 @@ public final class ProtoPolicies {
         .setRevision(revision)
         .setIngress(apply(old.getIngress(), patch.getIngress()))
         .setEgress(apply(old.getEgress(), patch.getEgress()))
+        .setEncrypt(patch.getEncrypt())
         .build();
   }
 

@@ -115,34 +115,46 @@ class FlowBuilderTest {
   @Test
   void aConnectionAddressedToAServiceNamesIt() {
     DatapathEvent e = fx.allowed(1000);
-    DatapathEvent viaService =
-        new DatapathEvent(
-            e.timestampNanos(),
-            e.ifindex(),
-            e.endpointId(),
-            e.srcIdentity(),
-            e.dstIdentity(),
-            e.cookie(),
-            e.policyRevision(),
-            e.source(),
-            e.destination(),
-            e.sourcePort(),
-            e.destinationPort(),
-            e.protocol(),
-            e.direction(),
-            e.verdict(),
-            e.reason(),
-            e.tcpFlags(),
-            e.reply(),
-            e.matchType(),
-            e.type(),
-            e.icmpType(),
-            e.length(),
-            5);
+    DatapathEvent viaService = copy(e, 5, 0);
     Flow f = fx.builder.build(viaService, 1);
     assertThat(f.getDestinationService().getNamespace()).isEqualTo("demo");
     assertThat(f.getDestinationService().getName()).isEqualTo("api");
     assertThat(fx.builder.build(e, 2).hasDestinationService()).isFalse();
+  }
+
+  @Test
+  void whatWentThroughWireGuardIsEncrypted() {
+    DatapathEvent e = fx.allowed(1000);
+    assertThat(fx.builder.build(copy(e, 0, MapLayouts.EVENT_F_ENCRYPTED), 1).getIP().getEncrypted())
+        .isTrue();
+    assertThat(fx.builder.build(e, 2).getIP().getEncrypted()).isFalse();
+  }
+
+  private static DatapathEvent copy(DatapathEvent e, int revNat, int flags) {
+    return new DatapathEvent(
+        e.timestampNanos(),
+        e.ifindex(),
+        e.endpointId(),
+        e.srcIdentity(),
+        e.dstIdentity(),
+        e.cookie(),
+        e.policyRevision(),
+        e.source(),
+        e.destination(),
+        e.sourcePort(),
+        e.destinationPort(),
+        e.protocol(),
+        e.direction(),
+        e.verdict(),
+        e.reason(),
+        e.tcpFlags(),
+        e.reply(),
+        e.matchType(),
+        e.type(),
+        e.icmpType(),
+        e.length(),
+        revNat,
+        flags);
   }
 
   private static DatapathEvent sock(int verdict, int reason, InetAddress backend, int backendPort) {
@@ -169,7 +181,8 @@ class FlowBuilderTest {
         MapLayouts.EVENT_TRACE_SOCK,
         0,
         0,
-        5);
+        5,
+        0);
   }
 
   @Test

@@ -144,6 +144,7 @@ final class FlowFixtures {
         type,
         protocol == 1 ? 8 : protocol == 58 ? 128 : 0,
         60,
+        0,
         0);
   }
 

@@ -24,6 +24,7 @@ public final class ProtoMapping {
             .setIdentity(p.identity())
             .setIngress(toProto(p.ingress()))
             .setEgress(toProto(p.egress()))
+            .setEncrypt(p.encrypt())
             .setRevision(revision);
     if (labels != null) {
       b.addAllLabels(labels.strings());
@@ -44,6 +45,7 @@ public final class ProtoMapping {
         .setIdentity(now.identity())
         .setIngress(patch(old.ingress(), now.ingress(), candidates))
         .setEgress(patch(old.egress(), now.egress(), candidates))
+        .setEncrypt(now.encrypt())
         .build();
   }
 

@@ -8,11 +8,16 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
-/** {@code porin_state}: the node-wide ipcache generation and the last endpoint revision. */
+/**
+ * {@code porin_state}: the node-wide ipcache generation, the last endpoint revision, the uplinks
+ * and the encryption mode.
+ */
 public final class NodeStateMap {
   private static final VarHandle IPCACHE_GENERATION =
       Fields.scalar(NODE_STATE, "ipcache_generation");
   private static final VarHandle LAST_REVISION = Fields.scalar(NODE_STATE, "last_revision");
+  private static final VarHandle WG_IFINDEX = Fields.scalar(NODE_STATE, "wg_ifindex");
+  private static final VarHandle ENCRYPT = Fields.scalar(NODE_STATE, "encrypt");
   private static final VarHandle DEVICES =
       MethodHandles.insertCoordinates(
           NODE_STATE.varHandle(
@@ -63,6 +68,23 @@ public final class NodeStateMap {
     }
     throw new IllegalStateException(
         "porin.agent.devices: at most " + MapLayouts.DEVICES_MAX + " uplinks, got one more");
+  }
+
+  /** The WireGuard device (0: none) and the encryption mode ({@code PORIN_ENCRYPT_*}). */
+  public synchronized void setEncryption(int wgIfindex, int mode) {
+    byte[] v = read();
+    var s = Fields.segment(v);
+    WG_IFINDEX.set(s, wgIfindex);
+    ENCRYPT.set(s, mode);
+    map.update(ZERO, v);
+  }
+
+  public synchronized int wgIfindex() {
+    return (int) WG_IFINDEX.get(Fields.segment(read()));
+  }
+
+  public synchronized int encryptMode() {
+    return (int) ENCRYPT.get(Fields.segment(read()));
   }
 
   public synchronized int lastRevision() {
