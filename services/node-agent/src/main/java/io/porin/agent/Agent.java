@@ -17,6 +17,7 @@ import io.porin.agent.control.PodLabels;
 import io.porin.agent.control.PolicySubscriber;
 import io.porin.agent.control.Publisher;
 import io.porin.agent.control.StandalonePodLabels;
+import io.porin.agent.encrypt.WireGuardAgent;
 import io.porin.agent.endpoint.ConntrackCollector;
 import io.porin.agent.endpoint.EndpointAnnouncer;
 import io.porin.agent.endpoint.EndpointLifecycle;
@@ -97,6 +98,8 @@ public class Agent {
   private volatile PolicySubscriber policies;
   private volatile NodeCidrs cidrs;
   private volatile FlowPipeline flows;
+  private volatile WireGuardAgent wireGuard;
+  private volatile NodeAddresses nodeAddresses;
 
   public Agent(AgentConfig config, MeterRegistry registry, Instance<KubernetesClient> kubernetes) {
     this.config = config;
@@ -118,8 +121,17 @@ public class Agent {
       datapath = LinuxDatapath.open(Path.of(a.pinDir().orElse("/sys/fs/bpf/porin/" + node)));
       kv = KvStore.connect(config.etcd().endpoints(), config.etcd().timeout());
       control = new ControlPlane(a.identity(), a.ipam(), a.policy());
+      wireGuard = encryption(state);
       NodeAddresses addresses = joinNode(state);
       attachDevices();
+      int podMtu = a.mtu();
+      if (wireGuard != null) {
+        startupProblem = "starting WireGuard";
+        podMtu -= WireGuardAgent.OVERHEAD;
+        wireGuard.start(kv, podMtu);
+        wireGuard.registerMetrics(registry);
+        scheduler.scheduleWithFixedDelay(wireGuard::refreshMetrics, 1, 5, TimeUnit.SECONDS);
+      }
       ipcache = new IpcacheSync(datapath, kv, node, a.autoNodeRoutes());
       startupProblem = "programming services";
       services = new ServiceSync(datapath.loadBalancer(), a.nodeAddresses().orElse(List.of()));
@@ -146,7 +158,8 @@ public class Agent {
               enforcer,
               endpoints,
               a.conntrackPerEndpoint(),
-              a.policyWait().toMillis());
+              a.policyWait().toMillis(),
+              podMtu);
       EndpointLifecycle lifecycle = new EndpointLifecycle(parts);
 
       startupProblem = "restoring endpoints";
@@ -192,6 +205,47 @@ public class Agent {
     }
   }
 
+  /**
+   * Encryption as configured: the WireGuard agent (its key loaded or made; started after the node
+   * joined), or null when off. Strict mode needs WireGuard.
+   */
+  private WireGuardAgent encryption(Path state) throws IOException {
+    AgentConfig.Agent a = config.agent();
+    switch (a.encryption()) {
+      case "none" -> {
+        if (a.encryptionStrict()) {
+          throw new IllegalArgumentException(
+              "porin.agent.encryption-strict=true needs porin.agent.encryption=wireguard (it is"
+                  + " none): nothing could ever be sent between nodes");
+        }
+        datapath.encryption().setMode(0, false, false);
+        return null;
+      }
+      case "wireguard" -> {
+        int port = a.wireguard().port();
+        if (port < 1 || port > 65535) {
+          throw new IllegalArgumentException(
+              "porin.agent.wireguard.port: " + port + " is not a UDP port");
+        }
+        return closing(
+            new WireGuardAgent(
+                node,
+                state,
+                port,
+                a.encryptionStrict(),
+                datapath.encryption(),
+                this::republishNode));
+      }
+      default ->
+          throw new IllegalArgumentException(
+              "porin.agent.encryption: \"" + a.encryption() + "\" is not none or wireguard");
+    }
+  }
+
+  private void republishNode() {
+    publisher.put(Keys.Nodes.node(node), nodeJson(nodeAddresses).toString());
+  }
+
   /** This node's CIDRs (from IPAM), its node namespace prepared, its node record published. */
   private NodeAddresses joinNode(Path state) throws Exception {
     cidrs = nodeCidrs(state);
@@ -201,6 +255,7 @@ public class Agent {
     PodNetwork.prepareNode(n.gateway4(), n.gateway6());
     publisher = closing(new Publisher(kv));
     publisher.start();
+    nodeAddresses = n;
     publisher.put(Keys.Nodes.node(node), nodeJson(n).toString());
     return n;
   }
@@ -356,6 +411,10 @@ public class Agent {
     if (n.ipv6Cidr() != null) {
       v6.add(n.ipv6Cidr().toString());
     }
+    WireGuardAgent wg = wireGuard;
+    if (wg != null) {
+      o.putObject("wireguard").put("publicKey", wg.publicKey()).put("port", wg.port());
+    }
     o.put("gateway4", n.gateway4());
     if (n.gateway6() != null) {
       o.put("gateway6", n.gateway6());
@@ -430,6 +489,11 @@ public class Agent {
 
   public IpcacheSync ipcache() {
     return ipcache;
+  }
+
+  /** Transparent encryption (null when off). */
+  public WireGuardAgent wireGuard() {
+    return wireGuard;
   }
 
   public Cookies cookies() {

@@ -118,6 +118,37 @@ public interface AgentConfig {
 
     /** Flows (Hubble's observer on this node). */
     Flows flows();
+
+    /**
+     * Transparent encryption between nodes: {@code none} or {@code wireguard} (the kernel's where
+     * the module exists, else wireguard-go).
+     */
+    @WithDefault("none")
+    String encryption();
+
+    /**
+     * Strict mode: pod traffic to another node that cannot go through WireGuard (no peer, no key
+     * yet) is dropped (reason 195), never sent in clear.
+     */
+    @WithDefault("false")
+    boolean encryptionStrict();
+
+    /** WireGuard's settings. */
+    Wireguard wireguard();
+
+    /**
+     * The MTU of the network under the pods (the uplinks'); pods get it less the encapsulation's
+     * overhead (WireGuard: 80 bytes).
+     */
+    @WithDefault("1500")
+    int mtu();
+  }
+
+  /** WireGuard. */
+  interface Wireguard {
+    /** The UDP port the device listens on (and peers send to). */
+    @WithDefault("51871")
+    int port();
   }
 
   /** The flow ring and its export. */

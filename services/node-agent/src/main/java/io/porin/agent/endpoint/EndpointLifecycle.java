@@ -24,7 +24,6 @@ import org.jboss.logging.Logger;
  */
 public final class EndpointLifecycle {
   private static final Logger LOG = Logger.getLogger(EndpointLifecycle.class);
-  private static final int MTU = 1500;
 
   /** What a lifecycle needs; one record so that wiring (and tests) name each part. */
   public record Parts(
@@ -38,7 +37,8 @@ public final class EndpointLifecycle {
       PolicyEnforcer enforcer,
       Endpoints endpoints,
       int conntrackSize,
-      long policyWaitMillis) {}
+      long policyWaitMillis,
+      int mtu) {}
 
   private final Parts p;
   private final PodIpAllocator ipv4;
@@ -102,7 +102,7 @@ public final class EndpointLifecycle {
                   r.netns(),
                   r.ifname(),
                   new PodWiring.Addresses(ip4, p.node().gateway4(), ip6, p.node().gateway6()),
-                  MTU);
+                  p.mtu());
       Endpoint e =
           new Endpoint(
               id,

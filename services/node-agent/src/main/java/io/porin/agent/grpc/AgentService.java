@@ -171,7 +171,8 @@ public class AgentService extends AgentGrpc.AgentImplBase {
           .setEndpoints(agent.endpoints().size())
           .setIpcacheEntries(agent.ipcache().size())
           .addAllIpv4Cidrs(agent.cidrs().getIpv4CidrsList())
-          .addAllIpv6Cidrs(agent.cidrs().getIpv6CidrsList());
+          .addAllIpv6Cidrs(agent.cidrs().getIpv6CidrsList())
+          .setEncryption(encryptStatus());
       for (CounterMap.Counter c : agent.datapath().counters()) {
         if (c.reason() == MapLayouts.COUNTER_EVENTS_LOST) {
           b.setEventsLost(b.getEventsLost() + c.packets());
@@ -187,6 +188,70 @@ public class AgentService extends AgentGrpc.AgentImplBase {
     }
     response.onNext(b.build());
     response.onCompleted();
+  }
+
+  @Override
+  public void encryptStatus(
+      io.porin.api.agent.v1.EncryptStatusRequest request,
+      io.grpc.stub.StreamObserver<io.porin.api.agent.v1.EncryptionStatus> response) {
+    requireStarted();
+    response.onNext(encryptStatus());
+    response.onCompleted();
+  }
+
+  private io.porin.api.agent.v1.EncryptionStatus encryptStatus() {
+    var b = io.porin.api.agent.v1.EncryptionStatus.newBuilder().setNode(agent.node());
+    io.porin.agent.encrypt.WireGuardAgent wg = agent.wireGuard();
+    if (wg == null) {
+      return b.setEncryption("disabled").build();
+    }
+    var s = wg.status();
+    b.setEncryption("wireguard")
+        .setMode(s.mode())
+        .setInterface(s.device())
+        .setPort(s.port())
+        .setPublicKey(s.publicKey())
+        .setStrict(s.strict())
+        .setExpectedPeers(s.expectedPeers());
+    for (var p : s.peers()) {
+      b.addPeers(
+          io.porin.api.agent.v1.WireGuardPeer.newBuilder()
+              .setNode(p.node())
+              .setPublicKey(p.publicKey())
+              .setEndpoint(p.endpoint())
+              .addAllAllowedIps(p.allowedIps())
+              .setLatestHandshake(p.lastHandshakeEpochSeconds())
+              .setReceivedBytes(p.receivedBytes())
+              .setSentBytes(p.sentBytes()));
+    }
+    return b.build();
+  }
+
+  @Override
+  public void rotateKey(
+      io.porin.api.agent.v1.RotateKeyRequest request,
+      io.grpc.stub.StreamObserver<io.porin.api.agent.v1.RotateKeyResponse> response) {
+    requireStarted();
+    io.porin.agent.encrypt.WireGuardAgent wg = agent.wireGuard();
+    if (wg == null) {
+      throw Status.FAILED_PRECONDITION
+          .withDescription(
+              "encryption is off on node " + agent.node() + " (porin.agent.encryption=none)")
+          .asRuntimeException();
+    }
+    try {
+      String key = wg.rotate();
+      response.onNext(
+          io.porin.api.agent.v1.RotateKeyResponse.newBuilder()
+              .setNode(agent.node())
+              .setPublicKey(key)
+              .build());
+      response.onCompleted();
+    } catch (java.io.IOException e) {
+      throw Status.INTERNAL
+          .withDescription("rotating the WireGuard key: " + e.getMessage())
+          .asRuntimeException();
+    }
   }
 
   private static String verdict(int v) {

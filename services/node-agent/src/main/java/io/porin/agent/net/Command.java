@@ -20,8 +20,18 @@ public final class Command {
   private Command() {}
 
   public static Result run(List<String> argv) {
+    return run(argv, null);
+  }
+
+  /** Runs with {@code stdin} as its input (e.g. a key that must not be on a command line). */
+  public static Result run(List<String> argv, String stdin) {
     try {
       Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+      try (var in = p.getOutputStream()) {
+        if (stdin != null) {
+          in.write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+      }
       String out = new String(p.getInputStream().readAllBytes()).trim();
       if (!p.waitFor(30, TimeUnit.SECONDS)) {
         p.destroyForcibly();

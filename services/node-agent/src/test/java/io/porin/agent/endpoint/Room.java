@@ -52,7 +52,8 @@ final class Room {
               enforcer,
               endpoints,
               512,
-              20);
+              20,
+              1500);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
