@@ -56,6 +56,20 @@ public final class Lab {
    * @throws LabException when a step fails; what was made so far stays recorded for {@link #down}
    */
   public LabState up(LabSpec spec) {
+    return up(spec, "none", false);
+  }
+
+  /**
+   * Brings a lab up with encryption between its nodes: {@code none} or {@code wireguard} (strict:
+   * pod traffic between nodes that cannot be encrypted is dropped).
+   */
+  public LabState up(LabSpec spec, String encryption, boolean strict) {
+    if (!encryption.equals("none") && !encryption.equals("wireguard")) {
+      throw new LabException("--encryption: \"" + encryption + "\" is not none or wireguard");
+    }
+    if (strict && encryption.equals("none")) {
+      throw new LabException("--encryption-strict needs --encryption wireguard");
+    }
     installation.check();
     try (FileLock lock = dir.lock(spec.name())) {
       var existing = dir.load(spec.name());
@@ -77,6 +91,8 @@ public final class Lab {
       s.clusterId = spec.clusterId();
       s.podCidr = spec.podCidr();
       s.podCidr6 = spec.podCidr6();
+      s.encryption = encryption;
+      s.encryptionStrict = strict;
       s.status = "starting";
       dir.save(s);
       try {
@@ -215,31 +231,7 @@ public final class Lab {
             + spec.nodes()
             + " nodes on the underlay, each with its agent (native routing between pod CIDRs)");
     for (int i = 1; i <= spec.nodes(); i++) {
-      LabState.Member n = new LabState.Member();
-      n.name = spec.nodeName(i);
-      n.netns = spec.nodeName(i);
-      n.address4 = spec.nodeAddress4(i);
-      n.address6 = spec.nodeAddress6(i);
-      n.pinDir = "/sys/fs/bpf/porin/" + n.name;
-      n.cniSocket = home.resolve("node" + i + "/cni.sock").toString();
-      s.nodes.add(n);
-      createNetns(s, n.netns);
-      String port = "node" + i;
-      ipIn(cp.netns, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", n.netns);
-      ipIn(cp.netns, "link", "set", port, "master", BRIDGE, "up");
-      ipIn(n.netns, "addr", "add", n.address4 + "/24", "dev", "eth0");
-      ipIn(n.netns, "-6", "addr", "add", n.address6 + "/64", "dev", "eth0", "nodad");
-      ipIn(n.netns, "link", "set", "eth0", "up");
-      Path nodeDir = home.resolve("node" + i);
-      try {
-        Files.createDirectories(nodeDir);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      Cgroups.create(Cgroups.node(s.name, n.name));
-      startAgent(s, n, nodeDir, cp);
-      progress.accept(
-          "      " + n.name + "  " + n.address4 + "  " + n.address6 + "  agent starting");
+      createNode(spec, s, i);
     }
     for (LabState.Member n : s.nodes) {
       awaitHttp(
@@ -247,6 +239,76 @@ public final class Lab {
       progress.accept("      " + n.name + "  agent ready");
     }
     routeUnderlay(s);
+  }
+
+  /** Node i: its namespace on the underlay bridge, its state directory and cgroup, its agent. */
+  private LabState.Member createNode(LabSpec spec, LabState s, int i) {
+    Path home = dir.of(spec.name());
+    LabState.Member cp = s.controlPlane;
+    LabState.Member n = new LabState.Member();
+    n.name = spec.nodeName(i);
+    n.netns = spec.nodeName(i);
+    n.address4 = spec.nodeAddress4(i);
+    n.address6 = spec.nodeAddress6(i);
+    n.pinDir = "/sys/fs/bpf/porin/" + n.name;
+    n.cniSocket = home.resolve("node" + i + "/cni.sock").toString();
+    s.nodes.add(n);
+    createNetns(s, n.netns);
+    String port = "node" + i;
+    ipIn(cp.netns, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", n.netns);
+    ipIn(cp.netns, "link", "set", port, "master", BRIDGE, "up");
+    ipIn(n.netns, "addr", "add", n.address4 + "/24", "dev", "eth0");
+    ipIn(n.netns, "-6", "addr", "add", n.address6 + "/64", "dev", "eth0", "nodad");
+    ipIn(n.netns, "link", "set", "eth0", "up");
+    Path nodeDir = home.resolve("node" + i);
+    try {
+      Files.createDirectories(nodeDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Cgroups.create(Cgroups.node(s.name, n.name));
+    startAgent(s, n, nodeDir, cp);
+    progress.accept(
+        "      "
+            + n.name
+            + "  "
+            + n.address4
+            + "  "
+            + n.address6
+            + "  agent starting"
+            + (s.encryption.equals("none") ? "" : " (encryption: " + s.encryption + ")"));
+    return n;
+  }
+
+  /**
+   * Adds a node to a running lab (the next number): on the underlay, its agent up and ready, the
+   * underlay taught its pod CIDRs. Returns its name.
+   */
+  public String addNode(String lab) {
+    try (FileLock lock = dir.lock(lab)) {
+      LabState s =
+          dir.load(lab).orElseThrow(() -> new LabException("there is no lab named " + lab));
+      if (!"up".equals(s.status) || !running(s)) {
+        throw new LabException("lab " + lab + " is not up");
+      }
+      int i = s.nodes.size() + 1;
+      if (i > LabSpec.MAX_NODES) {
+        throw new LabException(
+            "lab " + lab + " has " + s.nodes.size() + " nodes, the most a lab can have");
+      }
+      LabSpec spec = new LabSpec(s.name, i, s.clusterId, s.podCidr, s.podCidr6);
+      progress.accept("adding node " + spec.nodeName(i));
+      LabState.Member n = createNode(spec, s, i);
+      dir.save(s);
+      awaitHttp(
+          s, "agent/" + n.name, n.netns, "http://127.0.0.1:" + AGENT_PORT + "/q/health/ready", 120);
+      progress.accept("      " + n.name + "  agent ready");
+      routeUnderlay(s);
+      dir.save(s);
+      return n.name;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /**
@@ -385,6 +447,8 @@ public final class Lab {
                 "-Dporin.agent.cni-socket=" + n.cniSocket,
                 "-Dporin.agent.cni-conf-dir=" + nodeDir.resolve("net.d"),
                 "-Dporin.agent.socket-lb-cgroup=" + Cgroups.node(s.name, n.name),
+                "-Dporin.agent.encryption=" + s.encryption,
+                "-Dporin.agent.encryption-strict=" + s.encryptionStrict,
                 "-Dporin.agent.identity=" + cp.address4 + ":" + IDENTITY_PORT,
                 "-Dporin.agent.ipam=" + cp.address4 + ":" + IPAM_PORT,
                 "-Dporin.agent.policy=" + cp.address4 + ":" + POLICY_PORT,

@@ -33,6 +33,11 @@ public final class LabState {
   public String podCidr;
   public String podCidr6;
 
+  /** Transparent encryption between the nodes: none, or wireguard (and whether strict). */
+  public String encryption = "none";
+
+  public boolean encryptionStrict;
+
   /** starting, up, or failed (with {@link #detail}). */
   public String status;
 

@@ -19,10 +19,30 @@ public final class TestRun {
   private TestRun() {}
 
   public static Result run(int programFd, byte[] packet, int repeat) {
+    return run(programFd, packet, repeat, 0);
+  }
+
+  /** The {@code struct __sk_buff} a test run may be given (the kernel's size, 192 bytes). */
+  private static final int SKB_CTX_SIZE = 192;
+
+  /** The offset of {@code ingress_ifindex} in {@code struct __sk_buff}. */
+  private static final int SKB_INGRESS_IFINDEX = 36;
+
+  /**
+   * As {@link #run(int, byte[], int)}, the packet having arrived on the node through {@code
+   * ingressIfindex} (0: not given).
+   */
+  public static Result run(int programFd, byte[] packet, int repeat, int ingressIfindex) {
     var l = LibbpfLayouts.TEST_RUN_OPTS;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment opts = arena.allocate(l);
       opts.set(ValueLayout.JAVA_LONG, 0, l.byteSize());
+      if (ingressIfindex != 0) {
+        MemorySegment ctx = arena.allocate(SKB_CTX_SIZE);
+        ctx.set(ValueLayout.JAVA_INT, SKB_INGRESS_IFINDEX, ingressIfindex);
+        opts.set(ValueLayout.ADDRESS, l.byteOffset(groupElement("ctx_in")), ctx);
+        opts.set(ValueLayout.JAVA_INT, l.byteOffset(groupElement("ctx_size_in")), SKB_CTX_SIZE);
+      }
       opts.set(
           ValueLayout.ADDRESS,
           l.byteOffset(groupElement("data_in")),

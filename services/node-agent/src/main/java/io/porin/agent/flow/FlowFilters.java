@@ -114,7 +114,9 @@ public final class FlowFilters {
         && nodes(ff.getNodeNameList(), f.getNodeName())
         && (ff.getIpVersionCount() == 0 || ff.getIpVersionList().contains(f.getIP().getIpVersion()))
         && (ff.getDropReasonDescCount() == 0
-            || ff.getDropReasonDescList().contains(f.getDropReasonDesc()));
+            || ff.getDropReasonDescList().contains(f.getDropReasonDesc()))
+        && (ff.getEncryptedCount() == 0
+            || ff.getEncryptedList().contains(f.getIP().getEncrypted()));
   }
 
   /** "namespace/name", "namespace/" (any in it) or "name" (any namespace), as Hubble's. */

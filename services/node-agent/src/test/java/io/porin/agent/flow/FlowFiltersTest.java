@@ -305,6 +305,84 @@ class FlowFiltersTest {
     assertThat(got).isEqualTo(expected);
   }
 
+  /** Two flows as they were and as they are when they went through WireGuard (IP.encrypted). */
+  static final Map<String, Flow> WIREGUARD = new LinkedHashMap<>();
+
+  static {
+    for (String k : List.of("allowed", "deny")) {
+      Flow plain = FLOWS.get(k);
+      WIREGUARD.put(k, plain);
+      WIREGUARD.put(
+          k + " encrypted",
+          plain.toBuilder().setIP(plain.getIP().toBuilder().setEncrypted(true)).build());
+    }
+  }
+
+  static Stream<Arguments> encryptedTable() {
+    return Stream.of(
+        row(
+            "no filter",
+            List.of(),
+            List.of(),
+            "allowed",
+            "allowed encrypted",
+            "deny",
+            "deny encrypted"),
+        row(
+            "encrypted true",
+            List.of(f().addEncrypted(true).build()),
+            List.of(),
+            "allowed encrypted",
+            "deny encrypted"),
+        row(
+            "encrypted false",
+            List.of(f().addEncrypted(false).build()),
+            List.of(),
+            "allowed",
+            "deny"),
+        row(
+            "encrypted true or false (OR within a field)",
+            List.of(f().addEncrypted(true).addEncrypted(false).build()),
+            List.of(),
+            "allowed",
+            "allowed encrypted",
+            "deny",
+            "deny encrypted"),
+        row(
+            "encrypted AND forwarded",
+            List.of(f().addEncrypted(true).addVerdict(Verdict.FORWARDED).build()),
+            List.of(),
+            "allowed encrypted"),
+        row(
+            "encrypted OR dropped (two filters)",
+            List.of(f().addEncrypted(true).build(), f().addVerdict(Verdict.DROPPED).build()),
+            List.of(),
+            "allowed encrypted",
+            "deny",
+            "deny encrypted"),
+        row(
+            "blacklist encrypted",
+            List.of(),
+            List.of(f().addEncrypted(true).build()),
+            "allowed",
+            "deny"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("encryptedTable")
+  void selectsByEncryption(
+      String name, List<FlowFilter> white, List<FlowFilter> black, Set<String> expected) {
+    FlowFilters filters = new FlowFilters(white, black);
+    Set<String> got = new TreeSet<>();
+    WIREGUARD.forEach(
+        (k, v) -> {
+          if (filters.test(v)) {
+            got.add(k);
+          }
+        });
+    assertThat(got).isEqualTo(expected);
+  }
+
   @org.junit.jupiter.api.Test
   void badFiltersNameTheFieldAndTheValue() {
     assertThatThrownBy(
