@@ -55,6 +55,11 @@ public class GlobalOptions {
     return a;
   }
 
+  /** The node --node names, if it was given. */
+  public Optional<String> node() {
+    return node;
+  }
+
   /** Whether --node was given. */
   public boolean nodeGiven() {
     return node.isPresent();

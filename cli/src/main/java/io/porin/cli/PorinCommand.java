@@ -27,6 +27,7 @@ import picocli.CommandLine.Mixin;
       io.porin.cli.agent.EndpointCommand.class,
       io.porin.cli.agent.BpfCommand.class,
       io.porin.cli.agent.ServiceCommand.class,
+      io.porin.cli.encrypt.EncryptCommand.class,
       io.porin.cli.cluster.GetCommand.class,
       io.porin.cli.cluster.StatusCommand.class,
       io.porin.cli.lab.LabCommand.class,

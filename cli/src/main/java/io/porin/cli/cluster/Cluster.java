@@ -60,7 +60,8 @@ public final class Cluster implements AutoCloseable {
         target, t -> ManagedChannelBuilder.forTarget(t).usePlaintext().build());
   }
 
-  static <T> Answer<T> call(String what, Supplier<T> call) {
+  /** Makes one call; a failed one becomes an {@link Answer} saying what failed and why. */
+  public static <T> Answer<T> call(String what, Supplier<T> call) {
     try {
       return new Answer<>(call.get(), null);
     } catch (StatusRuntimeException e) {

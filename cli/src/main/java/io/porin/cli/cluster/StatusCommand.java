@@ -2,19 +2,23 @@ package io.porin.cli.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.porin.api.agent.v1.AgentStatus;
+import io.porin.api.agent.v1.EncryptionStatus;
 import io.porin.api.policy.v1.WaitRequest;
 import io.porin.api.policy.v1.WaitResponse;
 import io.porin.cli.GlobalOptions;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.context.Contexts;
+import io.porin.cli.encrypt.EncryptionView;
 import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -25,8 +29,9 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "status",
     description = {
-      "The control-plane services and etcd, each node's agent, endpoints, identities, the",
-      "policy revision and whether every node enforces it. Exit 1 unless all is OK."
+      "The control-plane services and etcd, each node's agent, transparent encryption,",
+      "endpoints, identities, the policy revision and whether every node enforces it. Exit 1",
+      "unless all is OK."
     })
 public class StatusCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -40,15 +45,20 @@ public class StatusCommand implements Callable<Integer> {
   /** One line of the view: what, OK or not, and the details. */
   record Line(String what, boolean ok, String detail) {}
 
+  /** The view: its lines, and each reachable node's encryption for -o json. */
+  record View(List<Line> lines, List<Map<String, Object>> encryption) {}
+
   @Override
   public Integer call() throws InterruptedException {
     Contexts.Named ctx = GlobalOptions.of(spec).context();
     long deadline = System.nanoTime() + wait.toNanos();
     List<Line> lines;
+    View view;
     while (true) {
       try (Cluster c = new Cluster(ctx.context())) {
-        lines = collect(c);
+        view = collect(c);
       }
+      lines = view.lines();
       if (lines.stream().allMatch(Line::ok) || System.nanoTime() >= deadline) {
         break;
       }
@@ -62,6 +72,7 @@ public class StatusCommand implements Callable<Integer> {
       m.put("lab", ctx.context().lab());
       m.put("ok", ok);
       m.put("status", lines);
+      m.put("encryption", view.encryption());
       Output.json(out, m);
     } else {
       out.println(
@@ -76,7 +87,7 @@ public class StatusCommand implements Callable<Integer> {
     return ok ? 0 : ServiceCall.FAILED;
   }
 
-  static List<Line> collect(Cluster c) {
+  static View collect(Cluster c) {
     List<Line> lines = new ArrayList<>();
     Contexts.Context ctx = c.context();
     // etcd, as the identity service sees it (its readiness check reads etcd).
@@ -192,6 +203,10 @@ public class StatusCommand implements Callable<Integer> {
                       ? ""
                       : "  (" + s.getControlPlane() + ")")));
     }
+    Line encryption = encryption(agents);
+    if (encryption != null) {
+      lines.add(encryption);
+    }
     lines.add(new Line("Endpoints", true, endpoints + " on " + agents.size() + " nodes"));
     // Whether every node enforces the current policy revision.
     var acks =
@@ -222,7 +237,52 @@ public class StatusCommand implements Callable<Integer> {
     } else {
       lines.add(new Line("Enforcement", false, acks.error()));
     }
-    return lines;
+    List<Map<String, Object>> perNode = new ArrayList<>();
+    for (var a : agents.values()) {
+      if (a.ok()) {
+        EncryptionStatus e = a.value().getEncryption();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("node", a.value().getNode());
+        m.put("encryption", EncryptionView.wireGuard(e) ? "wireguard" : "disabled");
+        if (EncryptionView.wireGuard(e)) {
+          m.put("mode", e.getMode());
+          m.put("interface", e.getInterface());
+          m.put("strict", e.getStrict());
+          m.put("peers", e.getPeersCount());
+          m.put("expectedPeers", Integer.toUnsignedLong(e.getExpectedPeers()));
+        }
+        perNode.add(m);
+      }
+    }
+    return new View(lines, perNode);
+  }
+
+  /**
+   * Transparent encryption on the nodes that answered: one summary when they all say the same
+   * ({@code WireGuard [porin_wg0, peers 2/2]}, {@code Disabled}), else each node's; OK unless a
+   * node lacks peers it should have. Null when no node answered.
+   */
+  static Line encryption(Map<String, Cluster.Answer<AgentStatus>> agents) {
+    List<String> each = new ArrayList<>();
+    Set<String> distinct = new LinkedHashSet<>();
+    boolean ok = true;
+    for (var a : agents.values()) {
+      if (!a.ok()) {
+        continue;
+      }
+      EncryptionStatus e = a.value().getEncryption();
+      String summary = EncryptionView.summary(e);
+      ok &= EncryptionView.complete(e);
+      distinct.add(summary);
+      each.add(a.value().getNode() + ": " + summary);
+    }
+    if (each.isEmpty()) {
+      return null;
+    }
+    return new Line(
+        "Encryption",
+        ok,
+        distinct.size() == 1 ? distinct.iterator().next() : String.join("; ", each));
   }
 
   private static JsonNode check(String healthJson, String name) {

@@ -45,6 +45,7 @@ import picocli.CommandLine.Spec;
       LabCommand.ListLabs.class,
       LabCommand.Exec.class,
       LabCommand.Restart.class,
+      LabCommand.AddNode.class,
       LabCommand.Ip.class
     })
 public class LabCommand {
@@ -107,12 +108,25 @@ public class LabCommand {
         description = "IPv6 pod pool, a /120 per node (default: fd00:200:<cluster-id>::/104)")
     String podCidr6;
 
+    @Option(
+        names = "--encryption",
+        description =
+            "Encryption between nodes: none or wireguard (kernel WireGuard where the module"
+                + " exists, else wireguard-go) (default: none)")
+    String encryption = "none";
+
+    @Option(
+        names = "--encryption-strict",
+        description = "With WireGuard: drop pod traffic between nodes that would leave in clear")
+    boolean encryptionStrict;
+
     @Override
     public Integer call() throws IOException {
       LabSpec labSpec = new LabSpec(name, nodes, clusterId, podCidr, podCidr6);
       long started = System.nanoTime();
       LabState s =
-          new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec)).up(labSpec);
+          new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec))
+              .up(labSpec, encryption, encryptionStrict);
       Contexts.load(Contexts.defaultPath()).with(s.name, context(s), true);
       int dns = clusterDns(spec, s);
       if (dns != 0) {
@@ -302,6 +316,36 @@ public class LabCommand {
     public Integer call() {
       new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec))
           .restartAgent(labName(spec, name), node, kill);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "add-node",
+      description = {
+        "Add a node to a running lab (the next number), with its agent; the lab's context",
+        "learns its agent."
+      })
+  static class AddNode implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--name", description = "The lab (default: the context's lab, else lab)")
+    Optional<String> name = Optional.empty();
+
+    @Override
+    public Integer call() throws IOException {
+      String lab = labName(spec, name);
+      LabDirectory dir = LabDirectory.fromEnvironment();
+      String node = new Lab(dir, Installation.find(), progress(spec)).addNode(lab);
+      LabState s = dir.load(lab).orElseThrow();
+      Contexts contexts = Contexts.load(Contexts.defaultPath());
+      contexts.with(s.name, context(s), false);
+      if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
+        spec.commandLine().getOut().println("{\"lab\":\"" + lab + "\",\"node\":\"" + node + "\"}");
+      } else {
+        spec.commandLine().getOut().println("node " + node + " added to lab " + lab);
+      }
+      spec.commandLine().getOut().flush();
       return 0;
     }
   }

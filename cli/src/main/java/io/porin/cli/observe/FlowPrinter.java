@@ -17,7 +17,8 @@ import java.util.Locale;
 
 /**
  * Flows as {@code hubble observe} prints them: compact (one line, Hubble's layout, plus the
- * deciding policies), jsonpb (one GetFlowsResponse per line, proto field names), table and dict.
+ * deciding policies and ENCRYPTED after the verdict when the flow went through WireGuard), jsonpb
+ * (one GetFlowsResponse per line, proto field names), table and dict.
  */
 public final class FlowPrinter {
   /** The output formats. */
@@ -91,6 +92,7 @@ public final class FlowPrinter {
         + type(f)
         + " "
         + verdict(f)
+        + (f.getIP().getEncrypted() ? " ENCRYPTED" : "")
         + " ("
         + f.getSummary()
         + ")"
@@ -140,6 +142,9 @@ public final class FlowPrinter {
     }
     l.add("       TYPE: " + type(f));
     l.add("    VERDICT: " + verdict(f));
+    if (f.getIP().getEncrypted()) {
+      l.add("  ENCRYPTED: WireGuard");
+    }
     l.add("    SUMMARY: " + f.getSummary());
     l.add("       NODE: " + f.getNodeName());
     if (!attribution(f).isEmpty()) {

@@ -36,7 +36,9 @@ public class ObserveCommand implements Callable<Integer> {
 
   @Option(
       names = "--verdict",
-      description = "FORWARDED, DROPPED, DENIED (dropped by policy), AUDIT, ERROR")
+      description =
+          "FORWARDED, DROPPED, DENIED (dropped by policy), ENCRYPTED (went through WireGuard),"
+              + " AUDIT, ERROR")
   List<String> verdicts = new ArrayList<>();
 
   @Option(

@@ -119,7 +119,10 @@ public final class ObserveFilters {
     return withVerdicts(sided, f.verdicts());
   }
 
-  /** --verdict: DENIED means dropped by policy (no allow rule, or a deny rule). */
+  /**
+   * --verdict: DENIED means dropped by policy (no allow rule, or a deny rule), ENCRYPTED went
+   * through WireGuard (IP.encrypted); each is a filter of its own, OR-ed with the plain verdicts.
+   */
   private static List<FlowFilter> withVerdicts(List<FlowFilter> filters, List<String> verdicts) {
     if (verdicts.isEmpty()) {
       return filters.size() == 1 && filters.getFirst().equals(FlowFilter.getDefaultInstance())
@@ -128,10 +131,15 @@ public final class ObserveFilters {
     }
     List<Verdict> plain = new ArrayList<>();
     boolean denied = false;
+    boolean encrypted = false;
     for (String v : verdicts) {
       String u = v.toUpperCase(Locale.ROOT);
       if (u.equals("DENIED")) {
         denied = true;
+        continue;
+      }
+      if (u.equals("ENCRYPTED")) {
+        encrypted = true;
         continue;
       }
       try {
@@ -144,8 +152,8 @@ public final class ObserveFilters {
         throw new IllegalArgumentException(
             "--verdict: \""
                 + v
-                + "\" is not one of FORWARDED, DROPPED, DENIED, AUDIT, ERROR, REDIRECTED, TRACED,"
-                + " TRANSLATED");
+                + "\" is not one of FORWARDED, DROPPED, DENIED, ENCRYPTED, AUDIT, ERROR,"
+                + " REDIRECTED, TRACED, TRANSLATED");
       }
     }
     List<FlowFilter> out = new ArrayList<>();
@@ -160,6 +168,9 @@ public final class ObserveFilters {
                 .addDropReasonDesc(DropReason.POLICY_DENIED)
                 .addDropReasonDesc(DropReason.POLICY_DENY)
                 .build());
+      }
+      if (encrypted) {
+        out.add(f.toBuilder().addEncrypted(true).build());
       }
     }
     return out;

@@ -130,6 +130,42 @@ class ObserveFiltersTest {
   }
 
   @Test
+  void encryptedMeansWentThroughWireGuardAndCombinesWithEachSidedFilter() {
+    List<FlowFilter> f =
+        ObserveFilters.of(
+            flags(
+                List.of("encrypted", "DROPPED"),
+                List.of("demo"),
+                List.of("api"),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of()));
+    assertThat(f)
+        .containsExactly(
+            FlowFilter.newBuilder().addSourcePod("demo/api").addVerdict(Verdict.DROPPED).build(),
+            FlowFilter.newBuilder().addSourcePod("demo/api").addEncrypted(true).build(),
+            FlowFilter.newBuilder()
+                .addDestinationPod("demo/api")
+                .addVerdict(Verdict.DROPPED)
+                .build(),
+            FlowFilter.newBuilder().addDestinationPod("demo/api").addEncrypted(true).build());
+    assertThat(
+            ObserveFilters.of(
+                flags(
+                    List.of("ENCRYPTED"),
+                    List.of(),
+                    List.of(),
+                    List.of(),
+                    List.of(),
+                    List.of(),
+                    List.of(),
+                    List.of())))
+        .containsExactly(FlowFilter.newBuilder().addEncrypted(true).build());
+  }
+
+  @Test
   void badFlagsAreNamed() {
     assertThatThrownBy(
             () ->
@@ -143,7 +179,8 @@ class ObserveFiltersTest {
                         List.of(),
                         List.of(),
                         List.of())))
-        .hasMessageStartingWith("--verdict: \"MAYBE\" is not one of");
+        .hasMessageStartingWith("--verdict: \"MAYBE\" is not one of")
+        .hasMessageContaining("DENIED, ENCRYPTED,");
     assertThatThrownBy(
             () ->
                 ObserveFilters.of(

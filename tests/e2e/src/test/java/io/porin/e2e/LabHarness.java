@@ -55,17 +55,22 @@ final class LabHarness {
   }
 
   /** Brings a lab up (removing a leftover of the same name first). */
-  void up(String name, int nodes, int clusterId) throws IOException, InterruptedException {
+  void up(String name, int nodes, int clusterId, String... more)
+      throws IOException, InterruptedException {
     porin("lab", "down", "--name", name);
-    ok(
-        "lab",
-        "up",
-        "--name",
-        name,
-        "--nodes",
-        Integer.toString(nodes),
-        "--cluster-id",
-        Integer.toString(clusterId));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "lab",
+                "up",
+                "--name",
+                name,
+                "--nodes",
+                Integer.toString(nodes),
+                "--cluster-id",
+                Integer.toString(clusterId)));
+    args.addAll(List.of(more));
+    ok(args.toArray(String[]::new));
   }
 
   /** Applies YAML given as text. */

@@ -29,7 +29,15 @@ public final class KernelDevice implements WireGuardDevice {
 
   /** The kernel device (created, or the one already there), or empty when there is no module. */
   public static Optional<KernelDevice> create(String name) {
-    if (!Command.run(List.of("ip", "link", "show", "dev", name)).ok()) {
+    Command.Result existing = Command.run(List.of("ip", "-d", "link", "show", "dev", name));
+    if (existing.ok() && existing.output().contains("tun type tun")) {
+      return Optional.empty(); // wireguard-go's TUN device: the userspace path adopts it
+    }
+    if (existing.ok() && !existing.output().contains("wireguard")) {
+      throw new IllegalStateException(
+          name + " exists and is not a WireGuard device: " + existing.output().strip());
+    }
+    if (!existing.ok()) {
       Command.Result r =
           Command.run(List.of("ip", "link", "add", "dev", name, "type", "wireguard"));
       if (!r.ok()) {
@@ -94,6 +102,8 @@ public final class KernelDevice implements WireGuardDevice {
       if (p.endpoint() != null) {
         args.addAll(List.of("endpoint", Uapi.endpoint(p.endpoint())));
       }
+      args.addAll(
+          List.of("persistent-keepalive", Integer.toString(WireGuardDevice.KEEPALIVE_SECONDS)));
       // "allowed-ips" replaces the peer's list; an empty value clears it
       args.addAll(
           List.of(

@@ -46,7 +46,9 @@ final class Uapi {
       if (p.endpoint() != null) {
         b.append("endpoint=").append(endpoint(p.endpoint())).append('\n');
       }
-      b.append("replace_allowed_ips=true\n");
+      b.append("persistent_keepalive_interval=")
+          .append(WireGuardDevice.KEEPALIVE_SECONDS)
+          .append("\nreplace_allowed_ips=true\n");
       for (Cidr c : p.allowedIps()) {
         b.append("allowed_ip=").append(c).append('\n');
       }

@@ -7,6 +7,11 @@ import java.util.List;
 
 /** The node's WireGuard interface: the kernel's or wireguard-go's, configured the same way. */
 public interface WireGuardDevice extends AutoCloseable {
+  /**
+   * Every peer keeps its session alive (seconds): a peer (re)created on one side starts a handshake
+   * at once instead of waiting for the other side's rekey timers, and an idle tunnel is ready.
+   */
+  int KEEPALIVE_SECONDS = 25;
 
   /** {@code kernel} or {@code userspace}. */
   String mode();

@@ -40,11 +40,13 @@ class DeviceProtocolsTest {
                 + "\nremove=true\n"
                 + "public_key="
                 + hex(B)
-                + "\nendpoint=172.30.1.12:51871\nreplace_allowed_ips=true\n"
+                + "\nendpoint=172.30.1.12:51871\npersistent_keepalive_interval=25"
+                + "\nreplace_allowed_ips=true\n"
                 + "allowed_ip=10.200.1.0/24\nallowed_ip=172.30.1.12/32\n"
                 + "public_key="
                 + hex(A)
-                + "\nendpoint=[fd00:0:0:0:0:0:0:1]:51871\nreplace_allowed_ips=true\n\n");
+                + "\nendpoint=[fd00:0:0:0:0:0:0:1]:51871\npersistent_keepalive_interval=25"
+                + "\nreplace_allowed_ips=true\n\n");
     assertThat(Uapi.configure(A, 51871))
         .isEqualTo("set=1\nprivate_key=" + A.privateHex() + "\nlisten_port=51871\n\n");
   }
@@ -98,6 +100,8 @@ class DeviceProtocolsTest {
             B.publicBase64(),
             "endpoint",
             "172.30.1.12:51871",
+            "persistent-keepalive",
+            "25",
             "allowed-ips",
             "10.200.1.0/24,fd00:200:1::/120");
     String dump =
