@@ -264,6 +264,14 @@ static __noinline int route_out(struct __sk_buff *skb, const struct packet *p)
 	return bpf_redirect(out, 0);
 }
 
+/* The lxc entry of an address: a local endpoint's. */
+static __always_inline struct porin_lxc_value *local_address_of(const __u8 *addr, __u8 family)
+{
+	struct porin_lxc_key lk = { .family = family };
+	__builtin_memcpy(lk.addr, addr, 16);
+	return bpf_map_lookup_elem(&porin_lxc, &lk);
+}
+
 /* A packet for a pod on a WireGuard peer: into the device (an L3 device: the redirect drops the
  * Ethernet header), one hop as on the uplink. */
 static __always_inline int to_wireguard(struct __sk_buff *skb, const struct packet *p, int wg)
@@ -341,7 +349,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 				       -wg, 0);
 	} else if (dir == PORIN_DIR_INGRESS) {
 		p.encrypt = came_encrypted(skb);
-		rc = encrypt_ingress(ep, &p);
+		rc = encrypt_ingress(ep, &p,
+				     local_address_of((const __u8 *)p.t.saddr, p.t.family) != 0);
 		if (rc)
 			return drop_as(skb, ep, &p, dir, ipcache_identity(p.t.saddr, p.t.family), 0,
 				       rc, 0);
@@ -376,14 +385,6 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	if (dir == PORIN_DIR_EGRESS && (is_pod_identity(p.peer) || reversed))
 		return route_out(skb, &p);
 	return TC_ACT_OK;
-}
-
-/* The lxc entry of an address: a local endpoint's. */
-static __always_inline struct porin_lxc_value *local_address_of(const __u8 *addr, __u8 family)
-{
-	struct porin_lxc_key lk = { .family = family };
-	__builtin_memcpy(lk.addr, addr, 16);
-	return bpf_map_lookup_elem(&porin_lxc, &lk);
 }
 
 /* The lxc entry of a packet's destination. */
@@ -539,7 +540,7 @@ int porin_from_netdev(struct __sk_buff *skb)
 	if (p.frag == FRAG_LATER && !frag_resolve(dst->endpoint_id, &p, PORIN_DIR_INGRESS))
 		return drop(skb, dst, &p, PORIN_DIR_INGRESS, PORIN_DROP_FRAG_NOT_FOUND);
 	/* in clear from the uplink: a strict endpoint takes nothing from another node's pods so */
-	rc = encrypt_ingress(dst, &p);
+	rc = encrypt_ingress(dst, &p, 0);
 	if (rc)
 		return drop_as(skb, dst, &p, PORIN_DIR_INGRESS,
 			       ipcache_identity(p.t.saddr, p.t.family), 0, rc, 0);

@@ -271,13 +271,15 @@ struct porin_node_state {
 	__u32 encrypt;             /* PORIN_ENCRYPT_* */
 };
 
-/* porin_encrypt: LPM trie keyed as porin_ipcache: the pod prefixes of the nodes that are
- * configured WireGuard peers (their AllowedIPs less the node addresses). A pod's packet to one of
- * these goes through the WireGuard device. */
+/* porin_encrypt: LPM trie keyed as porin_ipcache: the pod prefixes of every other node. With
+ * PORIN_ENCRYPT_PEER the node is a configured WireGuard peer: a pod's packet to one of these goes
+ * through the WireGuard device. Without it (no key yet) the prefix is still known as another
+ * node's pods: strict mode drops what would go there in clear, whatever the ipcache knows. */
 #define PORIN_ENCRYPT_MAX 65536
+#define PORIN_ENCRYPT_PEER 1
 
 struct porin_encrypt_value {
-	__u32 flags;               /* reserved: 0 */
+	__u32 flags;               /* PORIN_ENCRYPT_PEER */
 };
 
 /*

@@ -33,7 +33,8 @@ static __always_inline __u32 encrypt_mode(__u32 *wg_ifindex)
 	return s->encrypt;
 }
 
-static __always_inline int encrypt_peer_prefix(const __be32 *addr, __u8 family)
+/* The porin_encrypt entry of an address: another node's pods (0: none). */
+static __always_inline struct porin_encrypt_value *encrypt_prefix(const __be32 *addr, __u8 family)
 {
 	struct porin_ipcache_key k = {};
 	k.family = family;
@@ -44,7 +45,7 @@ static __always_inline int encrypt_peer_prefix(const __be32 *addr, __u8 family)
 		k.prefixlen = PORIN_IPCACHE_KEY_BASE_BITS + 128;
 		__builtin_memcpy(k.addr, addr, 16);
 	}
-	return bpf_map_lookup_elem(&porin_encrypt, &k) != 0;
+	return bpf_map_lookup_elem(&porin_encrypt, &k);
 }
 
 /*
@@ -60,24 +61,38 @@ static __noinline int encrypt_egress(const struct porin_endpoint *ep, struct pac
 	int strict = (mode & PORIN_ENCRYPT_STRICT) || (ep->flags & PORIN_EP_ENCRYPT_STRICT);
 	if (!(mode & PORIN_ENCRYPT_ON) && !strict)
 		return 0;
-	if ((mode & PORIN_ENCRYPT_ON) && wg && encrypt_peer_prefix(p->t.daddr, p->t.family)) {
+	struct porin_encrypt_value *v = encrypt_prefix(p->t.daddr, p->t.family);
+	if (v && (v->flags & PORIN_ENCRYPT_PEER) && (mode & PORIN_ENCRYPT_ON) && wg) {
 		p->encrypt = 1;
 		return (int)wg;
 	}
-	if (strict && is_pod_identity(ipcache_identity(p->t.daddr, p->t.family)))
+	/* another node's pods: by their node's prefix (an address the ipcache does not know yet
+	 * included), or by identity */
+	if (strict && (v || is_pod_identity(ipcache_identity(p->t.daddr, p->t.family))))
 		return -PORIN_DROP_UNENCRYPTED;
 	return 0;
 }
 
 /*
- * A packet for a strict endpoint that did not come through WireGuard: dropped when it comes from
- * another node's pod (the other end sent it in clear). Returns 0 or the drop reason.
+ * A packet for an endpoint that did not come through WireGuard, from an address that is not on
+ * this node (local: the caller looked): in strict mode (node-wide, or the endpoint's) dropped when
+ * it comes from another node's pod — the other end sent it in clear, or someone on the underlay
+ * forged it. Returns 0 or the drop reason.
  */
-static __always_inline int encrypt_ingress(const struct porin_endpoint *ep, const struct packet *p)
+static __noinline int encrypt_ingress(const struct porin_endpoint *ep, const struct packet *p,
+				      int local)
 {
-	if (!(ep->flags & PORIN_EP_ENCRYPT_STRICT) || p->encrypt)
+	if (p->encrypt || local)
 		return 0;
-	return is_pod_identity(ipcache_identity(p->t.saddr, p->t.family)) ? PORIN_DROP_UNENCRYPTED : 0;
+	__u32 wg = 0;
+	int strict = (ep->flags & PORIN_EP_ENCRYPT_STRICT) ||
+		     (encrypt_mode(&wg) & PORIN_ENCRYPT_STRICT);
+	if (!strict)
+		return 0;
+	if (encrypt_prefix(p->t.saddr, p->t.family) ||
+	    is_pod_identity(ipcache_identity(p->t.saddr, p->t.family)))
+		return PORIN_DROP_UNENCRYPTED;
+	return 0;
 }
 
 /* Whether a packet arrived on the node through the WireGuard device. */

@@ -128,7 +128,15 @@ public class Agent {
       if (wireGuard != null) {
         startupProblem = "starting WireGuard";
         podMtu -= WireGuardAgent.OVERHEAD;
-        wireGuard.start(kv, podMtu);
+        List<Cidr> own = new ArrayList<>();
+        own.add(addresses.ipv4Cidr());
+        if (addresses.ipv6Cidr() != null) {
+          own.add(addresses.ipv6Cidr());
+        }
+        for (String ip : a.nodeAddresses().orElse(List.of())) {
+          own.add(Cidr.parse(ip.contains(":") ? ip + "/128" : ip + "/32"));
+        }
+        wireGuard.start(kv, podMtu, own);
         wireGuard.registerMetrics(registry);
         scheduler.scheduleWithFixedDelay(wireGuard::refreshMetrics, 1, 5, TimeUnit.SECONDS);
       }
@@ -219,6 +227,15 @@ public class Agent {
                   + " none): nothing could ever be sent between nodes");
         }
         datapath.encryption().setMode(0, false, false);
+        datapath.encryption().prefixes().keySet().forEach(datapath.encryption()::deletePrefix);
+        // encryption turned off: the device of a previous run goes (no key, no listener left)
+        if (io.porin.agent.net.Command.run(
+                List.of("ip", "link", "show", "dev", WireGuardAgent.DEVICE))
+            .ok()) {
+          io.porin.agent.net.Command.run(
+              List.of("ip", "link", "del", "dev", WireGuardAgent.DEVICE));
+          LOG.infof("encryption is off: removed %s", WireGuardAgent.DEVICE);
+        }
         return null;
       }
       case "wireguard" -> {
@@ -226,6 +243,15 @@ public class Agent {
         if (port < 1 || port > 65535) {
           throw new IllegalArgumentException(
               "porin.agent.wireguard.port: " + port + " is not a UDP port");
+        }
+        if ((port >= 30000 && port <= 32767)
+            || port >= io.porin.agent.bpf.MapLayouts.LB_NAT_PORT_MIN) {
+          throw new IllegalArgumentException(
+              "porin.agent.wireguard.port: "
+                  + port
+                  + " is in the node port range (30000-32767) or the NAT ports ("
+                  + io.porin.agent.bpf.MapLayouts.LB_NAT_PORT_MIN
+                  + "-65535): WireGuard's packets would be taken for a service's");
         }
         return closing(
             new WireGuardAgent(

@@ -437,4 +437,33 @@ class EncryptionE2EIT {
     assertThat(encryptStatus(node(1)).path("peers")).hasSize(3);
     assertThat(encryptStatus(node(4)).path("peers")).hasSize(3);
   }
+
+  @Test
+  @Order(6)
+  void aWireGuardGoThatDiesIsStartedAgainAndTrafficResumes() throws Exception {
+    String net = "net:[" + Files.getAttribute(Path.of("/run/netns/" + node(3)), "unix:ino") + "]";
+    ProcessHandle wg =
+        ProcessHandle.allProcesses()
+            .filter(p -> p.info().command().orElse("").endsWith("wireguard-go"))
+            .filter(
+                p -> {
+                  try {
+                    return Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/ns/net"))
+                        .toString()
+                        .equals(net);
+                  } catch (java.io.IOException e) {
+                    return false;
+                  }
+                })
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no wireguard-go in " + node(3)));
+    wg.destroyForcibly();
+    assertThat(wg.onExit().get(10, TimeUnit.SECONDS).isAlive()).isFalse();
+    // the agent starts it again (empty, a new interface) and configures it; node1 reaches e again
+    reachable(p("t/a"), targets(p("t/e")));
+    JsonNode s = encryptStatus(node(3));
+    assertThat(s.path("peers")).hasSize(3);
+    assertThat(lab.ok("observe", "--from-pod", "t/a", "--to-pod", "t/e", "--last", "1"))
+        .contains("ENCRYPTED");
+  }
 }

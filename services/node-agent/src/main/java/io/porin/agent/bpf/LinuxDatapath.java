@@ -150,17 +150,17 @@ public final class LinuxDatapath implements Datapath, AutoCloseable {
       }
 
       @Override
-      public void putPeerPrefixes(java.util.Collection<Cidr> prefixes) {
-        encrypt.put(prefixes);
+      public void putPrefixes(Map<Cidr, Boolean> throughPeer) {
+        encrypt.put(throughPeer);
       }
 
       @Override
-      public boolean deletePeerPrefix(Cidr prefix) {
+      public boolean deletePrefix(Cidr prefix) {
         return encrypt.delete(prefix);
       }
 
       @Override
-      public java.util.Set<Cidr> peerPrefixes() {
+      public Map<Cidr, Boolean> prefixes() {
         return encrypt.all();
       }
     };

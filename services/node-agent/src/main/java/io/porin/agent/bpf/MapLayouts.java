@@ -107,6 +107,7 @@ public final class MapLayouts {
   public static final int ENCRYPT_ON = 1;
   public static final int ENCRYPT_STRICT = 2;
   public static final int ENCRYPT_MAX = 65536;
+  public static final int ENCRYPT_PEER = 1;
   public static final int EVENT_F_ENCRYPTED = 1;
 
   /** Kernel map type numbers (linux/bpf.h). */
@@ -127,6 +128,7 @@ public final class MapLayouts {
           Map.entry("ENCRYPT_ON", ENCRYPT_ON),
           Map.entry("ENCRYPT_STRICT", ENCRYPT_STRICT),
           Map.entry("ENCRYPT_MAX", ENCRYPT_MAX),
+          Map.entry("ENCRYPT_PEER", ENCRYPT_PEER),
           Map.entry("EVENT_F_ENCRYPTED", EVENT_F_ENCRYPTED),
           Map.entry("DROP_NO_SERVICE", DROP_NO_SERVICE),
           Map.entry("LB_SERVICES_MAX", LB_SERVICES_MAX),

@@ -144,14 +144,30 @@ final class Uapi {
     return WireGuardKeys.ofPrivate(HexFormat.of().parseHex(privateHex)).publicBase64();
   }
 
+  /** A device that does not answer within this is taken for hung. */
+  private static final long TIMEOUT_MILLIS = 5000;
+
   private String exchange(String request) throws IOException {
-    try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+    long deadline = System.currentTimeMillis() + TIMEOUT_MILLIS;
+    try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+        java.nio.channels.Selector selector = java.nio.channels.Selector.open()) {
       ch.write(ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8)));
+      ch.configureBlocking(false);
+      ch.register(selector, java.nio.channels.SelectionKey.OP_READ);
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       ByteBuffer buf = ByteBuffer.allocate(16384);
       while (true) {
+        long left = deadline - System.currentTimeMillis();
+        if (left <= 0) {
+          throw new IOException(socket + ": no answer within " + TIMEOUT_MILLIS + " ms");
+        }
+        selector.select(left);
+        selector.selectedKeys().clear();
         buf.clear();
         int n = ch.read(buf);
+        if (n == 0) {
+          continue;
+        }
         if (n < 0) {
           break;
         }

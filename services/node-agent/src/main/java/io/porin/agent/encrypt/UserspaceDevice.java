@@ -74,6 +74,12 @@ public final class UserspaceDevice implements WireGuardDevice {
   }
 
   private void spawn() throws IOException {
+    if (exists(name)) {
+      // a device nothing answers for (its wireguard-go hung, or its socket is gone): removing
+      // it ends that wireguard-go, which could not be reconfigured anyway
+      LOG.warnf("%s exists but its socket %s does not answer: removing it", name, uapi.socket());
+      Command.run(List.of("ip", "link", "del", "dev", name));
+    }
     Files.deleteIfExists(uapi.socket());
     // wireguard-go's own directory; in the child's mount namespace the node's directory covers it
     Files.createDirectories(Path.of("/var/run/wireguard"));
@@ -82,7 +88,9 @@ public final class UserspaceDevice implements WireGuardDevice {
                 "unshare",
                 "--mount",
                 "--propagation",
-                "private",
+                // mounts go on arriving from the host (a namespace unmounted there is not kept
+                // alive here); ours stay ours
+                "slave",
                 "sh",
                 "-c",
                 "mount --bind \"$0\" /var/run/wireguard && exec wireguard-go -f \"$1\"",
@@ -116,13 +124,24 @@ public final class UserspaceDevice implements WireGuardDevice {
             .daemon()
             .start(
                 () -> {
+                  int failures = 0;
                   while (!closed) {
                     sleep(1000);
                     Process c = child;
-                    boolean alive = c != null ? c.isAlive() : uapi.alive();
+                    // an adopted one is judged by its socket: three silences in a row
+                    boolean alive;
+                    if (c != null) {
+                      alive = c.isAlive();
+                    } else if (uapi.alive()) {
+                      failures = 0;
+                      alive = true;
+                    } else {
+                      alive = ++failures < 3;
+                    }
                     if (alive || closed) {
                       continue;
                     }
+                    failures = 0;
                     LOG.warnf("wireguard-go for %s is gone: starting it again", name);
                     try {
                       spawn();

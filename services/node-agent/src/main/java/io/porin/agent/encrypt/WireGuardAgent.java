@@ -74,8 +74,13 @@ public final class WireGuardAgent implements AutoCloseable {
     return strict;
   }
 
-  /** Brings the device up (kernel, else userspace) and follows the node list. */
-  public void start(KvStore kv, int mtu) throws IOException {
+  /**
+   * Brings the device up (kernel, else userspace) and follows the node list.
+   *
+   * @param own this node's pod prefixes and addresses (no other node may claim them)
+   */
+  public void start(KvStore kv, int mtu, List<io.porin.core.ipam.Cidr> own) throws IOException {
+    this.own = List.copyOf(own);
     var kernel = KernelDevice.create(DEVICE);
     if (kernel.isPresent()) {
       device = kernel.get();
@@ -84,11 +89,11 @@ public final class WireGuardAgent implements AutoCloseable {
       device =
           UserspaceDevice.start(DEVICE, keyFile.getParent().resolve("run"), () -> restarted(mtu));
     }
-    peers = new PeerSync(node, port, device, datapath);
+    peers = new PeerSync(node, port, this.own, device, datapath);
     WireGuardDevice.Status before = device.status();
     Set<String> keysBefore = new HashSet<>();
     before.peers().forEach(p -> keysBefore.add(p.publicKey()));
-    peers.adopt(keysBefore, datapath.peerPrefixes());
+    peers.adopt(keysBefore, datapath.prefixes());
     bringUp(mtu);
     LOG.infof(
         "WireGuard %s (%s) on UDP %d, public key %s%s",
@@ -100,10 +105,91 @@ public final class WireGuardAgent implements AutoCloseable {
     watch = kv.watch(Keys.Nodes.PREFIX, 0, listener());
   }
 
+  private List<io.porin.core.ipam.Cidr> own = List.of();
+
+  /**
+   * The device configured and up, the datapath pointed at it (first: a restarted wireguard-go has a
+   * new index), and what comes out of it kept to this node: decrypted packets reach this node's
+   * pods and addresses only (a peer cannot relay through this node; a packet for a pod that is gone
+   * here is unreachable, not routed on in clear), checked loosely against their source (the way
+   * back to another node's pods is the uplink).
+   */
   private void bringUp(int mtu) {
-    device.configure(keys, port);
     io.porin.agent.net.Command.ip("link", "set", "dev", DEVICE, "mtu", Integer.toString(mtu), "up");
     datapath.setMode(device.ifindex(), true, strict);
+    device.configure(keys, port);
+    // the device has no address: any reverse-path check (strict or loose) would drop every
+    // decrypted packet; their sources are checked by WireGuard itself (the peer's allowed IPs)
+    sysctl("net/ipv4/conf/" + DEVICE + "/rp_filter", "0");
+    try {
+      String all =
+          java.nio.file.Files.readString(
+                  java.nio.file.Path.of("/proc/sys/net/ipv4/conf/all/rp_filter"))
+              .strip();
+      if (!all.equals("0")) {
+        LOG.warnf(
+            "net.ipv4.conf.all.rp_filter=%s: the kernel drops what %s decrypts (IPv4) unless it"
+                + " is 0",
+            all, DEVICE);
+      }
+    } catch (IOException e) {
+      LOG.debugf(e, "reading rp_filter");
+    }
+    for (io.porin.core.ipam.Cidr c : own) {
+      boolean v6 = c.family() == io.porin.core.ipam.Cidr.Family.IPV6;
+      String family = v6 ? "-6" : "-4";
+      boolean host = c.prefixLength() == (v6 ? 128 : 32);
+      if (!host) {
+        // a pod that is gone: unreachable (each live pod has its own, longer route)
+        io.porin.agent.net.Command.tryIp(family, "route", "replace", "unreachable", c.toString());
+      }
+      io.porin.agent.net.Command.tryIp(
+          family,
+          "rule",
+          "del",
+          "pref",
+          Integer.toString(RULE_PREF),
+          "iif",
+          DEVICE,
+          "to",
+          c.toString());
+      io.porin.agent.net.Command.ip(
+          family,
+          "rule",
+          "add",
+          "pref",
+          Integer.toString(RULE_PREF),
+          "iif",
+          DEVICE,
+          "to",
+          c.toString(),
+          "lookup",
+          "main");
+    }
+    for (String family : List.of("-4", "-6")) {
+      io.porin.agent.net.Command.tryIp(
+          family, "rule", "del", "pref", Integer.toString(RULE_PREF + 1), "iif", DEVICE);
+      io.porin.agent.net.Command.ip(
+          family,
+          "rule",
+          "add",
+          "pref",
+          Integer.toString(RULE_PREF + 1),
+          "iif",
+          DEVICE,
+          "prohibit");
+    }
+  }
+
+  /** The routing rules' preference: after the local table (0), before main (32766). */
+  static final int RULE_PREF = 1710;
+
+  private static void sysctl(String key, String value) {
+    try {
+      java.nio.file.Files.writeString(java.nio.file.Path.of("/proc/sys/" + key), value);
+    } catch (IOException e) {
+      LOG.warnf("%s=%s: %s", key.replace('/', '.'), value, e.getMessage());
+    }
   }
 
   private void restarted(int mtu) {

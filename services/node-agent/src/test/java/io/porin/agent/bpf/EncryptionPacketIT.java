@@ -11,7 +11,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.porin.agent.datapath.Encryption;
 import io.porin.core.ipam.Cidr;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,14 +65,23 @@ class EncryptionPacketIT {
   @AfterEach
   void clean() {
     enc.setMode(0, false, false);
-    for (Cidr c : enc.peerPrefixes()) {
-      enc.deletePeerPrefix(c);
+    for (Cidr c : enc.prefixes().keySet()) {
+      enc.deletePrefix(c);
     }
     f.reset();
   }
 
   private static void peer(String... prefixes) {
-    enc.putPeerPrefixes(List.of(prefixes).stream().map(Cidr::parse).toList());
+    for (String p : prefixes) {
+      enc.putPrefixes(java.util.Map.of(Cidr.parse(p), true));
+    }
+  }
+
+  /** Another node's pods, known, without a peer (no key yet). */
+  private static void known(String... prefixes) {
+    for (String p : prefixes) {
+      enc.putPrefixes(java.util.Map.of(Cidr.parse(p), false));
+    }
   }
 
   private int fromClient(byte[] frame) {
@@ -121,6 +129,34 @@ class EncryptionPacketIT {
                     && e.verdict() == MapLayouts.VERDICT_DROPPED
                     && e.dstIdentity() == REMOTE_IDENTITY);
     assertThat(f.counter(MapLayouts.DROP_UNENCRYPTED, MapLayouts.DIR_EGRESS) - before).isEqualTo(2);
+  }
+
+  @Test
+  void strictModeKnowsAnotherNodesPodsByPrefixEvenBeforeTheIpcacheDoes() {
+    enc.setMode(WG, true, true);
+    known("10.0.2.0/24");
+    // 10.0.2.9: in another node's pod prefix, not (yet) in the ipcache: the world by identity
+    assertThat(fromClient(ipv4("10.0.0.1", "10.0.2.9", TCP, tcp(40020, 80, SYN))))
+        .isEqualTo(PacketFixture.SHOT);
+    assertThat(f.events()).singleElement().matches(e -> e.reason() == MapLayouts.DROP_UNENCRYPTED);
+    // without strict mode it goes in clear, as it would without encryption
+    enc.setMode(WG, true, false);
+    assertThat(fromClient(ipv4("10.0.0.1", "10.0.2.9", TCP, tcp(40021, 80, SYN))))
+        .isEqualTo(PacketFixture.OK);
+  }
+
+  @Test
+  void nodeWideStrictModeTakesNothingInClearFromAnotherNodesPods() {
+    enc.setMode(WG, true, true);
+    known("10.0.2.0/24");
+    byte[] forged = ServicePacketIT.Frame.valid(ipv4("10.0.2.7", "10.0.0.1", UDP, udp(53, 40022)));
+    assertThat(f.fromNetdev(forged))
+        .as("a clear packet from the underlay")
+        .isEqualTo(PacketFixture.SHOT);
+    assertThat(f.events()).singleElement().matches(e -> e.reason() == MapLayouts.DROP_UNENCRYPTED);
+    // a packet from the world is no pod's: it passes
+    byte[] world = ServicePacketIT.Frame.valid(ipv4("8.8.4.4", "10.0.0.1", UDP, udp(53, 40023)));
+    assertThat(f.fromNetdev(world)).isEqualTo(PacketFixture.REDIRECT);
   }
 
   @Test

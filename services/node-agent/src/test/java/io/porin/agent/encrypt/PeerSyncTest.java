@@ -7,7 +7,6 @@ import io.porin.core.ipam.Cidr;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,7 +26,7 @@ class PeerSyncTest {
   private final List<String> log = new ArrayList<>();
 
   private final Map<String, WireGuardDevice.Peer> devicePeers = new HashMap<>();
-  private final Set<Cidr> map = new LinkedHashSet<>();
+  private final Map<Cidr, Boolean> map = new HashMap<>();
 
   private final WireGuardDevice device =
       new WireGuardDevice() {
@@ -81,22 +80,27 @@ class PeerSyncTest {
         public void setMode(int wgIfindex, boolean on, boolean strict) {}
 
         @Override
-        public void putPeerPrefixes(Collection<Cidr> prefixes) {
+        public void putPrefixes(Map<Cidr, Boolean> prefixes) {
           if (!prefixes.isEmpty()) {
-            map.addAll(prefixes);
-            log.add("map +" + prefixes.stream().map(Cidr::toString).sorted().toList());
+            map.putAll(prefixes);
+            log.add(
+                "map +"
+                    + prefixes.entrySet().stream()
+                        .map(e -> e.getKey() + (e.getValue() ? "=peer" : "=known"))
+                        .sorted()
+                        .toList());
           }
         }
 
         @Override
-        public boolean deletePeerPrefix(Cidr prefix) {
+        public boolean deletePrefix(Cidr prefix) {
           log.add("map -" + prefix);
-          return map.remove(prefix);
+          return map.remove(prefix) != null;
         }
 
         @Override
-        public Set<Cidr> peerPrefixes() {
-          return Set.copyOf(map);
+        public Map<Cidr, Boolean> prefixes() {
+          return Map.copyOf(map);
         }
       };
 
@@ -131,7 +135,15 @@ class PeerSyncTest {
   }
 
   private PeerSync sync() {
-    return new PeerSync("n0", 51871, device, datapath);
+    return new PeerSync(
+        "n0",
+        51871,
+        List.of(
+            Cidr.parse("10.200.0.0/24"),
+            Cidr.parse("fd00:200:1::/120"),
+            Cidr.parse("172.30.1.10/32")),
+        device,
+        datapath);
   }
 
   @Test
@@ -143,7 +155,10 @@ class PeerSyncTest {
             "n1", record("n1", 1, K1),
             "n2", record("n2", 2, null)));
     assertThat(log)
-        .containsExactly("device -[] +[k1]", "map +[10.200.1.0/24, fd00:200:1::100/120]");
+        .containsExactly(
+            "device -[] +[k1]",
+            "map +[10.200.1.0/24=peer, 10.200.2.0/24=known, fd00:200:1::100/120=peer,"
+                + " fd00:200:1::200/120=known]");
     WireGuardDevice.Peer p = devicePeers.get(K1.publicBase64());
     assertThat(p.endpoint().toString()).isEqualTo("/172.30.1.11:51871");
     assertThat(p.allowedIps())
@@ -160,8 +175,9 @@ class PeerSyncTest {
     s.reset(Map.of("n1", record("n1", 1, K1), "n2", record("n2", 2, K2)));
     log.clear();
     s.remove("n1");
-    assertThat(log)
-        .containsExactly("map -10.200.1.0/24", "map -fd00:200:1::100/120", "device -[k1] +[]");
+    assertThat(log).hasSize(3).endsWith("device -[k1] +[]");
+    assertThat(log.subList(0, 2))
+        .containsExactlyInAnyOrder("map -10.200.1.0/24", "map -fd00:200:1::100/120");
     assertThat(devicePeers).containsOnlyKeys(K2.publicBase64());
   }
 
@@ -186,8 +202,11 @@ class PeerSyncTest {
     s.reset(Map.of("n1", record("n1", 1, K1)));
     log.clear();
     s.put("n1", record("n1", 1, null));
-    assertThat(log)
-        .containsExactly("map -10.200.1.0/24", "map -fd00:200:1::100/120", "device -[k1] +[]");
+    // still known as node n1's pods (strict mode drops what would go there in clear), no peer
+    assertThat(log).hasSize(3).endsWith("device -[k1] +[]");
+    assertThat(log.subList(0, 2))
+        .containsExactlyInAnyOrder(
+            "map +[10.200.1.0/24=known]", "map +[fd00:200:1::100/120=known]");
     assertThat(s.otherNodes()).isEqualTo(1);
     assertThat(s.peers()).isEmpty();
   }
@@ -195,17 +214,22 @@ class PeerSyncTest {
   @Test
   void whatARestartedAgentFindsStaysUntilTheNodeListIsKnown() {
     PeerSync s = sync();
-    map.addAll(List.of(Cidr.parse("10.200.1.0/24"), Cidr.parse("10.200.7.0/24")));
+    map.put(Cidr.parse("10.200.1.0/24"), true);
+    map.put(Cidr.parse("10.200.7.0/24"), true);
     devicePeers.put(K1.publicBase64(), null);
     devicePeers.put(K2.publicBase64(), null);
-    s.adopt(Set.of(K1.publicBase64(), K2.publicBase64()), Set.copyOf(map));
+    s.adopt(Set.of(K1.publicBase64(), K2.publicBase64()), Map.copyOf(map));
     s.put("n1", record("n1", 1, K1)); // an event before the list: nothing happens yet
     assertThat(log).isEmpty();
     s.reset(Map.of("n1", record("n1", 1, K1)));
     // n2 (k2) and 10.200.7.0/24 are gone from the cluster: removed; n1 kept and completed
     assertThat(log)
-        .containsExactly("map -10.200.7.0/24", "device -[k2] +[k1]", "map +[fd00:200:1::100/120]");
-    assertThat(map)
+        .containsExactly(
+            "map -10.200.7.0/24",
+            "device -[] +[k1]",
+            "device -[k2] +[]",
+            "map +[fd00:200:1::100/120=peer]");
+    assertThat(map.keySet())
         .extracting(Cidr::toString)
         .containsExactlyInAnyOrder("10.200.1.0/24", "fd00:200:1::100/120");
   }
@@ -222,6 +246,40 @@ class PeerSyncTest {
                 + "\"wireguard\":{\"publicKey\":\"AAAA\"}}"));
     assertThat(log).isEmpty();
     assertThat(s.peers()).isEmpty();
-    assertThat(s.otherNodes()).isEqualTo(2);
+    assertThat(s.otherNodes()).as("n8 (no address); n9 unreadable").isEqualTo(1);
+  }
+
+  @Test
+  void aNodeCannotClaimTheWorldThisNodesPodsOrAnotherNodesPods() {
+    PeerSync s = sync();
+    s.reset(Map.of("n1", record("n1", 1, K1)));
+    log.clear();
+    String greedy =
+        """
+        {"name": "n2", "addresses": ["172.30.1.12", "172.30.1.11"],
+         "ipv4Cidrs": ["0.0.0.0/0", "10.200.0.0/24", "10.200.1.0/25", "10.200.2.0/24"],
+         "ipv6Cidrs": ["::/0"],
+         "wireguard": {"publicKey": "%s"}}
+        """
+            .formatted(K2.publicBase64());
+    s.put("n2", greedy);
+    WireGuardDevice.Peer p = devicePeers.get(K2.publicBase64());
+    assertThat(p.allowedIps())
+        .extracting(Cidr::toString)
+        .as("its own pods and its own address only")
+        .containsExactly("10.200.2.0/24", "172.30.1.12/32");
+    assertThat(devicePeers.get(K1.publicBase64()).allowedIps())
+        .extracting(Cidr::toString)
+        .contains("10.200.1.0/24", "172.30.1.11/32");
+    assertThat(map)
+        .containsOnlyKeys(
+            Cidr.parse("10.200.1.0/24"),
+            Cidr.parse("fd00:200:1::100/120"),
+            Cidr.parse("10.200.2.0/24"));
+    // an unreadable record later keeps what was known
+    log.clear();
+    s.put("n2", "{not json");
+    assertThat(log).isEmpty();
+    assertThat(s.peers()).containsOnlyKeys("n1", "n2");
   }
 }

@@ -3,20 +3,26 @@ package io.porin.agent.bpf.maps;
 import static io.porin.agent.bpf.MapLayouts.ENCRYPT_VALUE;
 
 import io.porin.agent.bpf.BpfMap;
+import io.porin.agent.bpf.MapLayouts;
 import io.porin.core.ipam.Cidr;
-import java.util.Collection;
-import java.util.LinkedHashSet;
-import java.util.Set;
+import java.lang.invoke.VarHandle;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
-/** {@code porin_encrypt}: the pod prefixes of the node's WireGuard peers (keyed as the ipcache). */
+/**
+ * {@code porin_encrypt}: the other nodes' pod prefixes (keyed as the ipcache), each flagged when
+ * its node is a configured WireGuard peer.
+ */
 public final class EncryptMap {
+  private static final VarHandle FLAGS = Fields.scalar(ENCRYPT_VALUE, "flags");
+
   private final BpfMap map;
 
   public EncryptMap(BpfMap map) {
     this.map = map;
   }
 
-  public void put(Collection<Cidr> prefixes) {
+  public void put(Map<Cidr, Boolean> prefixes) {
     int n = prefixes.size();
     if (n == 0) {
       return;
@@ -26,9 +32,11 @@ public final class EncryptMap {
     byte[] keys = new byte[n * ks];
     byte[] values = new byte[n * vs];
     int i = 0;
-    for (Cidr c : prefixes) {
-      System.arraycopy(IpcacheMap.key(c), 0, keys, i * ks, ks);
-      System.arraycopy(Fields.buffer(ENCRYPT_VALUE), 0, values, i * vs, vs);
+    for (Map.Entry<Cidr, Boolean> e : prefixes.entrySet()) {
+      System.arraycopy(IpcacheMap.key(e.getKey()), 0, keys, i * ks, ks);
+      byte[] v = Fields.buffer(ENCRYPT_VALUE);
+      FLAGS.set(Fields.segment(v), e.getValue() ? MapLayouts.ENCRYPT_PEER : 0);
+      System.arraycopy(v, 0, values, i * vs, vs);
       i++;
     }
     map.updateBatch(keys, values, n);
@@ -38,10 +46,15 @@ public final class EncryptMap {
     return map.delete(IpcacheMap.key(prefix));
   }
 
-  public Set<Cidr> all() {
-    Set<Cidr> out = new LinkedHashSet<>();
+  public Map<Cidr, Boolean> all() {
+    Map<Cidr, Boolean> out = new LinkedHashMap<>();
     for (byte[] k : map.keys()) {
-      out.add(IpcacheMap.prefix(k));
+      map.lookup(k)
+          .ifPresent(
+              v ->
+                  out.put(
+                      IpcacheMap.prefix(k),
+                      ((int) FLAGS.get(Fields.segment(v)) & MapLayouts.ENCRYPT_PEER) != 0));
     }
     return out;
   }
