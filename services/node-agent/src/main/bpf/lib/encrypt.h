@@ -37,14 +37,7 @@ static __always_inline __u32 encrypt_mode(__u32 *wg_ifindex)
 static __always_inline struct porin_encrypt_value *encrypt_prefix(const __be32 *addr, __u8 family)
 {
 	struct porin_ipcache_key k = {};
-	k.family = family;
-	if (family == PORIN_FAMILY_IPV4) {
-		k.prefixlen = PORIN_IPCACHE_KEY_BASE_BITS + 32;
-		__builtin_memcpy(k.addr, addr, 4);
-	} else {
-		k.prefixlen = PORIN_IPCACHE_KEY_BASE_BITS + 128;
-		__builtin_memcpy(k.addr, addr, 16);
-	}
+	ipcache_key_of(&k, addr, family);
 	return bpf_map_lookup_elem(&porin_encrypt, &k);
 }
 

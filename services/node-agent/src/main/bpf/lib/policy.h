@@ -69,17 +69,24 @@ static __always_inline int is_node_device(__u32 ifindex)
 	       s->devices[3] == ifindex;
 }
 
+/* The ipcache-shaped LPM key of one address (a host prefix). */
+static __always_inline void ipcache_key_of(struct porin_ipcache_key *k, const __be32 *addr,
+					   __u8 family)
+{
+	k->family = family;
+	if (family == PORIN_FAMILY_IPV4) {
+		k->prefixlen = PORIN_IPCACHE_KEY_BASE_BITS + 32;
+		__builtin_memcpy(k->addr, addr, 4);
+	} else {
+		k->prefixlen = PORIN_IPCACHE_KEY_BASE_BITS + 128;
+		__builtin_memcpy(k->addr, addr, 16);
+	}
+}
+
 static __always_inline __u32 ipcache_identity(const __be32 *addr, __u8 family)
 {
 	struct porin_ipcache_key k = {};
-	k.family = family;
-	if (family == PORIN_FAMILY_IPV4) {
-		k.prefixlen = PORIN_IPCACHE_KEY_BASE_BITS + 32;
-		__builtin_memcpy(k.addr, addr, 4);
-	} else {
-		k.prefixlen = PORIN_IPCACHE_KEY_BASE_BITS + 128;
-		__builtin_memcpy(k.addr, addr, 16);
-	}
+	ipcache_key_of(&k, addr, family);
 	struct porin_ipcache_value *v = bpf_map_lookup_elem(&porin_ipcache, &k);
 	if (v)
 		return v->identity;

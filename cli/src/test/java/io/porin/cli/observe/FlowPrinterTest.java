@@ -28,8 +28,16 @@ class FlowPrinterTest {
     FlowPrinter p = new FlowPrinter(FlowPrinter.Format.COMPACT, ZoneOffset.UTC);
     assertThat(p.compact(flow(8)))
         .isEqualTo(
-            "Nov 22 10:23:46.130: demo/frontend:46534 (ID:70001) -> demo/db:5432 (ID:70003)"
-                + " to-endpoint FORWARDED ENCRYPTED (TCP Flags: SYN)");
+            "Nov 22 10:23:46.130: demo/frontend:46534 (ID:70001) -> demo/api:3000 (ID:70002)"
+                + " policy-verdict:L3-L4 EGRESS ALLOWED ENCRYPTED (TCP Flags: SYN) by"
+                + " demo/frontend-egress");
+    // a to-endpoint flow (no policy verdict) puts it after FORWARDED
+    Flow traced =
+        flow(2).toBuilder()
+            .setEventType(flow(2).getEventType().toBuilder().setType(4))
+            .setIP(flow(2).getIP().toBuilder().setEncrypted(true))
+            .build();
+    assertThat(p.compact(traced)).contains("FORWARDED ENCRYPTED");
     Flow allowed = flow(1);
     assertThat(p.compact(allowed)).doesNotContain("ENCRYPTED");
     assertThat(p.compact(encrypted(allowed)))
@@ -39,7 +47,7 @@ class FlowPrinterTest {
   @Test
   void dictHasALineForEncryptedFlowsOnly() throws Exception {
     FlowPrinter p = new FlowPrinter(FlowPrinter.Format.DICT, ZoneOffset.UTC);
-    assertThat(p.dict(flow(8))).contains("    VERDICT: FORWARDED\n  ENCRYPTED: WireGuard\n");
+    assertThat(p.dict(flow(8))).contains("  ENCRYPTED: WireGuard\n");
     assertThat(p.dict(flow(1))).doesNotContain("ENCRYPTED");
   }
 }

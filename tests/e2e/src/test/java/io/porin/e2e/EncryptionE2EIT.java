@@ -282,6 +282,52 @@ class EncryptionE2EIT {
     assertThat(s.path("mode").asText()).isEqualTo("userspace");
     assertThat(s.path("peers")).hasSize(2);
     assertThat(lab.ok("status")).contains("WireGuard [porin_wg0, peers 2/2]");
+
+    // WireGuard's own tool reads the device as the agent says it configured it
+    String dump =
+        run(
+            "nsenter",
+            "--net=/run/netns/" + node(1),
+            "unshare",
+            "--mount",
+            "--propagation",
+            "slave",
+            "sh",
+            "-c",
+            "mount --bind \"$0\" /var/run/wireguard && exec wg show porin_wg0 dump",
+            LabHarness.LAB_DIR.resolve(LAB + "/node1/state/wireguard/run").toString());
+    List<String> lines = dump.strip().lines().toList();
+    assertThat(lines.getFirst().split("\t")[1]).isEqualTo(s.path("publicKey").asText());
+    assertThat(lines.getFirst().split("\t")[2]).isEqualTo("51871");
+    for (JsonNode peer : s.path("peers")) {
+      assertThat(lines)
+          .anyMatch(
+              l ->
+                  l.startsWith(peer.path("publicKey").asText() + "\t")
+                      && l.contains("\t" + peer.path("endpoint").asText() + "\t")
+                      && l.contains(b.ipv4().replaceAll("\\.\\d+$", ".0/24"))
+                          == peer.path("node").asText().equals(node(2)));
+    }
+    // pods get the MTU less WireGuard's 80 bytes; the metrics count the peers
+    assertThat(run("nsenter", "--net=" + a.netns(), "ip", "-o", "link", "show", "eth0"))
+        .contains("mtu 1420");
+    assertThat(
+            run(
+                "nsenter",
+                "--net=/run/netns/" + node(1),
+                "curl",
+                "-s",
+                "http://127.0.0.1:9404/q/metrics"))
+        .contains("porin_wireguard_peers 2.0")
+        .contains("porin_wireguard_handshake_age_seconds{peer=\"" + node(2) + "\"}");
+  }
+
+  static String run(String... argv) throws Exception {
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as("%s: %s", String.join(" ", argv), out).isZero();
+    return out;
   }
 
   static String nodeRecord(int i) throws Exception {

@@ -1,6 +1,5 @@
 package io.porin.agent.encrypt;
 
-import io.porin.agent.bpf.Tc;
 import io.porin.agent.net.Command;
 import io.porin.core.ipam.Cidr;
 import java.util.ArrayList;
@@ -67,11 +66,6 @@ public final class KernelDevice implements WireGuardDevice {
   @Override
   public String name() {
     return name;
-  }
-
-  @Override
-  public int ifindex() {
-    return Tc.ifindex(name);
   }
 
   @Override

@@ -1,6 +1,5 @@
 package io.porin.agent.encrypt;
 
-import io.porin.agent.bpf.Tc;
 import io.porin.agent.net.Command;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -161,11 +160,6 @@ public final class UserspaceDevice implements WireGuardDevice {
   @Override
   public String name() {
     return name;
-  }
-
-  @Override
-  public int ifindex() {
-    return Tc.ifindex(name);
   }
 
   @Override

@@ -19,7 +19,9 @@ public interface WireGuardDevice extends AutoCloseable {
   String name();
 
   /** The interface's current index (a restarted wireguard-go gets a new one). */
-  int ifindex();
+  default int ifindex() {
+    return io.porin.agent.bpf.Tc.ifindex(name());
+  }
 
   /** The private key and the UDP port. */
   void configure(WireGuardKeys keys, int listenPort);

@@ -2,6 +2,7 @@ package io.porin.agent.flow;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.porin.agent.bpf.DatapathEvent;
 import io.porin.agent.bpf.MapLayouts;
 import io.porin.api.hubble.flow.Flow;
 import java.io.IOException;
@@ -80,6 +81,35 @@ class FlowExportTest {
                 MapLayouts.EVENT_POLICY_VERDICT),
             6));
     flows.add(fx.builder.build(fx.malformed(t + 6_000_000), 7));
+    // a connection that went through WireGuard (IP.encrypted)
+    DatapathEvent a = fx.allowed(t + 1_007_000_000);
+    flows.add(
+        fx.builder.build(
+            new DatapathEvent(
+                a.timestampNanos(),
+                a.ifindex(),
+                a.endpointId(),
+                a.srcIdentity(),
+                a.dstIdentity(),
+                a.cookie(),
+                a.policyRevision(),
+                a.source(),
+                a.destination(),
+                46534,
+                a.destinationPort(),
+                a.protocol(),
+                a.direction(),
+                a.verdict(),
+                a.reason(),
+                a.tcpFlags(),
+                a.reply(),
+                a.matchType(),
+                a.type(),
+                a.icmpType(),
+                a.length(),
+                a.revNat(),
+                MapLayouts.EVENT_F_ENCRYPTED),
+            8));
     return flows;
   }
 
@@ -90,7 +120,7 @@ class FlowExportTest {
       e.write(fixtureFlows());
     }
     String written = Files.readString(file);
-    assertThat(written.lines()).hasSize(7).allMatch(l -> l.startsWith("{\"flow\":{"));
+    assertThat(written.lines()).hasSize(8).allMatch(l -> l.startsWith("{\"flow\":{"));
     // a lost event, as the agent sends it to a reader, closes the golden input
     String lost =
         "{\"lost_events\":{\"source\":\"HUBBLE_RING_BUFFER\",\"num_events_lost\":\"42\"},"
