@@ -80,6 +80,11 @@ public class ConnectivityCommand {
         LabPods.sync(spec, c.resources().withDeadlineAfter(120, TimeUnit.SECONDS));
         lab = dir.load(ctx.context().lab()).orElseThrow();
         suite.bind(lab);
+        List<String> notServing = suite.awaitServing(15_000);
+        if (!notServing.isEmpty()) {
+          out.println(
+              "[" + ns + "] not serving after 15 s (checks to them will fail): " + notServing);
+        }
         suite.clusterIps(name -> clusterIps(c, ns, name));
         try {
           for (Suite.Scenario sc : suite.scenarios()) {

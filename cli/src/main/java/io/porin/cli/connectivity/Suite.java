@@ -64,6 +64,47 @@ final class Suite {
     this.lab = lab;
   }
 
+  /**
+   * Waits until every echo pod serves: its program listens (a TCP probe from inside its own
+   * namespace answers), so that a first check never meets a server still starting. Returns what did
+   * not come up (empty when all did).
+   */
+  List<String> awaitServing(long timeoutMillis) throws InterruptedException {
+    List<String> waiting = new java.util.ArrayList<>();
+    for (LabState.Pod p : lab.pods.values()) {
+      if (p.namespace.equals(ns) && p.name.startsWith("echo-") && !p.tcp.isEmpty()) {
+        waiting.add(p.namespace + "/" + p.name);
+      }
+    }
+    long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+    while (!waiting.isEmpty() && System.nanoTime() < deadline) {
+      for (String key : List.copyOf(waiting)) {
+        LabState.Pod p = lab.pods.get(key);
+        Host.Result r =
+            Host.run(
+                Host.inNetns(
+                    p.netns,
+                    List.of(
+                        podProgram,
+                        "probe",
+                        "tcp",
+                        "127.0.0.1",
+                        Integer.toString(p.tcp.getFirst()),
+                        "500")),
+                java.util.Map.of(),
+                null,
+                10);
+        if (r.ok()) {
+          waiting.remove(key);
+        }
+      }
+      if (!waiting.isEmpty()) {
+        Thread.sleep(100);
+      }
+    }
+    return waiting;
+  }
+
   /** Where the suite's services' cluster IPs come from (the store), IPv4 first. */
   void clusterIps(java.util.function.Function<String, List<String>> lookup) {
     this.clusterIps = lookup;
