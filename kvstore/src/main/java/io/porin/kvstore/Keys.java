@@ -136,6 +136,17 @@ public final class Keys {
     }
   }
 
+  /** The policy service's own state. */
+  public static final class Policy {
+    /**
+     * Policy revisions up to this value may have been handed out (the service reserves blocks
+     * ahead): a restarted service continues after it, so revisions never go backwards.
+     */
+    public static final String REVISION_RESERVED = ROOT + "policy/revision-reserved";
+
+    private Policy() {}
+  }
+
   /** Nodes, published by their agents. */
   public static final class Nodes {
     public static final String PREFIX = ROOT + "nodes/";

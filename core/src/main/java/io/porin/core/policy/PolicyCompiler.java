@@ -269,6 +269,14 @@ public final class PolicyCompiler {
     return new PolicyChanges(revision, updated, patched, removed, cidrIdentities, cidr);
   }
 
+  /**
+   * Makes the next revision at least {@code revision + 1}: a restarted compiler continues after
+   * what an earlier one may have handed out, so revisions never go backwards.
+   */
+  public void continueAfter(long revision) {
+    this.revision = Math.max(this.revision, revision);
+  }
+
   /** The revision of the last commit that changed anything. */
   public long revision() {
     return revision;

@@ -23,9 +23,10 @@ import org.jboss.logging.Logger;
 /**
  * The node's policy stream: subscribes for the identities this node hosts, keeps each one's policy
  * (applying PATCHes), and at every SYNCED hands the changed identities to the listener, then
- * acknowledges the revision. When the stream breaks it reconnects with backoff (1 s doubling to 30
- * s) and resubscribes, which brings a full snapshot; meanwhile the datapath keeps enforcing what it
- * has.
+ * acknowledges the revision. When the stream breaks it reconnects with backoff (1 s doubling to 2
+ * s, and the channel's own connection backoff reset each time, so that it is back within a few
+ * seconds of the service returning) and resubscribes, which brings a full snapshot; meanwhile the
+ * datapath keeps enforcing what it has.
  */
 public final class PolicySubscriber implements PolicySource, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(PolicySubscriber.class);
@@ -47,6 +48,10 @@ public final class PolicySubscriber implements PolicySource, AutoCloseable {
   private volatile String problem = "not connected yet";
   private StreamObserver<SubscribeRequest> requests;
   private long backoffMillis = 1000;
+
+  /** The longest wait between attempts: back within a few seconds of the service returning. */
+  static final long MAX_BACKOFF_MILLIS = 2000;
+
   private boolean closed;
   // what arrived since the last SYNCED
   private Map<Integer, IdentityPolicy> snapshot;
@@ -147,8 +152,14 @@ public final class PolicySubscriber implements PolicySource, AutoCloseable {
     problem = "policy service " + control.policyTarget() + ": " + why;
     LOG.warnf("%s; retrying in %d ms", problem, backoffMillis);
     requests = null;
-    executor.schedule(this::connect, backoffMillis, TimeUnit.MILLISECONDS);
-    backoffMillis = Math.min(backoffMillis * 2, 30_000);
+    executor.schedule(
+        () -> {
+          control.resetPolicyBackoff();
+          connect();
+        },
+        backoffMillis,
+        TimeUnit.MILLISECONDS);
+    backoffMillis = Math.min(backoffMillis * 2, MAX_BACKOFF_MILLIS);
   }
 
   private void handle(PolicyUpdate u) {

@@ -96,6 +96,10 @@ public final class PolicyEngine implements AutoCloseable {
   private boolean resourcesSynced;
   private boolean published;
   private boolean viewsChanged;
+  private final RevisionReservation revisions;
+  private final java.util.concurrent.ScheduledExecutorService retry =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          r -> Thread.ofPlatform().name("porin-policy-retry").daemon().unstarted(r));
 
   public PolicyEngine(
       KvStore kv, ResourceSource source, PolicySettings settings, LabelFilter filter) {
@@ -103,6 +107,7 @@ public final class PolicyEngine implements AutoCloseable {
     this.source = source;
     this.filter = filter;
     this.compiler = new PolicyCompiler(settings);
+    this.revisions = new RevisionReservation(kv);
     this.state =
         new AtomicReference<>(
             new State(0, false, Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), settings));
@@ -250,6 +255,11 @@ public final class PolicyEngine implements AutoCloseable {
   }
 
   private void commit() {
+    if (!revisions.ready(compiler)) {
+      // etcd is away: the changes stay pending; try again shortly
+      retry.schedule(() -> submit(() -> {}), 1, java.util.concurrent.TimeUnit.SECONDS);
+      return;
+    }
     PolicyChanges changes = compiler.commit();
     if (published && changes.isEmpty() && !viewsChanged) {
       return;
@@ -457,6 +467,7 @@ public final class PolicyEngine implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    retry.shutdownNow();
     source.close();
     try {
       if (identityWatch != null) {
