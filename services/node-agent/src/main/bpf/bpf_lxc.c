@@ -349,9 +349,9 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 				       -wg, 0);
 	} else if (dir == PORIN_DIR_INGRESS) {
 		p.encrypt = came_encrypted(skb);
-		rc = encrypt_ingress(ep, &p,
-				     local_address_of((const __u8 *)p.t.saddr, p.t.family) != 0);
-		if (rc)
+		rc = encrypt_ingress(ep, &p);
+		/* a local pod's packet that missed the fast path is no other node's */
+		if (rc && !local_address_of((const __u8 *)p.t.saddr, p.t.family))
 			return drop_as(skb, ep, &p, dir, ipcache_identity(p.t.saddr, p.t.family), 0,
 				       rc, 0);
 	}
@@ -540,7 +540,7 @@ int porin_from_netdev(struct __sk_buff *skb)
 	if (p.frag == FRAG_LATER && !frag_resolve(dst->endpoint_id, &p, PORIN_DIR_INGRESS))
 		return drop(skb, dst, &p, PORIN_DIR_INGRESS, PORIN_DROP_FRAG_NOT_FOUND);
 	/* in clear from the uplink: a strict endpoint takes nothing from another node's pods so */
-	rc = encrypt_ingress(dst, &p, 0);
+	rc = encrypt_ingress(dst, &p);
 	if (rc)
 		return drop_as(skb, dst, &p, PORIN_DIR_INGRESS,
 			       ipcache_identity(p.t.saddr, p.t.family), 0, rc, 0);

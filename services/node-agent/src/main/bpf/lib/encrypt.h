@@ -67,15 +67,14 @@ static __noinline int encrypt_egress(const struct porin_endpoint *ep, struct pac
 }
 
 /*
- * A packet for an endpoint that did not come through WireGuard, from an address that is not on
- * this node (local: the caller looked): in strict mode (node-wide, or the endpoint's) dropped when
- * it comes from another node's pod — the other end sent it in clear, or someone on the underlay
- * forged it. Returns 0 or the drop reason.
+ * A packet for an endpoint that did not come through WireGuard: in strict mode (node-wide, or the
+ * endpoint's) dropped when it comes from another node's pod — the other end sent it in clear, or
+ * someone on the underlay forged it. Returns 0 or the drop reason (a caller that may see this
+ * node's own pods' packets checks for those before dropping).
  */
-static __noinline int encrypt_ingress(const struct porin_endpoint *ep, const struct packet *p,
-				      int local)
+static __noinline int encrypt_ingress(const struct porin_endpoint *ep, const struct packet *p)
 {
-	if (p->encrypt || local)
+	if (p->encrypt)
 		return 0;
 	__u32 wg = 0;
 	int strict = (ep->flags & PORIN_EP_ENCRYPT_STRICT) ||

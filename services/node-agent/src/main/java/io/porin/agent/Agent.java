@@ -229,9 +229,7 @@ public class Agent {
         datapath.encryption().setMode(0, false, false);
         datapath.encryption().prefixes().keySet().forEach(datapath.encryption()::deletePrefix);
         // encryption turned off: the device of a previous run goes (no key, no listener left)
-        if (io.porin.agent.net.Command.run(
-                List.of("ip", "link", "show", "dev", WireGuardAgent.DEVICE))
-            .ok()) {
+        if (io.porin.agent.bpf.Tc.ifindex(WireGuardAgent.DEVICE) != 0) {
           io.porin.agent.net.Command.run(
               List.of("ip", "link", "del", "dev", WireGuardAgent.DEVICE));
           LOG.infof("encryption is off: removed %s", WireGuardAgent.DEVICE);

@@ -323,21 +323,17 @@ final class PeerSync {
     } else {
       strayKeys = new HashSet<>();
     }
-    // 3. then steer the pods of configured peers in (and list the others' as known)
-    Map<String, NodePeer> configured = done;
+    // 3. then steer the pods of the peers the device has in (and list the others' as known)
     Map<Cidr, Boolean> add = new LinkedHashMap<>();
-    wantPrefixes.forEach(
-        (c, peer) -> {
-          boolean through = false;
-          for (NodePeer p : configured.values()) {
-            if (p.podPrefixes().contains(c)) {
-              through = p.peer() != null && peer;
-            }
-          }
-          if (!Boolean.valueOf(through).equals(appliedPrefixes.get(c))) {
-            add.put(c, through);
-          }
-        });
+    for (NodePeer p : want.values()) {
+      NodePeer onDevice = done.get(p.node());
+      boolean through = p.peer() != null && onDevice != null && onDevice.peer() != null;
+      for (Cidr c : p.podPrefixes()) {
+        if (!Boolean.valueOf(through).equals(appliedPrefixes.get(c))) {
+          add.put(c, through);
+        }
+      }
+    }
     datapath.putPrefixes(add);
     appliedPrefixes.putAll(add);
     int set =
@@ -345,8 +341,8 @@ final class PeerSync {
     if (set > 0 || !gone.isEmpty()) {
       LOG.infof(
           "WireGuard: %d nodes changed, %d peers removed (%d peers)",
-          set, gone.size(), configured.values().stream().filter(p -> p.peer() != null).count());
+          set, gone.size(), done.values().stream().filter(p -> p.peer() != null).count());
     }
-    applied = new HashMap<>(configured);
+    applied = done;
   }
 }

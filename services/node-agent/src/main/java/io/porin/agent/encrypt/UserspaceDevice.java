@@ -69,7 +69,7 @@ public final class UserspaceDevice implements WireGuardDevice {
   }
 
   private static boolean exists(String name) {
-    return Command.run(List.of("ip", "link", "show", "dev", name)).ok();
+    return io.porin.agent.bpf.Tc.ifindex(name) != 0;
   }
 
   private void spawn() throws IOException {

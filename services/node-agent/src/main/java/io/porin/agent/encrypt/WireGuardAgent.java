@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.porin.agent.datapath.Encryption;
+import io.porin.agent.net.Command;
+import io.porin.core.ipam.Cidr;
 import io.porin.kvstore.Entry;
 import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
@@ -12,6 +14,7 @@ import io.porin.kvstore.Snapshot;
 import io.porin.kvstore.WatchEvent;
 import io.porin.kvstore.WatchListener;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -79,7 +82,7 @@ public final class WireGuardAgent implements AutoCloseable {
    *
    * @param own this node's pod prefixes and addresses (no other node may claim them)
    */
-  public void start(KvStore kv, int mtu, List<io.porin.core.ipam.Cidr> own) throws IOException {
+  public void start(KvStore kv, int mtu, List<Cidr> own) throws IOException {
     this.own = List.copyOf(own);
     var kernel = KernelDevice.create(DEVICE);
     if (kernel.isPresent()) {
@@ -105,7 +108,7 @@ public final class WireGuardAgent implements AutoCloseable {
     watch = kv.watch(Keys.Nodes.PREFIX, 0, listener());
   }
 
-  private List<io.porin.core.ipam.Cidr> own = List.of();
+  private List<Cidr> own = List.of();
 
   /**
    * The device configured and up, the datapath pointed at it (first: a restarted wireguard-go has a
@@ -115,17 +118,14 @@ public final class WireGuardAgent implements AutoCloseable {
    * back to another node's pods is the uplink).
    */
   private void bringUp(int mtu) {
-    io.porin.agent.net.Command.ip("link", "set", "dev", DEVICE, "mtu", Integer.toString(mtu), "up");
+    Command.ip("link", "set", "dev", DEVICE, "mtu", Integer.toString(mtu), "up");
     datapath.setMode(device.ifindex(), true, strict);
     device.configure(keys, port);
     // the device has no address: any reverse-path check (strict or loose) would drop every
     // decrypted packet; their sources are checked by WireGuard itself (the peer's allowed IPs)
     sysctl("net/ipv4/conf/" + DEVICE + "/rp_filter", "0");
     try {
-      String all =
-          java.nio.file.Files.readString(
-                  java.nio.file.Path.of("/proc/sys/net/ipv4/conf/all/rp_filter"))
-              .strip();
+      String all = Files.readString(Path.of("/proc/sys/net/ipv4/conf/all/rp_filter")).strip();
       if (!all.equals("0")) {
         LOG.warnf(
             "net.ipv4.conf.all.rp_filter=%s: the kernel drops what %s decrypts (IPv4) unless it"
@@ -135,15 +135,15 @@ public final class WireGuardAgent implements AutoCloseable {
     } catch (IOException e) {
       LOG.debugf(e, "reading rp_filter");
     }
-    for (io.porin.core.ipam.Cidr c : own) {
-      boolean v6 = c.family() == io.porin.core.ipam.Cidr.Family.IPV6;
+    for (Cidr c : own) {
+      boolean v6 = c.family() == Cidr.Family.IPV6;
       String family = v6 ? "-6" : "-4";
       boolean host = c.prefixLength() == (v6 ? 128 : 32);
       if (!host) {
         // a pod that is gone: unreachable (each live pod has its own, longer route)
-        io.porin.agent.net.Command.tryIp(family, "route", "replace", "unreachable", c.toString());
+        Command.tryIp(family, "route", "replace", "unreachable", c.toString());
       }
-      io.porin.agent.net.Command.tryIp(
+      Command.tryIp(
           family,
           "rule",
           "del",
@@ -153,7 +153,7 @@ public final class WireGuardAgent implements AutoCloseable {
           DEVICE,
           "to",
           c.toString());
-      io.porin.agent.net.Command.ip(
+      Command.ip(
           family,
           "rule",
           "add",
@@ -167,9 +167,8 @@ public final class WireGuardAgent implements AutoCloseable {
           "main");
     }
     for (String family : List.of("-4", "-6")) {
-      io.porin.agent.net.Command.tryIp(
-          family, "rule", "del", "pref", Integer.toString(RULE_PREF + 1), "iif", DEVICE);
-      io.porin.agent.net.Command.ip(
+      Command.tryIp(family, "rule", "del", "pref", Integer.toString(RULE_PREF + 1), "iif", DEVICE);
+      Command.ip(
           family,
           "rule",
           "add",
@@ -186,7 +185,7 @@ public final class WireGuardAgent implements AutoCloseable {
 
   private static void sysctl(String key, String value) {
     try {
-      java.nio.file.Files.writeString(java.nio.file.Path.of("/proc/sys/" + key), value);
+      Files.writeString(Path.of("/proc/sys/" + key), value);
     } catch (IOException e) {
       LOG.warnf("%s=%s: %s", key.replace('/', '.'), value, e.getMessage());
     }
@@ -236,16 +235,10 @@ public final class WireGuardAgent implements AutoCloseable {
     return next.publicBase64();
   }
 
-  /** What {@code porin encrypt status} shows for this node. */
-  public record PeerView(
-      String node,
-      String publicKey,
-      String endpoint,
-      List<String> allowedIps,
-      long lastHandshakeEpochSeconds,
-      long receivedBytes,
-      long sentBytes) {}
+  /** A peer as the device reports it, and the node whose key it is (empty: none known). */
+  public record PeerView(String node, WireGuardDevice.PeerStatus device) {}
 
+  /** What {@code porin encrypt status} shows for this node. */
   public record StatusView(
       String mode,
       String device,
@@ -259,15 +252,7 @@ public final class WireGuardAgent implements AutoCloseable {
     WireGuardDevice.Status s = device.status();
     List<PeerView> out = new ArrayList<>();
     for (WireGuardDevice.PeerStatus p : s.peers()) {
-      out.add(
-          new PeerView(
-              peers.nodeOfKey(p.publicKey()),
-              p.publicKey(),
-              p.endpoint(),
-              p.allowedIps(),
-              p.lastHandshakeEpochSeconds(),
-              p.receivedBytes(),
-              p.sentBytes()));
+      out.add(new PeerView(peers.nodeOfKey(p.publicKey()), p));
     }
     return new StatusView(
         device.mode(), DEVICE, s.listenPort(), s.publicKey(), strict, peers.otherNodes(), out);
@@ -297,8 +282,9 @@ public final class WireGuardAgent implements AutoCloseable {
           List<MultiGauge.Row<?>> a = new ArrayList<>();
           List<MultiGauge.Row<?>> r = new ArrayList<>();
           List<MultiGauge.Row<?>> t = new ArrayList<>();
-          for (PeerView p : s.peers()) {
-            Tags tags = Tags.of("peer", p.node().isEmpty() ? p.publicKey() : p.node());
+          for (PeerView v : s.peers()) {
+            WireGuardDevice.PeerStatus p = v.device();
+            Tags tags = Tags.of("peer", v.node().isEmpty() ? p.publicKey() : v.node());
             a.add(
                 MultiGauge.Row.of(
                     tags,

@@ -213,10 +213,11 @@ public class AgentService extends AgentGrpc.AgentImplBase {
         .setPublicKey(s.publicKey())
         .setStrict(s.strict())
         .setExpectedPeers(s.expectedPeers());
-    for (var p : s.peers()) {
+    for (var v : s.peers()) {
+      var p = v.device();
       b.addPeers(
           io.porin.api.agent.v1.WireGuardPeer.newBuilder()
-              .setNode(p.node())
+              .setNode(v.node())
               .setPublicKey(p.publicKey())
               .setEndpoint(p.endpoint())
               .addAllAllowedIps(p.allowedIps())
