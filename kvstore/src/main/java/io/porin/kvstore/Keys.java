@@ -158,14 +158,51 @@ public final class Keys {
     }
   }
 
-  /** Endpoints (IP to identity), published by the agent hosting them: the cluster's ipcache. */
+  /**
+   * Endpoints (IP to identity), published by the agent hosting them: the cluster's ipcache. Keyed
+   * by node, then IP ({@code endpoints/<node>/<ip>}), so that etcd lets each node's certificate
+   * write its own endpoints only; readers take an endpoint only when its IP lies in that node's pod
+   * CIDRs.
+   */
   public static final class Endpoints {
     public static final String PREFIX = ROOT + "endpoints/";
 
     private Endpoints() {}
 
-    public static String endpoint(String ip) {
-      return PREFIX + ip;
+    /** Everything {@code node} publishes. */
+    public static String ofNode(String node) {
+      return PREFIX + node + "/";
+    }
+
+    public static String endpoint(String node, String ip) {
+      return ofNode(node) + ip;
+    }
+
+    /** The node part of an endpoint key, or empty when the key is not one. */
+    public static java.util.Optional<String> nodeOf(String key) {
+      if (!key.startsWith(PREFIX)) {
+        return java.util.Optional.empty();
+      }
+      int slash = key.indexOf('/', PREFIX.length());
+      return slash <= PREFIX.length() || slash == key.length() - 1
+          ? java.util.Optional.empty()
+          : java.util.Optional.of(key.substring(PREFIX.length(), slash));
+    }
+
+    /** The IP part of an endpoint key, or empty when the key is not one. */
+    public static java.util.Optional<String> ipOf(String key) {
+      return nodeOf(key).map(n -> key.substring(ofNode(n).length()));
+    }
+  }
+
+  /** The cluster CA's deny list: {@code ca/revoked/<kind>/<name>} holds when, and by whom. */
+  public static final class Revocations {
+    public static final String PREFIX = ROOT + "ca/revoked/";
+
+    private Revocations() {}
+
+    public static String of(String kind, String name) {
+      return PREFIX + kind + "/" + name;
     }
   }
 

@@ -16,6 +16,8 @@ import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchResponse;
 import io.grpc.Status;
+import io.porin.tls.ClusterTls;
+import io.porin.tls.PeerIdentity;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
@@ -40,6 +42,9 @@ import org.jboss.logging.Logger;
  * the one gRPC connection.
  */
 public final class KvStore implements AutoCloseable {
+  /** Who etcd's server certificate must name. */
+  public static final PeerIdentity ETCD_IDENTITY = PeerIdentity.service("etcd");
+
   private static final Logger LOG = Logger.getLogger(KvStore.class);
 
   private static final java.util.Set<ErrorCode> TRANSIENT_CODES =
@@ -64,10 +69,33 @@ public final class KvStore implements AutoCloseable {
    * @param timeout how long one call may take
    */
   public static KvStore connect(List<String> endpoints, Duration timeout) {
+    return connect(endpoints, timeout, null);
+  }
+
+  /**
+   * Connects to etcd over mutual TLS (endpoints {@code https://...}): this component's certificate
+   * is its etcd user (its CN), and etcd must prove it is {@code svc/etcd} of the cluster CA. With
+   * {@code tls} null, plaintext ({@code http://...}).
+   */
+  public static KvStore connect(List<String> endpoints, Duration timeout, ClusterTls tls) {
     if (endpoints.isEmpty()) {
       throw new IllegalArgumentException("no etcd endpoints given");
     }
-    Client client =
+    for (String e : endpoints) {
+      boolean secure = e.startsWith("https://");
+      if (tls != null && !secure) {
+        throw new IllegalArgumentException(
+            "etcd endpoint "
+                + e
+                + " is plaintext while TLS is on: use https://, or porin.tls.insecure=true"
+                + " for development");
+      }
+      if (tls == null && secure) {
+        throw new IllegalArgumentException(
+            "etcd endpoint " + e + " is https:// but no certificate is configured (porin.tls.*)");
+      }
+    }
+    var builder =
         Client.builder()
             .endpoints(endpoints.toArray(String[]::new))
             .connectTimeout(timeout)
@@ -78,9 +106,27 @@ public final class KvStore implements AutoCloseable {
             .retryMaxDelay(Math.min(1000, timeout.toMillis() / 4))
             .retryMaxDuration(timeout.dividedBy(2))
             .keepaliveTime(Duration.ofSeconds(10))
-            .keepaliveTimeout(Duration.ofSeconds(5))
-            .build();
+            .keepaliveTimeout(Duration.ofSeconds(5));
+    if (tls != null) {
+      try {
+        builder.sslContext(
+            b ->
+                b.keyManager(tls.keyManager())
+                    .trustManager(
+                        tls.serverTrust(
+                            ClusterTls.exactly(ETCD_IDENTITY), "etcd (" + ETCD_IDENTITY + ")"))
+                    .protocols(ClusterTls.PROTOCOL));
+      } catch (javax.net.ssl.SSLException e) {
+        throw new IllegalArgumentException("etcd TLS: " + e.getMessage(), e);
+      }
+    }
+    Client client = builder.build();
     return new KvStore(client, timeout);
+  }
+
+  /** The jetcd client, for this package's administration (access control). */
+  Client client() {
+    return client;
   }
 
   /** The key, if it exists. */

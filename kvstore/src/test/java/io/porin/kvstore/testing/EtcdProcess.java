@@ -23,10 +23,12 @@ public final class EtcdProcess implements AutoCloseable {
   private final int clientPort;
   private final int peerPort;
   private final Path log;
+  private final TestPki pki;
   private Process process;
   private final Thread reaper = new Thread(this::kill, "etcd-reaper");
 
-  private EtcdProcess(Path dataDir, int clientPort, int peerPort) {
+  private EtcdProcess(Path dataDir, int clientPort, int peerPort, TestPki pki) {
+    this.pki = pki;
     this.dataDir = dataDir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
@@ -35,11 +37,33 @@ public final class EtcdProcess implements AutoCloseable {
 
   /** Starts a fresh etcd under {@code target/etcd-tests/}. */
   public static EtcdProcess start(String name) {
+    return start(name, null);
+  }
+
+  /**
+   * Starts a fresh etcd that speaks mutual TLS only ({@code svc/etcd} of {@code pki}'s CA, client
+   * certificates required) with access control on: the test's admin is root, and {@code admitted}
+   * get their users and roles ({@link io.porin.kvstore.EtcdAccess}).
+   */
+  public static EtcdProcess startSecure(
+      String name, TestPki pki, List<io.porin.tls.PeerIdentity> admitted) {
+    EtcdProcess etcd = start(name, pki);
+    try (KvStore root = etcd.connect()) {
+      io.porin.kvstore.EtcdAccess.admit(root, TestPki.ADMIN);
+      for (var id : admitted) {
+        io.porin.kvstore.EtcdAccess.admit(root, id);
+      }
+      io.porin.kvstore.EtcdAccess.enable(root);
+    }
+    return etcd;
+  }
+
+  private static EtcdProcess start(String name, TestPki pki) {
     try {
       Path base = Path.of("target", "etcd-tests").toAbsolutePath();
       Files.createDirectories(base);
       Path dir = Files.createTempDirectory(base, name + "-");
-      EtcdProcess etcd = new EtcdProcess(dir, freePort(), freePort());
+      EtcdProcess etcd = new EtcdProcess(dir, freePort(), freePort(), pki);
       Runtime.getRuntime().addShutdownHook(etcd.reaper);
       etcd.start();
       return etcd;
@@ -51,26 +75,42 @@ public final class EtcdProcess implements AutoCloseable {
   /** (Re)starts the process on the same ports and data. */
   public void start() {
     String binary = binary();
+    List<String> argv = new java.util.ArrayList<>();
+    if (pki != null) {
+      Path cert = pki.bundle(KvStore.ETCD_IDENTITY);
+      argv.addAll(
+          List.of(
+              "--client-cert-auth",
+              "--trusted-ca-file",
+              pki.caFile().toString(),
+              "--cert-file",
+              cert.toString(),
+              "--key-file",
+              cert.toString()));
+    }
+    argv.addAll(
+        0,
+        List.of(
+            binary,
+            "--name",
+            "porin-test",
+            "--data-dir",
+            dataDir.toString(),
+            "--listen-client-urls",
+            endpoint(),
+            "--advertise-client-urls",
+            endpoint(),
+            "--listen-peer-urls",
+            "http://127.0.0.1:" + peerPort,
+            "--initial-advertise-peer-urls",
+            "http://127.0.0.1:" + peerPort,
+            "--initial-cluster",
+            "porin-test=http://127.0.0.1:" + peerPort,
+            "--log-level",
+            "warn"));
     try {
       process =
-          new ProcessBuilder(
-                  binary,
-                  "--name",
-                  "porin-test",
-                  "--data-dir",
-                  dataDir.toString(),
-                  "--listen-client-urls",
-                  endpoint(),
-                  "--advertise-client-urls",
-                  endpoint(),
-                  "--listen-peer-urls",
-                  "http://127.0.0.1:" + peerPort,
-                  "--initial-advertise-peer-urls",
-                  "http://127.0.0.1:" + peerPort,
-                  "--initial-cluster",
-                  "porin-test=http://127.0.0.1:" + peerPort,
-                  "--log-level",
-                  "warn")
+          new ProcessBuilder(argv)
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
               .start();
@@ -97,12 +137,23 @@ public final class EtcdProcess implements AutoCloseable {
 
   /** The client URL. */
   public String endpoint() {
-    return "http://127.0.0.1:" + clientPort;
+    return (pki == null ? "http" : "https") + "://127.0.0.1:" + clientPort;
   }
 
-  /** A new client for this etcd. */
+  /** The CA etcd's certificate chains to, when it speaks TLS. */
+  public TestPki pki() {
+    return pki;
+  }
+
+  /** A new client for this etcd (as the test's admin, root, when it speaks TLS). */
   public KvStore connect() {
-    return KvStore.connect(List.of(endpoint()), Duration.ofSeconds(5));
+    return connectAs(TestPki.ADMIN);
+  }
+
+  /** A new client for this etcd with {@code id}'s certificate. */
+  public KvStore connectAs(io.porin.tls.PeerIdentity id) {
+    return KvStore.connect(
+        List.of(endpoint()), Duration.ofSeconds(5), pki == null ? null : pki.tls(id));
   }
 
   @Override
@@ -127,7 +178,11 @@ public final class EtcdProcess implements AutoCloseable {
 
   private void awaitReady() {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    try (KvStore kv = KvStore.connect(List.of(endpoint()), Duration.ofMillis(500))) {
+    try (KvStore kv =
+        KvStore.connect(
+            List.of(endpoint()),
+            Duration.ofMillis(500),
+            pki == null ? null : pki.tls(TestPki.ADMIN))) {
       while (true) {
         if (!process.isAlive()) {
           throw new IllegalStateException("etcd exited at start:\n" + tail());

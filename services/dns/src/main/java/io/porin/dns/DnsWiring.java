@@ -7,10 +7,14 @@ import io.porin.dns.server.QueryCounter;
 import io.porin.dns.source.ZoneSync;
 import io.porin.dns.zone.Resolver;
 import io.porin.kvstore.KvStore;
+import io.porin.service.tls.AccessRules;
+import io.porin.service.tls.AccessTable;
+import io.porin.service.tls.ServiceTls;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.util.Map;
 
 /** What the cluster DNS is made of. */
 public class DnsWiring {
@@ -18,8 +22,9 @@ public class DnsWiring {
   /** etcd, where services and pod addresses are published. */
   @Produces
   @Singleton
-  KvStore kvStore(DnsConfig config) {
-    return KvStore.connect(config.etcd().endpoints(), config.etcd().timeout());
+  KvStore kvStore(DnsConfig config, ServiceTls tls) {
+    return KvStore.connect(
+        config.etcd().endpoints(), config.etcd().timeout(), tls.cluster().orElse(null));
   }
 
   void closeKvStore(@Disposes KvStore kv) {
@@ -72,5 +77,12 @@ public class DnsWiring {
 
   void closeDnsServer(@Disposes DnsServer server) {
     server.close();
+  }
+
+  /** The cluster DNS serves no gRPC: its port (health, metrics) takes any identity's TLS. */
+  @Produces
+  @Singleton
+  AccessRules accessRules() {
+    return AccessTable.of(Map.of());
   }
 }

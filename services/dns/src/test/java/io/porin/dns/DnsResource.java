@@ -14,4 +14,9 @@ public class DnsResource extends EtcdTestResource {
     dnsPort = EtcdProcess.freePort();
     return Map.of("porin.dns.port", Integer.toString(dnsPort), "porin.dns.bind", "127.0.0.1");
   }
+
+  @Override
+  protected String service() {
+    return "dns";
+  }
 }

@@ -1,8 +1,6 @@
 package io.porin.dns;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.hamcrest.Matchers.containsString;
 
 import io.netty.handler.codec.dns.DnsRecordType;
 import io.porin.core.policy.Protocol;
@@ -12,6 +10,7 @@ import io.porin.dns.zone.Rcode;
 import io.porin.dns.zone.Zones;
 import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
+import io.porin.service.testing.TestHttp;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
 import java.util.List;
@@ -54,7 +53,7 @@ class DnsServiceIT {
 
   private static void putEndpoint(String ip, String namespace, String pod) {
     kv.put(
-        Keys.Endpoints.endpoint(ip),
+        Keys.Endpoints.endpoint("n1", ip),
         "{\"ip\":\"%s\",\"identity\":123,\"node\":\"node1\",\"namespace\":\"%s\",\"pod\":\"%s\",\"endpointId\":7}"
             .formatted(ip, namespace, pod),
         0);
@@ -77,17 +76,21 @@ class DnsServiceIT {
   @Order(1)
   void readyOnceTheZoneIsLoadedAndTheSocketsAreBound() throws InterruptedException {
     long deadline = System.nanoTime() + 20_000_000_000L;
-    while (given().port(DnsResource.port).get("/q/health/ready").statusCode() != 200
+    while (TestHttp.get(DnsResource.port, "dns", "/q/health/ready").status() != 200
         && System.nanoTime() < deadline) {
       Thread.sleep(100);
     }
-    given()
-        .port(DnsResource.port)
-        .get("/q/health/ready")
-        .then()
-        .statusCode(200)
-        .body(containsString("zoneLoaded"));
-    given().port(DnsResource.port).get("/q/health/live").then().statusCode(200);
+    assertThat(TestHttp.get(DnsResource.port, "dns", "/q/health/ready"))
+        .satisfies(
+            r -> {
+              assertThat(r.status()).isEqualTo(200);
+              assertThat(r.body()).contains("zoneLoaded");
+            });
+    assertThat(TestHttp.get(DnsResource.port, "dns", "/q/health/live"))
+        .satisfies(
+            r -> {
+              assertThat(r.status()).isEqualTo(200);
+            });
     // Nothing published yet: the name does not exist.
     assertThat(DnsClient.udp(port(), API, DnsRecordType.A).rcode())
         .isEqualTo(Rcode.NXDOMAIN.code());
@@ -144,7 +147,7 @@ class DnsServiceIT {
   @Order(3)
   void changesAndDeletesShowAndAMalformedRecordHarmsNothingElse() throws InterruptedException {
     kv.put(Keys.Services.service("demo", "broken"), "{not json", 0);
-    kv.put(Keys.Endpoints.endpoint("10.0.1.99"), "[]", 0);
+    kv.put(Keys.Endpoints.endpoint("n1", "10.0.1.99"), "[]", 0);
     put(
         Zones.clusterIp(
             "demo", "api", List.of("10.96.0.99"), List.of(Zones.port("http", 80, Protocol.TCP))));
@@ -169,7 +172,7 @@ class DnsServiceIT {
     assertThat(DnsClient.tcp(port(), API, DnsRecordType.A).rcode())
         .isEqualTo(Rcode.NXDOMAIN.code());
 
-    kv.delete(Keys.Endpoints.endpoint("fd00:1::7"));
+    kv.delete(Keys.Endpoints.endpoint("n1", "fd00:1::7"));
     assertThat(
             eventually(
                     () ->
@@ -186,7 +189,7 @@ class DnsServiceIT {
   @Test
   @Order(4)
   void queriesAreCountedByResponseCode() {
-    String metrics = given().port(DnsResource.port).get("/q/metrics").then().extract().asString();
+    String metrics = TestHttp.get(DnsResource.port, "dns", "/q/metrics").body();
     assertThat(metrics).contains("porin_dns_queries_total{rcode=\"NXDOMAIN\"}");
     assertThat(metrics).contains("porin_dns_queries_total{rcode=\"NOERROR\"}");
     assertThat(metrics).doesNotContain("porin_dns_queries_total{rcode=\"NXDOMAIN\"} 0.0");

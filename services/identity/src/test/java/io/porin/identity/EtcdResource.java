@@ -12,4 +12,9 @@ public class EtcdResource extends EtcdTestResource {
         "porin.identity.gc-interval", "500ms",
         "porin.identity.gc-grace-period", "1s");
   }
+
+  @Override
+  protected String service() {
+    return "identity";
+  }
 }

@@ -9,4 +9,9 @@ public class EtcdResource extends EtcdTestResource {
   protected Map<String, String> settings() {
     return Map.of("porin.ipam.cluster-pool-ipv4-pod-cidr-list", "10.10.0.0/23,10.20.0.0/24");
   }
+
+  @Override
+  protected String service() {
+    return "ipam";
+  }
 }

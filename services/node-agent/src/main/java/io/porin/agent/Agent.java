@@ -46,6 +46,8 @@ import io.porin.core.ipam.Cidr;
 import io.porin.core.labels.LabelFilter;
 import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
+import io.porin.service.tls.RevocationWatch;
+import io.porin.service.tls.ServiceTls;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -101,7 +103,17 @@ public class Agent {
   private volatile WireGuardAgent wireGuard;
   private volatile NodeAddresses nodeAddresses;
 
-  public Agent(AgentConfig config, MeterRegistry registry, Instance<KubernetesClient> kubernetes) {
+  private final ServiceTls tls;
+  private final RevocationWatch revocations;
+
+  public Agent(
+      AgentConfig config,
+      MeterRegistry registry,
+      Instance<KubernetesClient> kubernetes,
+      ServiceTls tls,
+      RevocationWatch revocations) {
+    this.tls = tls;
+    this.revocations = revocations;
     this.config = config;
     this.registry = registry;
     this.kubernetes = kubernetes;
@@ -119,8 +131,11 @@ public class Agent {
       Files.createDirectories(state);
       startupProblem = "loading the datapath";
       datapath = LinuxDatapath.open(Path.of(a.pinDir().orElse("/sys/fs/bpf/porin/" + node)));
-      kv = KvStore.connect(config.etcd().endpoints(), config.etcd().timeout());
-      control = new ControlPlane(a.identity(), a.ipam(), a.policy());
+      kv =
+          KvStore.connect(
+              config.etcd().endpoints(), config.etcd().timeout(), tls.cluster().orElse(null));
+      revocations.follow(kv);
+      control = new ControlPlane(a.identity(), a.ipam(), a.policy(), tls.cluster());
       wireGuard = encryption(state);
       NodeAddresses addresses = joinNode(state);
       attachDevices();
@@ -141,6 +156,17 @@ public class Agent {
         scheduler.scheduleWithFixedDelay(wireGuard::refreshMetrics, 1, 5, TimeUnit.SECONDS);
       }
       ipcache = new IpcacheSync(datapath, kv, node, a.autoNodeRoutes());
+      IpcacheSync ic = ipcache;
+      java.util.function.Predicate<String> revokedNode =
+          n -> {
+            try {
+              return revocations.revokedAt(io.porin.tls.PeerIdentity.node(n)).isPresent();
+            } catch (IllegalArgumentException e) {
+              return false;
+            }
+          };
+      ic.ignoreNodes(revokedNode);
+      revocations.onChange(() -> ic.ignoreNodes(revokedNode));
       startupProblem = "programming services";
       services = new ServiceSync(datapath.loadBalancer(), a.nodeAddresses().orElse(List.of()));
       closing(new ServiceWatch(kv, services));

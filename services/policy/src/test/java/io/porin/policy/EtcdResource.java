@@ -9,4 +9,9 @@ public class EtcdResource extends EtcdTestResource {
   protected Map<String, String> settings() {
     return Map.of("porin.policy.source", "standalone");
   }
+
+  @Override
+  protected String service() {
+    return "policy";
+  }
 }

@@ -9,4 +9,9 @@ public class KubernetesEtcdResource extends EtcdTestResource {
   protected Map<String, String> settings() {
     return Map.of("porin.policy.source", "kubernetes");
   }
+
+  @Override
+  protected String service() {
+    return "policy";
+  }
 }

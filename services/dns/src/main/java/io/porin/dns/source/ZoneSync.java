@@ -173,7 +173,9 @@ public final class ZoneSync implements AutoCloseable {
 
   /** A pod address from its endpoint key; null for addresses that belong to no pod. */
   private static DnsZone.Pod pod(Entry e) throws IOException {
-    String ip = e.key().substring(Keys.Endpoints.PREFIX.length());
+    String ip =
+        Keys.Endpoints.ipOf(e.key())
+            .orElseThrow(() -> new IOException("not an endpoint key (endpoints/<node>/<ip>)"));
     InetAddress address = AddressNames.parseLiteral(ip);
     JsonNode v = JSON.readTree(e.value());
     if (v == null || !v.isObject()) {

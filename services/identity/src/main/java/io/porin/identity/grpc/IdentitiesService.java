@@ -26,6 +26,7 @@ import io.porin.kvstore.Entry;
 import io.porin.kvstore.KvStore;
 import io.porin.service.GrpcCalls;
 import io.porin.service.WatchStreams;
+import io.porin.service.tls.Authorization;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -42,9 +43,16 @@ public class IdentitiesService implements Identities {
   private final MeterRegistry registry;
   private final ConcurrentHashMap<String, Counter> errors = new ConcurrentHashMap<>();
 
+  private final Authorization authorization;
+
   @Inject
-  public IdentitiesService(IdentityAllocator allocator, KvStore kv, MeterRegistry registry) {
+  public IdentitiesService(
+      IdentityAllocator allocator,
+      KvStore kv,
+      MeterRegistry registry,
+      Authorization authorization) {
     this.allocator = allocator;
+    this.authorization = authorization;
     this.kv = kv;
     this.registry = registry;
     this.allocationTimer =
@@ -61,6 +69,7 @@ public class IdentitiesService implements Identities {
         () -> {
           long start = System.nanoTime();
           try {
+            authorization.requireSelfIfNode(request.getOwner(), "allocate identities");
             LabelSet labels = IdentityAllocator.parseLabels(request.getLabelsList());
             Allocation a = allocator.allocate(labels, request.getOwner());
             return AllocateResponse.newBuilder()
@@ -81,6 +90,7 @@ public class IdentitiesService implements Identities {
   @Override
   @Blocking
   public Uni<ReleaseResponse> release(ReleaseRequest request) {
+    authorization.requireSelfIfNode(request.getOwner(), "release identities");
     return GrpcCalls.call(
         () ->
             ReleaseResponse.newBuilder()
@@ -91,6 +101,7 @@ public class IdentitiesService implements Identities {
   @Override
   @Blocking
   public Uni<KeepAliveResponse> keepAlive(KeepAliveRequest request) {
+    authorization.requireSelfIfNode(request.getOwner(), "keep identities alive");
     return GrpcCalls.call(
         () ->
             allocator

@@ -10,6 +10,9 @@ import io.porin.identity.allocate.IdentityAllocator;
 import io.porin.identity.config.PorinConfig;
 import io.porin.identity.gc.IdentityCollector;
 import io.porin.kvstore.KvStore;
+import io.porin.service.tls.AccessRules;
+import io.porin.service.tls.AccessTable;
+import io.porin.service.tls.ServiceTls;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
@@ -17,6 +20,7 @@ import jakarta.inject.Singleton;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 
 /** What the identity service is made of. */
 public class IdentityWiring {
@@ -24,8 +28,9 @@ public class IdentityWiring {
   /** The etcd client. */
   @Produces
   @Singleton
-  KvStore kvStore(PorinConfig config) {
-    return KvStore.connect(config.etcd().endpoints(), config.etcd().timeout());
+  KvStore kvStore(PorinConfig config, ServiceTls tls) {
+    return KvStore.connect(
+        config.etcd().endpoints(), config.etcd().timeout(), tls.cluster().orElse(null));
   }
 
   void closeKvStore(@Disposes KvStore kv) {
@@ -93,5 +98,18 @@ public class IdentityWiring {
 
   void closeCollector(@Disposes IdentityCollector collector) {
     collector.close();
+  }
+
+  /** Who may call what: agents allocate (for their own node), everyone of the cluster reads. */
+  @Produces
+  @Singleton
+  AccessRules accessRules() {
+    String s = "porin.identity.v1.Identities/";
+    return AccessTable.of(
+        Map.of(
+            s + "Allocate", AccessRules.COMPONENTS,
+            s + "Release", AccessRules.COMPONENTS,
+            s + "KeepAlive", AccessRules.COMPONENTS,
+            s + "*", AccessRules.ANYONE));
   }
 }

@@ -1,12 +1,9 @@
 package io.porin.identity.grpc;
 
 import static io.porin.service.testing.GrpcAssertions.assertStatus;
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.hamcrest.Matchers.containsString;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.porin.api.identity.v1.AllocateRequest;
 import io.porin.api.identity.v1.AllocateResponse;
@@ -20,6 +17,7 @@ import io.porin.api.identity.v1.ReleaseRequest;
 import io.porin.api.identity.v1.WatchEvent;
 import io.porin.api.identity.v1.WatchRequest;
 import io.porin.identity.EtcdResource;
+import io.porin.service.testing.TestHttp;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
 import java.util.ArrayList;
@@ -43,8 +41,7 @@ class IdentitiesServiceIT {
 
   @BeforeAll
   static void connect() {
-    channel =
-        ManagedChannelBuilder.forAddress("127.0.0.1", EtcdResource.port).usePlaintext().build();
+    channel = io.porin.service.testing.TestChannels.admin(EtcdResource.port, "identity");
     stub = IdentitiesGrpc.newBlockingStub(channel);
   }
 
@@ -241,16 +238,17 @@ class IdentitiesServiceIT {
   @Test
   @Order(6)
   void metricsAreExposed() {
-    given()
-        .port(EtcdResource.port)
-        .get("/q/metrics")
-        .then()
-        .statusCode(200)
-        .body(containsString("porin_identity_count "))
-        .body(containsString("porin_identity_allocation_seconds_bucket"))
-        .body(containsString("porin_identity_allocation_errors_total{code=\"INVALID_ARGUMENT\"}"));
+    assertThat(TestHttp.get(EtcdResource.port, "identity", "/q/metrics"))
+        .satisfies(
+            r -> {
+              assertThat(r.status()).isEqualTo(200);
+              assertThat(r.body()).contains("porin_identity_count ");
+              assertThat(r.body()).contains("porin_identity_allocation_seconds_bucket");
+              assertThat(r.body())
+                  .contains("porin_identity_allocation_errors_total{code=\"INVALID_ARGUMENT\"}");
+            });
     // Test 5 waited for one deletion; leases of earlier tests may have expired into more.
-    String metrics = given().port(EtcdResource.port).get("/q/metrics").asString();
+    String metrics = TestHttp.get(EtcdResource.port, "identity", "/q/metrics").body();
     var deleted =
         java.util.regex.Pattern.compile("(?m)^porin_identity_gc_deleted_total (\\S+)$")
             .matcher(metrics);
@@ -261,25 +259,33 @@ class IdentitiesServiceIT {
   @Test
   @Order(7)
   void withoutEtcdRequestsAreUnavailableAndReadinessGoesDown() throws Exception {
-    given().port(EtcdResource.port).get("/q/health/ready").then().statusCode(200);
+    assertThat(TestHttp.get(EtcdResource.port, "identity", "/q/health/ready"))
+        .satisfies(
+            r -> {
+              assertThat(r.status()).isEqualTo(200);
+            });
     EtcdResource.etcd.stop();
     try {
       assertStatus(() -> allocate("node-1", "k8s:app=offline"), Status.Code.UNAVAILABLE, "etcd");
-      given()
-          .port(EtcdResource.port)
-          .get("/q/health/ready")
-          .then()
-          .statusCode(503)
-          .body(containsString("etcd"));
+      assertThat(TestHttp.get(EtcdResource.port, "identity", "/q/health/ready"))
+          .satisfies(
+              r -> {
+                assertThat(r.status()).isEqualTo(503);
+                assertThat(r.body()).contains("etcd");
+              });
     } finally {
       EtcdResource.etcd.start();
     }
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (given().port(EtcdResource.port).get("/q/health/ready").statusCode() != 200
+    while (TestHttp.get(EtcdResource.port, "identity", "/q/health/ready").status() != 200
         && System.nanoTime() < deadline) {
       Thread.sleep(200);
     }
-    given().port(EtcdResource.port).get("/q/health/ready").then().statusCode(200);
+    assertThat(TestHttp.get(EtcdResource.port, "identity", "/q/health/ready"))
+        .satisfies(
+            r -> {
+              assertThat(r.status()).isEqualTo(200);
+            });
     assertThat(allocate("node-1", "k8s:app=offline").getCreated()).isTrue();
   }
 }

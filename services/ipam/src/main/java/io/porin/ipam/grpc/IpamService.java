@@ -19,6 +19,7 @@ import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
 import io.porin.service.GrpcCalls;
 import io.porin.service.WatchStreams;
+import io.porin.service.tls.Authorization;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -34,9 +35,16 @@ public class IpamService implements Ipam {
   private final MeterRegistry registry;
   private final ConcurrentHashMap<String, Counter> errors = new ConcurrentHashMap<>();
 
+  private final Authorization authorization;
+
   @Inject
-  public IpamService(NodeCidrAllocator allocator, KvStore kv, MeterRegistry registry) {
+  public IpamService(
+      NodeCidrAllocator allocator,
+      KvStore kv,
+      MeterRegistry registry,
+      Authorization authorization) {
     this.allocator = allocator;
+    this.authorization = authorization;
     this.kv = kv;
     this.registry = registry;
   }
@@ -47,6 +55,7 @@ public class IpamService implements Ipam {
     return GrpcCalls.call(
         () -> {
           try {
+            authorization.requireSelfIfNode(request.getNode(), "allocate pod CIDRs");
             return toProto(allocator.allocate(request.getNode()));
           } catch (RuntimeException e) {
             String code = GrpcCalls.toStatus(e).getStatus().getCode().name();
@@ -67,6 +76,7 @@ public class IpamService implements Ipam {
   @Override
   @Blocking
   public Uni<ReleaseNodeResponse> releaseNode(ReleaseNodeRequest request) {
+    authorization.requireSelfIfNode(request.getNode(), "release pod CIDRs");
     return GrpcCalls.call(
         () ->
             ReleaseNodeResponse.newBuilder()

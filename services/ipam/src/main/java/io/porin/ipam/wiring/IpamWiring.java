@@ -9,6 +9,9 @@ import io.porin.ipam.allocate.NodeCidrAllocator;
 import io.porin.ipam.config.IpamConfig;
 import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
+import io.porin.service.tls.AccessRules;
+import io.porin.service.tls.AccessTable;
+import io.porin.service.tls.ServiceTls;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
@@ -16,6 +19,7 @@ import jakarta.inject.Singleton;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** What the IPAM service is made of. */
@@ -24,8 +28,9 @@ public class IpamWiring {
   /** The etcd client. */
   @Produces
   @Singleton
-  KvStore kvStore(IpamConfig config) {
-    return KvStore.connect(config.etcd().endpoints(), config.etcd().timeout());
+  KvStore kvStore(IpamConfig config, ServiceTls tls) {
+    return KvStore.connect(
+        config.etcd().endpoints(), config.etcd().timeout(), tls.cluster().orElse(null));
   }
 
   void closeKvStore(@Disposes KvStore kv) {
@@ -105,5 +110,19 @@ public class IpamWiring {
               }
             });
     return allocator;
+  }
+
+  /** Who may call what: a node allocates its own CIDRs, everyone of the cluster reads. */
+  @Produces
+  @Singleton
+  AccessRules accessRules() {
+    String s = "porin.ipam.v1.Ipam/";
+    var nodes =
+        java.util.Set.of(io.porin.tls.PeerIdentity.Kind.NODE, io.porin.tls.PeerIdentity.Kind.ADMIN);
+    return AccessTable.of(
+        Map.of(
+            s + "AllocateNode", nodes,
+            s + "ReleaseNode", nodes,
+            s + "*", AccessRules.ANYONE));
   }
 }

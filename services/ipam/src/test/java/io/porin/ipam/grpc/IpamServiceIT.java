@@ -1,12 +1,9 @@
 package io.porin.ipam.grpc;
 
 import static io.porin.service.testing.GrpcAssertions.assertStatus;
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.hamcrest.Matchers.containsString;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.porin.api.ipam.v1.AllocateNodeRequest;
 import io.porin.api.ipam.v1.IpamGrpc;
@@ -18,6 +15,7 @@ import io.porin.api.ipam.v1.WatchEvent;
 import io.porin.api.ipam.v1.WatchRequest;
 import io.porin.ipam.EtcdResource;
 import io.porin.kvstore.testing.EtcdProcess;
+import io.porin.service.testing.TestHttp;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
 import java.nio.file.Files;
@@ -41,8 +39,7 @@ class IpamServiceIT {
 
   @BeforeAll
   static void connect() {
-    channel =
-        ManagedChannelBuilder.forAddress("127.0.0.1", EtcdResource.port).usePlaintext().build();
+    channel = io.porin.service.testing.TestChannels.admin(EtcdResource.port, "ipam");
   }
 
   @AfterAll
@@ -113,15 +110,20 @@ class IpamServiceIT {
   @Test
   @Order(4)
   void metricsAndReadiness() {
-    given().port(EtcdResource.port).get("/q/health/ready").then().statusCode(200);
-    given()
-        .port(EtcdResource.port)
-        .get("/q/metrics")
-        .then()
-        .statusCode(200)
-        .body(containsString("porin_ipam_node_cidrs_total{family=\"ipv4\"} 3.0"))
-        .body(containsString("porin_ipam_node_cidrs_used{family=\"ipv4\"}"))
-        .body(containsString("porin_ipam_allocation_errors_total{code=\"RESOURCE_EXHAUSTED\"}"));
+    assertThat(TestHttp.get(EtcdResource.port, "ipam", "/q/health/ready"))
+        .satisfies(
+            r -> {
+              assertThat(r.status()).isEqualTo(200);
+            });
+    assertThat(TestHttp.get(EtcdResource.port, "ipam", "/q/metrics"))
+        .satisfies(
+            r -> {
+              assertThat(r.status()).isEqualTo(200);
+              assertThat(r.body()).contains("porin_ipam_node_cidrs_total{family=\"ipv4\"} 3.0");
+              assertThat(r.body()).contains("porin_ipam_node_cidrs_used{family=\"ipv4\"}");
+              assertThat(r.body())
+                  .contains("porin_ipam_allocation_errors_total{code=\"RESOURCE_EXHAUSTED\"}");
+            });
   }
 
   @Test
@@ -147,6 +149,7 @@ class IpamServiceIT {
             new ProcessBuilder(
                     java,
                     c.get(0),
+                    "-Dporin.tls.insecure=true",
                     "-Dquarkus.http.port=" + EtcdProcess.freePort(),
                     "-jar",
                     jar.toString())

@@ -1,7 +1,6 @@
 package io.porin.agent.control;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.porin.api.identity.v1.AllocateRequest;
 import io.porin.api.identity.v1.IdentitiesGrpc;
 import io.porin.api.identity.v1.KeepAliveRequest;
@@ -10,7 +9,11 @@ import io.porin.api.ipam.v1.AllocateNodeRequest;
 import io.porin.api.ipam.v1.IpamGrpc;
 import io.porin.api.ipam.v1.NodeCidrs;
 import io.porin.api.policy.v1.PoliciesGrpc;
+import io.porin.service.tls.ClusterChannels;
+import io.porin.tls.ClusterTls;
+import io.porin.tls.PeerIdentity;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /** The agent's clients of the identity, IPAM and policy services. */
@@ -24,13 +27,19 @@ public final class ControlPlane implements IdentityClient, AutoCloseable {
   private final String ipamTarget;
   private final String policyTarget;
 
-  public ControlPlane(String identityTarget, String ipamTarget, String policyTarget) {
+  /**
+   * Channels to the three services; each must prove its identity ({@code svc/identity}, ...) with a
+   * certificate of the cluster CA, and sees this agent's own certificate ({@code tls} empty:
+   * plaintext, for development).
+   */
+  public ControlPlane(
+      String identityTarget, String ipamTarget, String policyTarget, Optional<ClusterTls> tls) {
     this.identityTarget = identityTarget;
     this.ipamTarget = ipamTarget;
     this.policyTarget = policyTarget;
-    identity = channel(identityTarget);
-    ipam = channel(ipamTarget);
-    policy = channel(policyTarget);
+    identity = channel(identityTarget, tls, "identity");
+    ipam = channel(ipamTarget, tls, "ipam");
+    policy = channel(policyTarget, tls, "policy");
   }
 
   /**
@@ -41,9 +50,8 @@ public final class ControlPlane implements IdentityClient, AutoCloseable {
     policy.resetConnectBackoff();
   }
 
-  private static ManagedChannel channel(String target) {
-    return ManagedChannelBuilder.forTarget(target)
-        .usePlaintext()
+  private static ManagedChannel channel(String target, Optional<ClusterTls> tls, String service) {
+    return ClusterChannels.builder(target, tls, PeerIdentity.service(service))
         .maxInboundMessageSize(64 * 1024 * 1024)
         .build();
   }

@@ -38,8 +38,22 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
   private final String node;
   private final boolean nodeRoutes;
   private final Map<Cidr, Integer> local = new HashMap<>();
-  private final Map<Cidr, Integer> endpoints = new HashMap<>();
-  private final Map<java.net.InetAddress, Peer> peerInfo = new HashMap<>();
+
+  /** Endpoint records as published, by key; which of them count is decided at each flush. */
+  private final Map<String, Published> published = new HashMap<>();
+
+  /** Which node holds each IPAM block (written by the IPAM service only). */
+  private final Map<Cidr, String> blockOwners = new HashMap<>();
+
+  private boolean blocksKnown;
+  private final Set<String> refusedKeys = new HashSet<>();
+  private final java.util.concurrent.atomic.AtomicLong refused =
+      new java.util.concurrent.atomic.AtomicLong();
+  private volatile java.util.function.Predicate<String> revokedNode = n -> false;
+
+  /** One endpoint record: the node whose key it is under, and what it says. */
+  private record Published(String node, Cidr prefix, java.net.InetAddress address, Peer peer) {}
+
   private final java.util.concurrent.atomic.AtomicReference<Map<java.net.InetAddress, Peer>> peers =
       new java.util.concurrent.atomic.AtomicReference<>(Map.of());
 
@@ -76,6 +90,7 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
   }
 
   public void start() {
+    watches.add(kv.watch(Keys.Ipam.BLOCKS_PREFIX, 0, listener(this::blocksReset, this::block)));
     watches.add(kv.watch(Keys.Endpoints.PREFIX, 0, listener(this::endpointsReset, this::endpoint)));
     watches.add(kv.watch(Keys.Nodes.PREFIX, 0, listener(this::nodesReset, this::node)));
   }
@@ -123,35 +138,106 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
     };
   }
 
+  /**
+   * Ignores, from now on, what nodes whose certificates were revoked publish (their endpoints, and
+   * so their pods' identities).
+   */
+  public synchronized void ignoreNodes(java.util.function.Predicate<String> revoked) {
+    this.revokedNode = revoked;
+    flush();
+  }
+
+  /** Endpoint records not taken: published under a node that does not hold the address. */
+  public long refusedRecords() {
+    return refused.get();
+  }
+
+  private void blocksReset(Snapshot s) {
+    blockOwners.clear();
+    s.entries().forEach(e -> block(new WatchEvent(WatchEvent.Type.PUT, e)));
+    blocksKnown = true;
+  }
+
+  private void block(WatchEvent e) {
+    String key = e.entry().key().substring(Keys.Ipam.BLOCKS_PREFIX.length());
+    int slash = key.indexOf('/');
+    try {
+      Cidr block = Cidr.parse(key.substring(slash + 1).replace('_', '/'));
+      if (e.type() == WatchEvent.Type.DELETE) {
+        blockOwners.remove(block);
+      } else {
+        blockOwners.put(block, e.entry().value());
+      }
+    } catch (RuntimeException ex) {
+      LOG.warnf("ignoring IPAM block key %s: %s", e.entry().key(), ex.getMessage());
+    }
+  }
+
   private void endpointsReset(Snapshot s) {
-    endpoints.clear();
-    peerInfo.clear();
+    published.clear();
     s.entries().forEach(e -> endpoint(new WatchEvent(WatchEvent.Type.PUT, e)));
   }
 
   private void endpoint(WatchEvent e) {
-    String ip = e.entry().key().substring(Keys.Endpoints.PREFIX.length());
+    String key = e.entry().key();
+    if (e.type() == WatchEvent.Type.DELETE) {
+      published.remove(key);
+      return;
+    }
     try {
+      String owner =
+          Keys.Endpoints.nodeOf(key).orElseThrow(() -> new IllegalArgumentException("no node"));
+      String ip = Keys.Endpoints.ipOf(key).orElseThrow();
       Cidr prefix = Cidr.parse(ip.contains(":") ? ip + "/128" : ip + "/32");
       java.net.InetAddress address = java.net.InetAddress.ofLiteral(ip);
-      if (e.type() == WatchEvent.Type.DELETE) {
-        endpoints.remove(prefix);
-        peerInfo.remove(address);
-      } else {
-        JsonNode v = JSON.readTree(e.entry().value());
-        endpoints.put(prefix, v.path("identity").asInt());
-        peerInfo.put(
-            address,
-            new Peer(
-                v.path("namespace").asText(""),
-                v.path("pod").asText(""),
-                v.path("node").asText(""),
-                v.path("endpointId").asInt(),
-                v.path("identity").asInt()));
-      }
+      JsonNode v = JSON.readTree(e.entry().value());
+      published.put(
+          key,
+          new Published(
+              owner,
+              prefix,
+              address,
+              new Peer(
+                  v.path("namespace").asText(""),
+                  v.path("pod").asText(""),
+                  owner,
+                  v.path("endpointId").asInt(),
+                  v.path("identity").asInt())));
     } catch (IOException | RuntimeException ex) {
-      LOG.warnf("ignoring endpoint key %s: %s", e.entry().key(), ex.getMessage());
+      published.remove(key);
+      LOG.warnf("ignoring endpoint key %s: %s", key, ex.getMessage());
     }
+  }
+
+  /**
+   * Whether a record counts: its node holds an IPAM block with its address (a node's certificate
+   * lets it write its own keys only, and this stops it from claiming another node's pods), and its
+   * node was not revoked. Until the blocks are known, records are taken as they are.
+   */
+  private boolean accepted(String key, Published p) {
+    if (revokedNode.test(p.node())) {
+      return false;
+    }
+    if (!blocksKnown) {
+      return true;
+    }
+    for (Map.Entry<Cidr, String> b : blockOwners.entrySet()) {
+      if (b.getKey().contains(p.prefix())) {
+        if (b.getValue().equals(p.node())) {
+          refusedKeys.remove(key);
+          return true;
+        }
+        break;
+      }
+    }
+    if (refusedKeys.add(key)) {
+      refused.incrementAndGet();
+      LOG.warnf(
+          "refusing endpoint %s published by node %s: the address is not in that node's pod"
+              + " CIDRs",
+          p.address().getHostAddress(), p.node());
+    }
+    return false;
   }
 
   private void nodesReset(Snapshot s) {
@@ -258,7 +344,15 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
   }
 
   private void flush() {
-    Map<java.net.InetAddress, Peer> p = new HashMap<>(peerInfo);
+    Map<Cidr, Integer> endpoints = new HashMap<>();
+    Map<java.net.InetAddress, Peer> p = new HashMap<>();
+    published.forEach(
+        (key, rec) -> {
+          if (accepted(key, rec)) {
+            endpoints.put(rec.prefix(), rec.peer().identity());
+            p.put(rec.address(), rec.peer());
+          }
+        });
     nodeAddresses.forEach(
         (name, addresses) -> addresses.forEach(a -> p.putIfAbsent(a, new Peer("", "", name, 0))));
     peers.set(Map.copyOf(p));

@@ -39,13 +39,13 @@ public final class EndpointAnnouncer {
       ObjectNode v = JSON.createObjectNode();
       v.put("ip", ip).put("identity", e.identity()).put("node", node);
       v.put("namespace", e.namespace()).put("pod", e.pod()).put("endpointId", e.id());
-      publication.put(Keys.Endpoints.endpoint(ip), v.toString());
+      publication.put(Keys.Endpoints.endpoint(node, ip), v.toString());
     }
   }
 
   public void withdraw(Endpoint e) {
     for (String ip : addresses(e)) {
-      publication.remove(Keys.Endpoints.endpoint(ip));
+      publication.remove(Keys.Endpoints.endpoint(node, ip));
       Cidr h = host(ip);
       datapath.deleteLocalAddress(h.family(), h.network());
       ipcache.removeLocal(h);

@@ -72,8 +72,12 @@ class IpcacheSyncIT {
   void theKernelIpcacheFollowsEndpointsNodesCidrsAndLocalEndpoints() throws Exception {
     // a stale entry left by a previous run goes away at the first sync
     dp.putIpcache(Map.of(c("10.9.9.9/32"), 4242));
-    kv.put(Keys.Endpoints.endpoint("10.1.0.5"), "{\"ip\":\"10.1.0.5\",\"identity\":70001}", 0);
-    kv.put(Keys.Endpoints.endpoint("fd00::5"), "{\"ip\":\"fd00::5\",\"identity\":70001}", 0);
+    kv.put(Keys.Ipam.block("ipv4", "10.1.0.0/24"), "me", 0);
+    kv.put(Keys.Ipam.block("ipv6", "fd00::/64"), "me", 0);
+    kv.put(Keys.Ipam.block("ipv4", "10.1.1.0/24"), "other", 0);
+    kv.put(
+        Keys.Endpoints.endpoint("me", "10.1.0.5"), "{\"ip\":\"10.1.0.5\",\"identity\":70001}", 0);
+    kv.put(Keys.Endpoints.endpoint("me", "fd00::5"), "{\"ip\":\"fd00::5\",\"identity\":70001}", 0);
     kv.put(
         Keys.Nodes.node("me"),
         "{\"name\":\"me\",\"addresses\":[\"192.168.50.1\"],\"ipv4Cidrs\":[\"10.1.0.0/24\"],\"gateway4\":\"10.1.0.1\"}",
@@ -95,8 +99,11 @@ class IpcacheSyncIT {
                   && !m.containsKey(c("10.9.9.9/32")));
 
       // a new endpoint elsewhere, one that goes away
-      kv.put(Keys.Endpoints.endpoint("10.1.1.7"), "{\"ip\":\"10.1.1.7\",\"identity\":70002}", 0);
-      kv.delete(Keys.Endpoints.endpoint("10.1.0.5"));
+      kv.put(
+          Keys.Endpoints.endpoint("other", "10.1.1.7"),
+          "{\"ip\":\"10.1.1.7\",\"identity\":70002}",
+          0);
+      kv.delete(Keys.Endpoints.endpoint("me", "10.1.0.5"));
       await(
           m ->
               Integer.valueOf(70002).equals(m.get(c("10.1.1.7/32")))
@@ -119,6 +126,26 @@ class IpcacheSyncIT {
       assertThat(dp.ipcacheGeneration()).as("no change, no bump").isEqualTo(generation + 1);
       sync.removeLocal(c("10.1.1.7/32"));
       assertThat(dp.ipcache()).containsEntry(c("10.1.1.7/32"), 70002);
+
+      // a node publishing an address of another node's pod CIDR is not believed (a node's
+      // certificate lets it write under its own name only, whatever it claims there)
+      kv.put(
+          Keys.Endpoints.endpoint("other", "10.1.0.9"),
+          "{\"ip\":\"10.1.0.9\",\"identity\":70009}",
+          0);
+      kv.put(
+          Keys.Endpoints.endpoint("other", "10.1.1.9"),
+          "{\"ip\":\"10.1.1.9\",\"identity\":70009}",
+          0);
+      await(m -> Integer.valueOf(70009).equals(m.get(c("10.1.1.9/32"))));
+      assertThat(dp.ipcache()).doesNotContainKey(c("10.1.0.9/32"));
+      assertThat(sync.refusedRecords()).isEqualTo(1);
+
+      // a revoked node's endpoints leave the ipcache
+      sync.ignoreNodes("other"::equals);
+      assertThat(dp.ipcache()).doesNotContainKeys(c("10.1.1.9/32"), c("10.1.1.7/32"));
+      sync.ignoreNodes(n -> false);
+      assertThat(dp.ipcache()).containsEntry(c("10.1.1.9/32"), 70009);
 
       // a node that leaves takes its addresses with it
       kv.delete(Keys.Nodes.node("other"));

@@ -26,6 +26,8 @@ import io.porin.core.resource.ResourceKind;
 import io.porin.policy.compile.PolicyEngine;
 import io.porin.policy.stream.Subscriptions;
 import io.porin.service.GrpcCalls;
+import io.porin.service.tls.Authorization;
+import io.porin.service.tls.Caller;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -49,14 +51,19 @@ public class PoliciesService implements Policies {
   private final PolicyEngine engine;
   private final Subscriptions subscriptions;
 
+  private final Authorization authorization;
+
   @Inject
-  public PoliciesService(PolicyEngine engine, Subscriptions subscriptions) {
+  public PoliciesService(
+      PolicyEngine engine, Subscriptions subscriptions, Authorization authorization) {
+    this.authorization = authorization;
     this.engine = engine;
     this.subscriptions = subscriptions;
   }
 
   @Override
   public Multi<PolicyUpdate> subscribe(Multi<SubscribeRequest> requests) {
+    Caller caller = Caller.current(); // read before the stream's first asynchronous step
     return Multi.createFrom()
         .emitter(
             emitter -> {
@@ -73,6 +80,14 @@ public class PoliciesService implements Policies {
                                   GrpcCalls.toStatus(
                                       new IllegalArgumentException(
                                           "subscription.node: is required")));
+                              return;
+                            }
+                            try {
+                              // A node subscribes, and so acks, for itself only.
+                              authorization.requireSelfIfNode(
+                                  caller, r.getSubscription().getNode(), "subscribe to policy");
+                            } catch (RuntimeException denied) {
+                              emitter.fail(denied);
                               return;
                             }
                             subscriptions.subscribe(

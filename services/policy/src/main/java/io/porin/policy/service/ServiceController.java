@@ -184,9 +184,11 @@ public final class ServiceController implements AutoCloseable {
             new ServiceBackends.EndpointAddress(
                 v.path("namespace").asText(""),
                 v.path("pod").asText(""),
-                v.path("node").asText(""),
-                v.path("ip").asText(""));
-        if (a.pod().isEmpty() || a.ip().isEmpty()) {
+                // Who published it and which address: from the key, which etcd lets only that
+                // node write, not from the value.
+                Keys.Endpoints.nodeOf(e.key()).orElse(""),
+                Keys.Endpoints.ipOf(e.key()).orElse(""));
+        if (a.pod().isEmpty() || a.ip().isEmpty() || a.node().isEmpty()) {
           return; // not a pod (a node's own address)
         }
         ServiceBackends.EndpointAddress before = endpoints.put(e.key(), a);

@@ -18,12 +18,16 @@ import io.porin.policy.source.ResourceSource;
 import io.porin.policy.source.StandaloneSource;
 import io.porin.policy.store.ResourceStore;
 import io.porin.policy.stream.Subscriptions;
+import io.porin.service.tls.AccessRules;
+import io.porin.service.tls.AccessTable;
+import io.porin.service.tls.ServiceTls;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** What the policy service is made of. */
@@ -32,8 +36,9 @@ public class PolicyWiring {
   /** The etcd client. */
   @Produces
   @Singleton
-  KvStore kvStore(PolicyConfig config) {
-    return KvStore.connect(config.etcd().endpoints(), config.etcd().timeout());
+  KvStore kvStore(PolicyConfig config, ServiceTls tls) {
+    return KvStore.connect(
+        config.etcd().endpoints(), config.etcd().timeout(), tls.cluster().orElse(null));
   }
 
   void closeKvStore(@Disposes KvStore kv) {
@@ -171,5 +176,23 @@ public class PolicyWiring {
 
   void closeEngine(@Disposes PolicyEngine engine) {
     engine.close();
+  }
+
+  /**
+   * Who may call what: agents subscribe (for their own node), admins apply and delete resources,
+   * everyone of the cluster reads, traces and waits.
+   */
+  @Produces
+  @Singleton
+  AccessRules accessRules() {
+    var nodes =
+        java.util.Set.of(io.porin.tls.PeerIdentity.Kind.NODE, io.porin.tls.PeerIdentity.Kind.ADMIN);
+    return AccessTable.of(
+        Map.of(
+            "porin.policy.v1.Policies/Subscribe", nodes,
+            "porin.policy.v1.Policies/*", AccessRules.ANYONE,
+            "porin.resource.v1.Resources/Apply", AccessRules.ADMINS,
+            "porin.resource.v1.Resources/Delete", AccessRules.ADMINS,
+            "porin.resource.v1.Resources/*", AccessRules.ANYONE));
   }
 }

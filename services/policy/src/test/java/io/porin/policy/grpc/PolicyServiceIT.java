@@ -1,12 +1,9 @@
 package io.porin.policy.grpc;
 
 import static io.porin.service.testing.GrpcAssertions.assertStatus;
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.hamcrest.Matchers.containsString;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.porin.api.policy.v1.Ack;
@@ -39,11 +36,11 @@ import io.porin.api.resource.v1.Result;
 import io.porin.kvstore.KvStore;
 import io.porin.policy.EtcdResource;
 import io.porin.policy.Identities;
+import io.porin.service.testing.TestHttp;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -160,9 +157,8 @@ class PolicyServiceIT {
 
   @BeforeAll
   static void connect() {
-    channel =
-        ManagedChannelBuilder.forAddress("127.0.0.1", EtcdResource.port).usePlaintext().build();
-    kv = KvStore.connect(List.of(EtcdResource.etcd.endpoint()), Duration.ofSeconds(5));
+    channel = io.porin.service.testing.TestChannels.admin(EtcdResource.port, "policy");
+    kv = EtcdResource.etcd.connect();
   }
 
   @AfterAll
@@ -443,19 +439,19 @@ class PolicyServiceIT {
             .findFirst()
             .orElseThrow();
     assertThat(dd.getSelectedIdentities()).isEqualTo(3);
-    given()
-        .port(EtcdResource.port)
-        .get("/q/health/ready")
-        .then()
-        .statusCode(200)
-        .body(containsString("\"synced\": true"));
-    given()
-        .port(EtcdResource.port)
-        .get("/q/metrics")
-        .then()
-        .statusCode(200)
-        .body(containsString("porin_policy_update_seconds_count"))
-        .body(containsString("porin_policy_subscribers"));
+    assertThat(TestHttp.get(EtcdResource.port, "policy", "/q/health/ready"))
+        .satisfies(
+            r -> {
+              assertThat(r.status()).isEqualTo(200);
+              assertThat(r.body()).contains("\"synced\": true");
+            });
+    assertThat(TestHttp.get(EtcdResource.port, "policy", "/q/metrics"))
+        .satisfies(
+            r -> {
+              assertThat(r.status()).isEqualTo(200);
+              assertThat(r.body()).contains("porin_policy_update_seconds_count");
+              assertThat(r.body()).contains("porin_policy_subscribers");
+            });
   }
 
   static TraceResponse trace(String from, String to, int port) {

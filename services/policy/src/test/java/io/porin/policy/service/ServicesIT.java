@@ -3,7 +3,6 @@ package io.porin.policy.service;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.porin.api.resource.v1.ApplyRequest;
 import io.porin.api.resource.v1.ApplyResponse;
 import io.porin.api.resource.v1.DeleteRequest;
@@ -16,8 +15,6 @@ import io.porin.kvstore.KvStore;
 import io.porin.policy.EtcdResource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
-import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -44,9 +41,8 @@ class ServicesIT {
 
   @BeforeAll
   static void connect() {
-    channel =
-        ManagedChannelBuilder.forAddress("127.0.0.1", EtcdResource.port).usePlaintext().build();
-    kv = KvStore.connect(List.of(EtcdResource.etcd.endpoint()), Duration.ofSeconds(5));
+    channel = io.porin.service.testing.TestChannels.admin(EtcdResource.port, "policy");
+    kv = EtcdResource.etcd.connect();
   }
 
   @AfterAll
@@ -85,7 +81,7 @@ class ServicesIT {
 
   static void endpoint(String pod, String ip) {
     kv.put(
-        Keys.Endpoints.endpoint(ip),
+        Keys.Endpoints.endpoint("n1", ip),
         "{\"ip\":\""
             + ip
             + "\",\"identity\":70000,\"node\":\"n1\",\"namespace\":\"shop\",\"pod\":\""
@@ -145,7 +141,7 @@ class ServicesIT {
             x ->
                 x.backends().size() == 2
                     && x.backends().get(1).state() == ServiceRecord.State.TERMINATING);
-    kv.delete(Keys.Endpoints.endpoint("10.0.2.7"));
+    kv.delete(Keys.Endpoints.endpoint("n1", "10.0.2.7"));
     awaitRecord("cart", x -> x.backends().size() == 1);
   }
 

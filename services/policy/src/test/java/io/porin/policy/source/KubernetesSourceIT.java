@@ -19,8 +19,6 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import jakarta.inject.Inject;
-import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -43,8 +41,7 @@ class KubernetesSourceIT {
 
   @Test
   void kubernetesPoliciesAndPodsAreCompiled() throws Exception {
-    try (KvStore kv =
-        KvStore.connect(List.of(KubernetesEtcdResource.etcd.endpoint()), Duration.ofSeconds(5))) {
+    try (KvStore kv = KubernetesEtcdResource.etcd.connect()) {
       client
           .namespaces()
           .resource(
@@ -150,8 +147,7 @@ class KubernetesSourceIT {
 
   @Test
   void kubernetesServicesBecomeServiceRecordsWithTheirPodsAsBackends() throws Exception {
-    try (KvStore kv =
-        KvStore.connect(List.of(KubernetesEtcdResource.etcd.endpoint()), Duration.ofSeconds(5))) {
+    try (KvStore kv = KubernetesEtcdResource.etcd.connect()) {
       client
           .namespaces()
           .resource(
@@ -197,7 +193,7 @@ class KubernetesSourceIT {
           .create();
       // the agent hosting api-1 publishes its address
       kv.put(
-          io.porin.kvstore.Keys.Endpoints.endpoint("10.200.9.9"),
+          io.porin.kvstore.Keys.Endpoints.endpoint("n1", "10.200.9.9"),
           "{\"ip\":\"10.200.9.9\",\"identity\":70000,\"node\":\"n1\",\"namespace\":\"store\","
               + "\"pod\":\"api-1\",\"endpointId\":3}",
           0);

@@ -3,16 +3,19 @@ package io.porin.relay.peers;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
 import io.porin.kvstore.Snapshot;
 import io.porin.kvstore.WatchEvent;
 import io.porin.kvstore.WatchListener;
+import io.porin.service.tls.ClusterChannels;
+import io.porin.tls.ClusterTls;
+import io.porin.tls.PeerIdentity;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
@@ -37,13 +40,16 @@ public final class Peers implements AutoCloseable {
   private volatile boolean synced;
   private AutoCloseable watch;
 
-  private Peers(int agentPort) {
+  private final Optional<ClusterTls> tls;
+
+  private Peers(int agentPort, Optional<ClusterTls> tls) {
     this.agentPort = agentPort;
+    this.tls = tls;
   }
 
   /** Fixed peers ({@code node=host:port}). */
-  public static Peers fixed(List<String> agents) {
-    Peers p = new Peers(0);
+  public static Peers fixed(List<String> agents, Optional<ClusterTls> tls) {
+    Peers p = new Peers(0, tls);
     Map<String, Peer> m = new TreeMap<>();
     for (String a : agents) {
       int eq = a.indexOf('=');
@@ -59,8 +65,8 @@ public final class Peers implements AutoCloseable {
   }
 
   /** Peers discovered from etcd, kept current by a watch. */
-  public static Peers discovered(KvStore kv, int agentPort) {
-    Peers p = new Peers(agentPort);
+  public static Peers discovered(KvStore kv, int agentPort, Optional<ClusterTls> tls) {
+    Peers p = new Peers(agentPort, tls);
     p.watch =
         kv.watch(
             Keys.Nodes.PREFIX,
@@ -132,13 +138,12 @@ public final class Peers implements AutoCloseable {
     return List.copyOf(new TreeMap<>(peers.get()).values());
   }
 
-  /** The channel to a node's agent. */
+  /** The channel to a node's agent, which must prove it is that node's agent. */
   public ManagedChannel channel(Peer p) {
     return channels.computeIfAbsent(
         p.node() + "@" + p.address(),
         k ->
-            ManagedChannelBuilder.forTarget(p.address())
-                .usePlaintext()
+            ClusterChannels.builder(p.address(), tls, PeerIdentity.node(p.node()))
                 .maxInboundMessageSize(64 * 1024 * 1024)
                 .build());
   }

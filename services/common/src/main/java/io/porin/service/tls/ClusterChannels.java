@@ -1,0 +1,37 @@
+package io.porin.service.tls;
+
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.TlsChannelCredentials;
+import io.porin.tls.ClusterTls;
+import io.porin.tls.PeerIdentity;
+import java.util.Optional;
+
+/**
+ * Channels from one component of the control plane to another: mutual TLS 1.3 with this component's
+ * (reloading) certificate, expecting the peer to prove {@code expected}; plaintext only when this
+ * component runs with {@code porin.tls.insecure=true}.
+ */
+public final class ClusterChannels {
+  private ClusterChannels() {}
+
+  /** A channel builder for {@code target} (host:port), to be built by the caller. */
+  public static ManagedChannelBuilder<?> builder(
+      String target, Optional<ClusterTls> tls, PeerIdentity expected) {
+    return Grpc.newChannelBuilder(target, credentials(tls, expected));
+  }
+
+  /** The credentials to reach a peer that must prove {@code expected}. */
+  public static ChannelCredentials credentials(Optional<ClusterTls> tls, PeerIdentity expected) {
+    if (tls.isEmpty()) {
+      return InsecureChannelCredentials.create();
+    }
+    ClusterTls t = tls.get();
+    return TlsChannelCredentials.newBuilder()
+        .keyManager(t.keyManager())
+        .trustManager(t.serverTrust(ClusterTls.exactly(expected), expected.toString()))
+        .build();
+  }
+}

@@ -1,0 +1,52 @@
+package io.porin.service.tls;
+
+import io.porin.tls.ClusterTls;
+import io.porin.tls.TlsException;
+import jakarta.inject.Singleton;
+import java.util.Optional;
+import org.jboss.logging.Logger;
+
+/**
+ * This service's TLS, from {@code porin.tls.*}: its certificate (reloaded when renewed), the
+ * cluster CA and the deny list. Without a certificate the service does not start, unless {@code
+ * porin.tls.insecure=true} says, loudly, that it runs without.
+ */
+@Singleton
+public class ServiceTls {
+  private static final Logger LOG = Logger.getLogger(ServiceTls.class);
+
+  private final ClusterTls cluster;
+
+  public ServiceTls(TlsConfig config) {
+    if (config.insecure()) {
+      LOG.warn(
+          "*** porin.tls.insecure=true: this service accepts PLAINTEXT from ANYONE, treats every"
+              + " caller as an admin and talks to its peers without TLS. For development only."
+              + " ***");
+      cluster = null;
+      return;
+    }
+    if (config.ca().isEmpty() || config.cert().isEmpty()) {
+      throw new TlsException(
+          "porin.tls.ca and porin.tls.cert are not set: the control plane only speaks mutual TLS"
+              + " (porin ca init / porin ca issue make them; porin.tls.insecure=true runs without,"
+              + " for development)");
+    }
+    cluster =
+        ClusterTls.load(
+            config.ca().get(), config.cert().get(), config.key().orElse(config.cert().get()));
+    LOG.infof(
+        "mutual TLS on: this service is %s (certificate valid until %s)",
+        cluster.self(), cluster.notAfter());
+  }
+
+  /** True when running without TLS ({@code porin.tls.insecure=true}). */
+  public boolean insecure() {
+    return cluster == null;
+  }
+
+  /** The service's TLS, empty when insecure. */
+  public Optional<ClusterTls> cluster() {
+    return Optional.ofNullable(cluster);
+  }
+}

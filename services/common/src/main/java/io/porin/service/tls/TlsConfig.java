@@ -1,0 +1,32 @@
+package io.porin.service.tls;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** How a service proves who it is and whom it trusts ({@code porin.tls.*}). */
+@ConfigMapping(prefix = "porin.tls")
+public interface TlsConfig {
+  /** The cluster CA certificate (PEM) that every peer's certificate must chain to. */
+  Optional<Path> ca();
+
+  /** This component's certificate (PEM; a Porin bundle holds the key too). */
+  Optional<Path> cert();
+
+  /** This component's private key (PEM, mode 0600); defaults to {@code cert} (a bundle). */
+  Optional<Path> key();
+
+  /**
+   * Development only: no TLS on this component's port and plaintext to its peers, every caller
+   * treated as an admin. Logged loudly, shown by {@code porin status}.
+   */
+  @WithDefault("false")
+  boolean insecure();
+
+  /**
+   * Where to ask for a renewed certificate ({@code host:port} of the identity service); empty: this
+   * component does not renew by itself (the identity service signs its own).
+   */
+  Optional<String> renewFrom();
+}
