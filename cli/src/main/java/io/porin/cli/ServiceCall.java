@@ -1,9 +1,9 @@
 package io.porin.cli;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.AbstractStub;
+import io.porin.cli.context.ContextTls;
 import io.porin.cli.context.Contexts;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -23,31 +23,31 @@ public final class ServiceCall {
 
   /** A Porin service the CLI talks to, and where the context says it is. */
   public enum Service {
-    IDENTITY("identity") {
+    IDENTITY("identity", "identity") {
       @Override
       String address(Contexts.Context c) {
         return c.identity();
       }
     },
-    IPAM("ipam") {
+    IPAM("ipam", "ipam") {
       @Override
       String address(Contexts.Context c) {
         return c.ipam();
       }
     },
-    POLICY("policy") {
+    POLICY("policy", "policy") {
       @Override
       String address(Contexts.Context c) {
         return c.policy();
       }
     },
-    AGENT("node agent") {
+    AGENT("node agent", "agent") {
       @Override
       String address(Contexts.Context c) {
         return c.agent();
       }
     },
-    RELAY("relay") {
+    RELAY("relay", "relay") {
       @Override
       String address(Contexts.Context c) {
         return c.relay();
@@ -55,9 +55,16 @@ public final class ServiceCall {
     };
 
     private final String label;
+    private final String tlsName;
 
-    Service(String label) {
+    Service(String label, String tlsName) {
       this.label = label;
+      this.tlsName = tlsName;
+    }
+
+    /** The name its certificate carries ({@code svc/<name>}; {@code agent}: any node's agent). */
+    public String tlsName() {
+      return tlsName;
     }
 
     abstract String address(Contexts.Context c);
@@ -84,11 +91,11 @@ public final class ServiceCall {
       Function<S, Integer> body) {
     Contexts.Named ctx = GlobalOptions.of(spec).context();
     return run(
-        service.label,
+        service,
         service == Service.AGENT
             ? GlobalOptions.of(spec).agentAddress()
             : service.address(ctx.context()),
-        ctx.name(),
+        ctx,
         spec.commandLine().getErr(),
         channel ->
             body.apply(
@@ -105,18 +112,32 @@ public final class ServiceCall {
    * @return the body's exit code, or {@link #FAILED} after printing what went wrong
    */
   public static int run(
-      String service,
+      Service which,
       String target,
-      String context,
+      Contexts.Named ctx,
       PrintWriter err,
       Function<ManagedChannel, Integer> body) {
-    ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
+    String service = which.label;
+    String context = ctx.name();
+    ManagedChannel channel;
+    try {
+      channel = ContextTls.channel(ctx.context(), target, which.tlsName);
+    } catch (RuntimeException e) {
+      err.println("porin: context \"" + context + "\": " + e.getMessage());
+      err.flush();
+      return FAILED;
+    }
     try {
       return body.apply(channel);
     } catch (StatusRuntimeException e) {
       String what =
           switch (e.getStatus().getCode()) {
-            case UNAVAILABLE -> "cannot reach the " + service + " service at " + target;
+            case UNAVAILABLE ->
+                "cannot reach the "
+                    + service
+                    + " service at "
+                    + target
+                    + (tlsFailure(e) ? " over mutual TLS" : "");
             case DEADLINE_EXCEEDED ->
                 "the " + service + " service at " + target + " did not answer in time";
             default -> "the " + service + " service at " + target + " answered";
@@ -141,5 +162,16 @@ public final class ServiceCall {
         Thread.currentThread().interrupt();
       }
     }
+  }
+
+  /** Whether a failure came from the TLS handshake (a certificate refused on either side). */
+  static boolean tlsFailure(StatusRuntimeException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException
+          || t instanceof java.security.cert.CertificateException) {
+        return true;
+      }
+    }
+    return false;
   }
 }

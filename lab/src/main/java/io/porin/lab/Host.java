@@ -211,14 +211,17 @@ public final class Host {
 
   /** An HTTP GET from inside a namespace: the status code, or empty when nothing answered. */
   public static Optional<Integer> httpStatus(String netns, String url) {
-    Result r =
-        run(
-            inNetns(
-                netns,
-                List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2", url)),
-            Map.of(),
-            null,
-            10);
+    return httpStatus(netns, url, List.of());
+  }
+
+  /** As {@link #httpStatus(String, String)}, with more curl options (certificates). */
+  public static Optional<Integer> httpStatus(String netns, String url, List<String> curlOptions) {
+    List<String> argv =
+        new java.util.ArrayList<>(
+            List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2"));
+    argv.addAll(curlOptions);
+    argv.add(url);
+    Result r = run(inNetns(netns, argv), Map.of(), null, 10);
     try {
       int code = Integer.parseInt(r.output().strip());
       return code == 0 ? Optional.empty() : Optional.of(code);

@@ -1,5 +1,7 @@
 package io.porin.lab;
 
+import io.porin.kvstore.KvStore;
+import io.porin.tls.PeerIdentity;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileLock;
@@ -26,6 +28,12 @@ import java.util.stream.Stream;
 public final class Lab {
   /** Ports inside the control-plane namespace (every lab has its own). */
   public static final int ETCD_PORT = 2379;
+
+  /** etcd's health and metrics, plain HTTP on the control plane's loopback only. */
+  public static final int ETCD_METRICS_PORT = 2381;
+
+  /** How long the lab's certificates live (renewed by the components before they expire). */
+  public static final java.time.Duration CERT_VALIDITY = java.time.Duration.ofHours(24);
 
   /** The kube-dns service's address (its manifest, cluster-dns.yaml, asks for it). */
   public static final String CLUSTER_DNS_IP = "10.96.0.10";
@@ -64,6 +72,14 @@ public final class Lab {
    * pod traffic between nodes that cannot be encrypted is dropped).
    */
   public LabState up(LabSpec spec, String encryption, boolean strict) {
+    return up(spec, encryption, strict, false);
+  }
+
+  /**
+   * As {@link #up(LabSpec, String, boolean)}; {@code insecure} makes a lab without certificates
+   * (plaintext gRPC and etcd, every caller an admin), for development only.
+   */
+  public LabState up(LabSpec spec, String encryption, boolean strict, boolean insecure) {
     if (!encryption.equals("none") && !encryption.equals("wireguard")) {
       throw new LabException("--encryption: \"" + encryption + "\" is not none or wireguard");
     }
@@ -93,6 +109,7 @@ public final class Lab {
       s.podCidr6 = spec.podCidr6();
       s.encryption = encryption;
       s.encryptionStrict = strict;
+      s.insecure = insecure;
       s.status = "starting";
       dir.save(s);
       try {
@@ -148,31 +165,52 @@ public final class Lab {
             + " (data in "
             + home
             + "/etcd)");
-    String etcdUrl = "http://" + cp.address4 + ":" + ETCD_PORT;
-    String peer = "http://127.0.0.1:2380";
-    start(
-        s,
-        "etcd",
-        cp.netns,
-        List.of(
-            "etcd",
-            "--name",
-            spec.name(),
-            "--data-dir",
-            home.resolve("etcd").toString(),
-            "--listen-client-urls",
-            "http://127.0.0.1:" + ETCD_PORT + "," + etcdUrl,
-            "--advertise-client-urls",
-            etcdUrl,
-            "--listen-peer-urls",
-            peer,
-            "--initial-advertise-peer-urls",
-            peer,
-            "--initial-cluster",
-            spec.name() + "=" + peer,
-            "--unsafe-no-fsync"),
-        home.resolve("etcd").toString());
-    awaitHttp(s, "etcd", cp.netns, "http://127.0.0.1:" + ETCD_PORT + "/health", 30);
+    String scheme = s.insecure ? "http" : "https";
+    String etcdUrl = scheme + "://" + cp.address4 + ":" + ETCD_PORT;
+    String peer = scheme + "://127.0.0.1:2380";
+    List<String> etcdArgv =
+        new ArrayList<>(
+            List.of(
+                "etcd",
+                "--name",
+                spec.name(),
+                "--data-dir",
+                home.resolve("etcd").toString(),
+                "--listen-client-urls",
+                scheme + "://127.0.0.1:" + ETCD_PORT + "," + etcdUrl,
+                "--advertise-client-urls",
+                etcdUrl,
+                "--listen-peer-urls",
+                peer,
+                "--initial-advertise-peer-urls",
+                peer,
+                "--initial-cluster",
+                spec.name() + "=" + peer,
+                // health without a certificate, on the control plane's loopback only
+                "--listen-metrics-urls",
+                "http://127.0.0.1:" + ETCD_METRICS_PORT,
+                "--unsafe-no-fsync"));
+    List<PeerIdentity> services =
+        List.of("identity", "ipam", "policy", "relay", "dns").stream()
+            .map(PeerIdentity::service)
+            .toList();
+    if (!s.insecure) {
+      LabPki pki = LabPki.of(home, spec.name(), CERT_VALIDITY);
+      List<String> cpAddresses = List.of(cp.address4, cp.address6);
+      pki.issue(KvStore.ETCD_IDENTITY, cpAddresses);
+      pki.issue(LabPki.admin(spec.name()), List.of());
+      for (PeerIdentity svc : services) {
+        pki.issue(svc, cpAddresses);
+      }
+      etcdArgv.addAll(LabPki.etcdFlags(home));
+    }
+    start(s, "etcd", cp.netns, etcdArgv, home.resolve("etcd").toString());
+    awaitHttp(s, "etcd", cp.netns, "http://127.0.0.1:" + ETCD_METRICS_PORT + "/health", 30);
+    if (!s.insecure) {
+      for (List<String> cmd : LabPki.etcdAccess(spec.name(), services)) {
+        etcdctl(s, cmd, true);
+      }
+    }
 
     progress.accept(
         "[3/"
@@ -196,6 +234,7 @@ public final class Lab {
             "-Dporin.etcd.endpoints=" + etcdUrl,
             "-Dquarkus.http.host=0.0.0.0",
             "-Dporin-lab.dir=" + home);
+    // Each service also gets its certificate (startService adds -Dporin.tls.*).
     startService(
         s,
         "identity",
@@ -220,8 +259,7 @@ public final class Lab {
                 "policy", POLICY_PORT,
                 "relay", RELAY_PORT)
             .entrySet()) {
-      awaitHttp(
-          s, svc.getKey(), cp.netns, "http://127.0.0.1:" + svc.getValue() + "/q/health/ready", 120);
+      awaitHttp(s, svc.getKey(), cp.netns, health(s, svc.getValue()), 120);
     }
 
     progress.accept(
@@ -234,8 +272,7 @@ public final class Lab {
       createNode(spec, s, i);
     }
     for (LabState.Member n : s.nodes) {
-      awaitHttp(
-          s, "agent/" + n.name, n.netns, "http://127.0.0.1:" + AGENT_PORT + "/q/health/ready", 120);
+      awaitHttp(s, "agent/" + n.name, n.netns, health(s, AGENT_PORT), 120);
       progress.accept("      " + n.name + "  agent ready");
     }
     routeUnderlay(s);
@@ -267,6 +304,13 @@ public final class Lab {
       throw new UncheckedIOException(e);
     }
     Cgroups.create(Cgroups.node(s.name, n.name));
+    if (!s.insecure) {
+      PeerIdentity id = PeerIdentity.node(n.name);
+      LabPki.of(home, s.name, CERT_VALIDITY).issue(id, List.of(n.address4, n.address6));
+      for (List<String> cmd : io.porin.kvstore.EtcdAccess.etcdctlAdmit(id)) {
+        etcdctl(s, cmd, true);
+      }
+    }
     startAgent(s, n, nodeDir, cp);
     progress.accept(
         "      "
@@ -300,8 +344,7 @@ public final class Lab {
       progress.accept("adding node " + spec.nodeName(i));
       LabState.Member n = createNode(spec, s, i);
       dir.save(s);
-      awaitHttp(
-          s, "agent/" + n.name, n.netns, "http://127.0.0.1:" + AGENT_PORT + "/q/health/ready", 120);
+      awaitHttp(s, "agent/" + n.name, n.netns, health(s, AGENT_PORT), 120);
       progress.accept("      " + n.name + "  agent ready");
       routeUnderlay(s);
       dir.save(s);
@@ -319,20 +362,7 @@ public final class Lab {
    */
   public void routeUnderlay(LabState s) {
     Host.Result r =
-        Host.run(
-            Host.inNetns(
-                s.controlPlane.netns,
-                List.of(
-                    "etcdctl",
-                    "--endpoints",
-                    "http://127.0.0.1:" + ETCD_PORT,
-                    "get",
-                    "--prefix",
-                    "--print-value-only",
-                    "/porin/v1/nodes/")),
-            Map.of(),
-            null,
-            30);
+        etcdctl(s, List.of("get", "--prefix", "--print-value-only", "/porin/v1/nodes/"), false);
     if (!r.ok()) {
       throw new LabException("reading the nodes from etcd: " + r.output().strip());
     }
@@ -388,8 +418,7 @@ public final class Lab {
       }
       Path nodeDir = dir.of(lab).resolve("node" + (s.nodes.indexOf(n) + 1));
       startAgent(s, n, nodeDir, s.controlPlane);
-      awaitHttp(
-          s, "agent/" + node, n.netns, "http://127.0.0.1:" + AGENT_PORT + "/q/health/ready", 120);
+      awaitHttp(s, "agent/" + node, n.netns, health(s, AGENT_PORT), 120);
       progress.accept("agent on " + node + " ready");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -452,10 +481,10 @@ public final class Lab {
                 "-Dporin.agent.identity=" + cp.address4 + ":" + IDENTITY_PORT,
                 "-Dporin.agent.ipam=" + cp.address4 + ":" + IPAM_PORT,
                 "-Dporin.agent.policy=" + cp.address4 + ":" + POLICY_PORT,
-                "-Dporin.etcd.endpoints=http://" + cp.address4 + ":" + ETCD_PORT,
-                "-Dquarkus.http.host=0.0.0.0",
-                "-jar",
-                installation.agentJar().toString()));
+                "-Dporin.etcd.endpoints=" + etcdUrl(s),
+                "-Dquarkus.http.host=0.0.0.0"));
+    argv.addAll(tlsSettings(s, PeerIdentity.node(n.name)));
+    argv.addAll(List.of("-jar", installation.agentJar().toString()));
     start(
         s, "agent/" + n.name, n.netns, argv, "-Dporin.agent.state-dir=" + nodeDir.resolve("state"));
   }
@@ -466,6 +495,7 @@ public final class Lab {
     argv.addAll(SERVICE_JVM);
     argv.addAll(common);
     argv.addAll(own);
+    argv.addAll(tlsSettings(s, PeerIdentity.service(service)));
     argv.addAll(List.of("-jar", installation.serviceJar(service).toString()));
     start(s, service, netns, argv, "-Dporin-lab.dir=" + dir.of(s.name));
   }
@@ -502,10 +532,63 @@ public final class Lab {
     Host.check(argv.toArray(String[]::new));
   }
 
+  /** etcd's client URL for the lab's components. */
+  public static String etcdUrl(LabState s) {
+    return (s.insecure ? "http" : "https") + "://" + s.controlPlane.address4 + ":" + ETCD_PORT;
+  }
+
+  /** The settings that give component {@code id} its certificate (or say the lab has none). */
+  public List<String> tlsSettings(LabState s, PeerIdentity id) {
+    return tlsSettings(dir.of(s.name), s, id);
+  }
+
+  /** As {@link #tlsSettings(LabState, PeerIdentity)}, for the lab in {@code home}. */
+  public static List<String> tlsSettings(Path home, LabState s, PeerIdentity id) {
+    return s.insecure ? List.of("-Dporin.tls.insecure=true") : LabPki.settings(home, id);
+  }
+
+  /** A component's readiness URL on its namespace's loopback. */
+  private static String health(LabState s, int port) {
+    return (s.insecure ? "http" : "https") + "://127.0.0.1:" + port + "/q/health/ready";
+  }
+
+  /** curl's options to present the lab admin's certificate. */
+  private List<String> curlTls(LabState s) {
+    if (s.insecure) {
+      return List.of();
+    }
+    Path home = dir.of(s.name);
+    String admin = LabPki.bundle(home, LabPki.admin(s.name)).toString();
+    return List.of("--cacert", LabPki.caFile(home).toString(), "--cert", admin, "--key", admin);
+  }
+
+  /**
+   * Runs etcdctl in the control plane's namespace (as the lab's admin when the lab has
+   * certificates); with {@code tolerateExisting}, "already exists" counts as done.
+   */
+  private Host.Result etcdctl(LabState s, List<String> args, boolean tolerateExisting) {
+    String endpoint = (s.insecure ? "http" : "https") + "://127.0.0.1:" + ETCD_PORT;
+    List<String> argv =
+        new ArrayList<>(
+            s.insecure
+                ? List.of("etcdctl", "--endpoints", endpoint)
+                : LabPki.etcdctl(dir.of(s.name), s.name, endpoint));
+    argv.addAll(args);
+    Host.Result r = Host.run(Host.inNetns(s.controlPlane.netns, argv), Map.of(), null, 30);
+    if (tolerateExisting && !r.ok()) {
+      if (r.output().contains("already exists") || r.output().contains("already granted")) {
+        return r;
+      }
+      throw new LabException("etcdctl " + String.join(" ", args) + ": " + r.output().strip());
+    }
+    return r;
+  }
+
   private void awaitHttp(LabState s, String role, String netns, String url, int seconds) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    List<String> curl = url.startsWith("https") ? curlTls(s) : List.of();
     while (System.nanoTime() < deadline) {
-      if (Host.httpStatus(netns, url).orElse(0) == 200) {
+      if (Host.httpStatus(netns, url, curl).orElse(0) == 200) {
         return;
       }
       LabState.Proc p = s.processes.get(role);

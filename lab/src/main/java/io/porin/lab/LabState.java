@@ -38,6 +38,12 @@ public final class LabState {
 
   public boolean encryptionStrict;
 
+  /**
+   * True for a lab made with {@code --insecure}: no certificates, plaintext everywhere (for
+   * development). Else every component has a certificate of the lab's CA ({@code <lab>/ca}).
+   */
+  public boolean insecure;
+
   /** starting, up, or failed (with {@link #detail}). */
   public String status;
 

@@ -286,15 +286,18 @@ public final class PodRuntime {
   /** What runs in the pod: porin-pod serving its ports, or what its workload annotation names. */
   private List<String> workload(LabState s, LabState.Pod pod) {
     if ("cluster-dns".equals(pod.workload)) {
-      return List.of(
-          installation.java().toString(),
-          "-Xmx96m",
-          "-XX:+UseSerialGC",
-          "-XX:TieredStopAtLevel=1",
-          "-Dporin.etcd.endpoints=http://" + s.controlPlane.address4 + ":" + Lab.ETCD_PORT,
-          "-Dporin.dns.port=53",
-          "-jar",
-          installation.serviceJar("dns").toString());
+      List<String> argv =
+          new ArrayList<>(
+              List.of(
+                  installation.java().toString(),
+                  "-Xmx96m",
+                  "-XX:+UseSerialGC",
+                  "-XX:TieredStopAtLevel=1",
+                  "-Dporin.etcd.endpoints=" + Lab.etcdUrl(s),
+                  "-Dporin.dns.port=53"));
+      argv.addAll(Lab.tlsSettings(dir.of(s.name), s, io.porin.tls.PeerIdentity.service("dns")));
+      argv.addAll(List.of("-jar", installation.serviceJar("dns").toString()));
+      return argv;
     }
     List<String> argv =
         new ArrayList<>(List.of(installation.podProgram().toString(), "serve", pod.key()));

@@ -120,9 +120,9 @@ public class BpfCommand {
         }
       }
       return ServiceCall.run(
-          "node agent",
+          ServiceCall.Service.AGENT,
           address,
-          opts.context().name(),
+          opts.context(),
           spec.commandLine().getErr(),
           channel -> {
             var stub =

@@ -47,9 +47,9 @@ public class ServiceCommand {
   static int list(CommandSpec spec, boolean kernel) {
     GlobalOptions opts = GlobalOptions.of(spec);
     return ServiceCall.run(
-        "node agent",
+        ServiceCall.Service.AGENT,
         opts.agentAddress(),
-        opts.context().name(),
+        opts.context(),
         spec.commandLine().getErr(),
         channel -> {
           ListServicesResponse r =

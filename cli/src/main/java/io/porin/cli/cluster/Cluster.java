@@ -1,7 +1,6 @@
 package io.porin.cli.cluster;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import io.porin.api.agent.v1.AgentGrpc;
 import io.porin.api.agent.v1.AgentStatus;
@@ -14,6 +13,7 @@ import io.porin.api.policy.v1.PoliciesGrpc;
 import io.porin.api.resource.v1.ListRequest;
 import io.porin.api.resource.v1.ResourcesGrpc;
 import io.porin.api.resource.v1.StoredResource;
+import io.porin.cli.context.ContextTls;
 import io.porin.cli.context.Contexts;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -37,8 +37,7 @@ public final class Cluster implements AutoCloseable {
 
   private final Contexts.Context context;
   private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http;
 
   /** A value, or why there is none. */
   public record Answer<T>(T value, String error) {
@@ -47,17 +46,23 @@ public final class Cluster implements AutoCloseable {
     }
   }
 
+  /**
+   * @throws IllegalArgumentException when the context's certificate cannot be used (the message
+   *     says why)
+   */
   public Cluster(Contexts.Context context) {
     this.context = context;
+    ContextTls.of(context); // fail here, once, rather than at every call
+    this.http = ContextTls.http(context);
   }
 
   public Contexts.Context context() {
     return context;
   }
 
-  private ManagedChannel channel(String target) {
+  private ManagedChannel channel(String target, String service) {
     return channels.computeIfAbsent(
-        target, t -> ManagedChannelBuilder.forTarget(t).usePlaintext().build());
+        service + "@" + target, k -> ContextTls.channel(context, target, service));
   }
 
   /** Makes one call; a failed one becomes an {@link Answer} saying what failed and why. */
@@ -83,32 +88,33 @@ public final class Cluster implements AutoCloseable {
   }
 
   public IdentitiesGrpc.IdentitiesBlockingStub identity() {
-    return IdentitiesGrpc.newBlockingStub(channel(context.identity()))
+    return IdentitiesGrpc.newBlockingStub(channel(context.identity(), "identity"))
         .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
   }
 
   public IpamGrpc.IpamBlockingStub ipam() {
-    return IpamGrpc.newBlockingStub(channel(context.ipam()))
+    return IpamGrpc.newBlockingStub(channel(context.ipam(), "ipam"))
         .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
   }
 
   public PoliciesGrpc.PoliciesBlockingStub policy() {
-    return PoliciesGrpc.newBlockingStub(channel(context.policy()))
+    return PoliciesGrpc.newBlockingStub(channel(context.policy(), "policy"))
         .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
   }
 
   public ResourcesGrpc.ResourcesBlockingStub resources() {
-    return ResourcesGrpc.newBlockingStub(channel(context.policy()))
+    return ResourcesGrpc.newBlockingStub(channel(context.policy(), "policy"))
         .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
   }
 
   public io.porin.api.hubble.observer.ObserverGrpc.ObserverBlockingStub relay() {
-    return io.porin.api.hubble.observer.ObserverGrpc.newBlockingStub(channel(context.relay()))
+    return io.porin.api.hubble.observer.ObserverGrpc.newBlockingStub(
+            channel(context.relay(), "relay"))
         .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
   }
 
   public AgentGrpc.AgentBlockingStub agent(String address) {
-    return AgentGrpc.newBlockingStub(channel(address))
+    return AgentGrpc.newBlockingStub(channel(address, "agent"))
         .withDeadlineAfter(DEADLINE_MS, TimeUnit.MILLISECONDS);
   }
 
@@ -172,7 +178,8 @@ public final class Cluster implements AutoCloseable {
     try {
       HttpResponse<String> r =
           http.send(
-              HttpRequest.newBuilder(URI.create("http://" + hostPort + "/q/health/ready"))
+              HttpRequest.newBuilder(
+                      URI.create(ContextTls.scheme(context) + "://" + hostPort + "/q/health/ready"))
                   .timeout(Duration.ofSeconds(3))
                   .build(),
               HttpResponse.BodyHandlers.ofString());

@@ -106,6 +106,23 @@ public class ContextCommand {
     @Option(names = "--use", description = "Make it the current context")
     boolean use;
 
+    @Option(names = "--ca", description = "The cluster CA certificate (PEM) servers must chain to")
+    String ca;
+
+    @Option(
+        names = "--cert",
+        description =
+            "Your certificate (PEM; a Porin bundle from porin ca issue holds the key too)")
+    String cert;
+
+    @Option(names = "--key", description = "Your private key (PEM, mode 0600; default: --cert)")
+    String key;
+
+    @Option(
+        names = "--insecure",
+        description = "Plaintext, no certificates: only for a control plane run with --insecure")
+    boolean insecure;
+
     @Override
     public Integer call() throws IOException {
       for (String[] flag :
@@ -123,10 +140,38 @@ public class ContextCommand {
           return 2;
         }
       }
+      if (!insecure && (ca == null || cert == null)) {
+        spec.commandLine()
+            .getErr()
+            .println(
+                "porin: --ca and --cert are required: the control plane only speaks mutual TLS"
+                    + " (--insecure for one run without, for development)");
+        return 2;
+      }
+      for (String[] file : new String[][] {{"--ca", ca}, {"--cert", cert}, {"--key", key}}) {
+        if (file[1] != null && !java.nio.file.Files.isReadable(java.nio.file.Path.of(file[1]))) {
+          spec.commandLine()
+              .getErr()
+              .println("porin: " + file[0] + ": cannot read \"" + file[1] + "\"");
+          return 2;
+        }
+      }
       Contexts.load(Contexts.defaultPath())
           .with(
               name,
-              new Contexts.Context(identity, ipam, policy, agent, relay, null, null, null),
+              new Contexts.Context(
+                  identity,
+                  ipam,
+                  policy,
+                  agent,
+                  relay,
+                  null,
+                  null,
+                  null,
+                  ca,
+                  cert,
+                  key,
+                  insecure ? Boolean.TRUE : null),
               use);
       spec.commandLine()
           .getOut()

@@ -20,6 +20,8 @@ import java.util.TreeMap;
  * current-context: lab
  * contexts:
  *   lab:
+ *     ca: /var/lib/porin/labs/lab/ca/ca.crt
+ *     cert: /var/lib/porin/labs/lab/pki/admin.lab.pem
  *     identity: 127.0.0.1:9401
  *     ipam: 127.0.0.1:9402
  *     policy: 127.0.0.1:9403
@@ -50,7 +52,11 @@ public final class Contexts {
       @JsonProperty("relay") String relay,
       @JsonProperty("lab") String lab,
       @JsonProperty("netns") String netns,
-      @JsonProperty("nodes") Map<String, String> nodes) {
+      @JsonProperty("nodes") Map<String, String> nodes,
+      @JsonProperty("ca") String ca,
+      @JsonProperty("cert") String cert,
+      @JsonProperty("key") String key,
+      @JsonProperty("insecure") Boolean insecure) {
     public Context {
       identity = identity == null ? "127.0.0.1:9401" : identity;
       ipam = ipam == null ? "127.0.0.1:9402" : ipam;
@@ -62,7 +68,29 @@ public final class Contexts {
 
     /** An installation's services (no lab, reachable from here). */
     public Context(String identity, String ipam, String policy, String agent) {
-      this(identity, ipam, policy, agent, null, null, null, null);
+      this(identity, ipam, policy, agent, null, null, null, null, null, null, null, null);
+    }
+
+    /** The same services, reached with this certificate ({@code ca}, {@code cert}, {@code key}). */
+    public Context withTls(String ca, String cert, String key, boolean insecure) {
+      return new Context(
+          identity,
+          ipam,
+          policy,
+          agent,
+          relay,
+          lab,
+          netns,
+          nodes,
+          ca,
+          cert,
+          key,
+          insecure ? Boolean.TRUE : null);
+    }
+
+    /** True when the context says to talk plaintext ({@code --insecure}, for development). */
+    public boolean isInsecure() {
+      return Boolean.TRUE.equals(insecure);
     }
 
     /** A local installation with every service on its default port. */

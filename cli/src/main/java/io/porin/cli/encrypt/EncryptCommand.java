@@ -165,9 +165,9 @@ public class EncryptCommand {
       // A context with one agent and no node list: that agent must be the node named.
       String address = c.nodes() == null ? c.agent() : opts.agentAddress();
       return ServiceCall.run(
-          "node agent",
+          ServiceCall.Service.AGENT,
           address,
-          opts.context().name(),
+          opts.context(),
           err,
           channel -> {
             var stub = AgentGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);

@@ -12,6 +12,7 @@ import io.porin.lab.Installation;
 import io.porin.lab.Lab;
 import io.porin.lab.LabDirectory;
 import io.porin.lab.LabException;
+import io.porin.lab.LabPki;
 import io.porin.lab.LabSpec;
 import io.porin.lab.LabState;
 import java.io.IOException;
@@ -76,7 +77,14 @@ public class LabCommand {
         cp + ":" + Lab.RELAY_PORT,
         s.name,
         s.controlPlane.netns,
-        agents);
+        agents,
+        s.insecure ? null : LabPki.caFile(LabDirectory.fromEnvironment().of(s.name)).toString(),
+        s.insecure
+            ? null
+            : LabPki.bundle(LabDirectory.fromEnvironment().of(s.name), LabPki.admin(s.name))
+                .toString(),
+        null,
+        s.insecure ? Boolean.TRUE : null);
   }
 
   @Command(
@@ -120,13 +128,29 @@ public class LabCommand {
         description = "With WireGuard: drop pod traffic between nodes that would leave in clear")
     boolean encryptionStrict;
 
+    @Option(
+        names = "--insecure",
+        description =
+            "Development only: no CA and no certificates; the control plane and etcd speak"
+                + " plaintext and take anyone as an admin")
+    boolean insecure;
+
     @Override
     public Integer call() throws IOException {
       LabSpec labSpec = new LabSpec(name, nodes, clusterId, podCidr, podCidr6);
       long started = System.nanoTime();
+      if (insecure) {
+        spec.commandLine()
+            .getErr()
+            .println(
+                "porin: WARNING: --insecure: lab "
+                    + name
+                    + " runs WITHOUT TLS: anyone who reaches its ports reads and writes"
+                    + " everything");
+      }
       LabState s =
           new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec))
-              .up(labSpec, encryption, encryptionStrict);
+              .up(labSpec, encryption, encryptionStrict, insecure);
       Contexts.load(Contexts.defaultPath()).with(s.name, context(s), true);
       int dns = clusterDns(spec, s);
       if (dns != 0) {

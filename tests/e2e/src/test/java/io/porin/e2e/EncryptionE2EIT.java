@@ -311,13 +311,7 @@ class EncryptionE2EIT {
     // pods get the MTU less WireGuard's 80 bytes; the metrics count the peers
     assertThat(run("nsenter", "--net=" + a.netns(), "ip", "-o", "link", "show", "eth0"))
         .contains("mtu 1420");
-    assertThat(
-            run(
-                "nsenter",
-                "--net=/run/netns/" + node(1),
-                "curl",
-                "-s",
-                "http://127.0.0.1:9404/q/metrics"))
+    assertThat(LabHarness.curlTls(LAB, node(1), 9404, "/q/metrics"))
         .contains("porin_wireguard_peers 2.0")
         .contains("porin_wireguard_handshake_age_seconds{peer=\"" + node(2) + "\"}");
   }

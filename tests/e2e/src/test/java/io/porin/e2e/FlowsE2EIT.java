@@ -348,7 +348,7 @@ class FlowsE2EIT {
   @Order(5)
   void metricsCarryHubbleAndCiliumNames() throws Exception {
     Thread.sleep(1500); // the kernel counters are read every second
-    String agent = curl(LAB + "-node2", "http://127.0.0.1:9404/q/metrics");
+    String agent = LabHarness.curlTls(LAB, LAB + "-node2", 9404, "/q/metrics");
     assertThat(agent)
         .contains("hubble_flows_processed_total{")
         .contains("hubble_drop_total{")
@@ -360,7 +360,7 @@ class FlowsE2EIT {
         .contains("cilium_forward_count_total{")
         .contains("cilium_bpf_map_pressure{")
         .contains("cilium_endpoint_state{");
-    assertThat(curl(LAB + "-cp", "http://127.0.0.1:9403/q/metrics"))
+    assertThat(LabHarness.curlTls(LAB, LAB + "-cp", 9403, "/q/metrics"))
         .containsPattern("cilium_policy(\\{[^}]*})? 3.0");
   }
 
@@ -442,15 +442,5 @@ class FlowsE2EIT {
       Thread.sleep(500);
     }
     return false;
-  }
-
-  static String curl(String netns, String url) throws Exception {
-    Process p =
-        new ProcessBuilder("nsenter", "--net=/var/run/netns/" + netns, "curl", "-s", "-m", "5", url)
-            .redirectErrorStream(true)
-            .start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    p.waitFor(10, TimeUnit.SECONDS);
-    return out;
   }
 }

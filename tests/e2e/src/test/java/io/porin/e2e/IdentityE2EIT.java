@@ -3,11 +3,15 @@ package io.porin.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
+import io.grpc.TlsChannelCredentials;
 import io.porin.api.identity.v1.AllocateRequest;
 import io.porin.api.identity.v1.IdentitiesGrpc;
 import io.porin.kvstore.testing.EtcdProcess;
+import io.porin.kvstore.testing.TestPki;
+import io.porin.tls.ClusterTls;
+import io.porin.tls.PeerIdentity;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,14 +33,16 @@ class IdentityE2EIT {
 
   @Test
   void twoReplicaProcessesAgreeAndAKilledReplicaComesBackWithTheSameIdentities() throws Exception {
-    try (EtcdProcess etcd = EtcdProcess.start("e2e");
+    TestPki pki = TestPki.cluster();
+    try (EtcdProcess etcd =
+            EtcdProcess.startSecure("e2e", pki, List.of(PeerIdentity.service("identity")));
         IdentityServiceProcess a =
             new IdentityServiceProcess(
-                    EtcdProcess.freePort(), etcd.endpoint(), tmp.resolve("a.log"))
+                    EtcdProcess.freePort(), etcd.endpoint(), tmp.resolve("a.log"), pki)
                 .start();
         IdentityServiceProcess b =
             new IdentityServiceProcess(
-                    EtcdProcess.freePort(), etcd.endpoint(), tmp.resolve("b.log"))
+                    EtcdProcess.freePort(), etcd.endpoint(), tmp.resolve("b.log"), pki)
                 .start()) {
       List<List<String>> sets = new ArrayList<>();
       for (int i = 0; i < 200; i++) {
@@ -57,6 +63,10 @@ class IdentityE2EIT {
           "b",
           "--identity",
           "127.0.0.1:" + b.port(),
+          "--ca",
+          pki.caFile().toString(),
+          "--cert",
+          pki.bundle(TestPki.ADMIN).toString(),
           "--use");
       Repo.Result list =
           Repo.run(env, Repo.Duration.ofSeconds(60), "bin/porin", "identity", "list", "-o", "json");
@@ -89,7 +99,18 @@ class IdentityE2EIT {
   /** Allocates every set through one replica, 8 calls in flight. */
   private static Map<String, Integer> allocateAll(int port, String owner, List<List<String>> sets)
       throws Exception {
-    ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    ClusterTls tls = TestPki.cluster().tls(TestPki.ADMIN);
+    ManagedChannel ch =
+        Grpc.newChannelBuilderForAddress(
+                "127.0.0.1",
+                port,
+                TlsChannelCredentials.newBuilder()
+                    .keyManager(tls.keyManager())
+                    .trustManager(
+                        tls.serverTrust(
+                            ClusterTls.exactly(PeerIdentity.service("identity")), "svc/identity"))
+                    .build())
+            .build();
     ExecutorService pool = Executors.newFixedThreadPool(8);
     try {
       var stub = IdentitiesGrpc.newBlockingStub(ch);

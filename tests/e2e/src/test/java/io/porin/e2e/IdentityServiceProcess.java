@@ -1,5 +1,8 @@
 package io.porin.e2e;
 
+import io.porin.kvstore.testing.TestPki;
+import io.porin.tls.ClusterTls;
+import io.porin.tls.PeerIdentity;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,12 +21,15 @@ final class IdentityServiceProcess implements AutoCloseable {
   private final int port;
   private final String etcd;
   private final Path log;
+  private final TestPki pki;
   private Process process;
 
-  IdentityServiceProcess(int port, String etcdEndpoint, Path log) {
+  /** A replica with its certificate ({@code svc/identity}) of {@code pki}'s CA. */
+  IdentityServiceProcess(int port, String etcdEndpoint, Path log, TestPki pki) {
     this.port = port;
     this.etcd = etcdEndpoint;
     this.log = log;
+    this.pki = pki;
   }
 
   int port() {
@@ -40,6 +46,8 @@ final class IdentityServiceProcess implements AutoCloseable {
                     Repo.java().toString(),
                     "-Dporin.etcd.endpoints=" + etcd,
                     "-Dquarkus.http.port=" + port,
+                    "-Dporin.tls.ca=" + pki.caFile(),
+                    "-Dporin.tls.cert=" + pki.bundle(PeerIdentity.service("identity")),
                     "-jar",
                     JAR.toString()))
             .redirectErrorStream(true)
@@ -58,9 +66,16 @@ final class IdentityServiceProcess implements AutoCloseable {
   }
 
   private void awaitReady() throws IOException, InterruptedException {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    HttpClient http =
+        HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(1))
+            .sslContext(
+                pki.tls(TestPki.ADMIN)
+                    .clientContext(
+                        ClusterTls.exactly(PeerIdentity.service("identity")), "svc/identity"))
+            .build();
     HttpRequest ready =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready")).build();
+        HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/q/health/ready")).build();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {

@@ -37,6 +37,33 @@ final class LabHarness {
     return env;
   }
 
+  /**
+   * The curl options that present lab {@code lab}'s admin certificate and trust its CA (every port
+   * of a lab's control plane and agents speaks mutual TLS only).
+   */
+  static List<String> adminTls(String lab) {
+    Path home = LAB_DIR.resolve(lab);
+    String admin = home.resolve("pki/admin." + lab + ".pem").toString();
+    return List.of(
+        "--cacert", home.resolve("ca/ca.crt").toString(), "--cert", admin, "--key", admin);
+  }
+
+  /**
+   * GET {@code https://127.0.0.1:<port><path>} inside {@code netns}, as lab {@code lab}'s admin.
+   */
+  static String curlTls(String lab, String netns, int port, String path)
+      throws IOException, InterruptedException {
+    List<String> argv =
+        new ArrayList<>(
+            List.of("nsenter", "--net=/var/run/netns/" + netns, "curl", "-s", "-m", "5"));
+    argv.addAll(adminTls(lab));
+    argv.add("https://127.0.0.1:" + port + path);
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    p.waitFor(10, TimeUnit.SECONDS);
+    return out;
+  }
+
   /** {@code bin/porin args...}; the result, whatever the exit code. */
   Repo.Result porin(String... args) throws IOException, InterruptedException {
     String[] cmd = new String[args.length + 1];
