@@ -32,7 +32,9 @@ import picocli.CommandLine.Mixin;
       io.porin.cli.cluster.StatusCommand.class,
       io.porin.cli.lab.LabCommand.class,
       io.porin.cli.connectivity.ConnectivityCommand.class,
-      io.porin.cli.observe.ObserveCommand.class
+      io.porin.cli.observe.ObserveCommand.class,
+      io.porin.cli.ca.CaCommand.class,
+      io.porin.cli.audit.AuditCommand.class
     })
 public class PorinCommand {
   @Mixin GlobalOptions options;

@@ -49,7 +49,11 @@ public final class EtcdAccess {
     return switch (id.kind()) {
       case SERVICE ->
           switch (id.name()) {
-            case "identity" -> List.of(rw(Keys.Identities.PREFIX), rw(Keys.Revocations.PREFIX));
+            case "identity" ->
+                List.of(
+                    rw(Keys.Identities.PREFIX),
+                    rw(Keys.Revocations.PREFIX),
+                    rw(Keys.Audit.ofService("identity")));
             case "ipam" -> List.of(rw(Keys.Ipam.PREFIX));
             case "policy" ->
                 List.of(
@@ -57,7 +61,9 @@ public final class EtcdAccess {
                     rw(Keys.Services.PREFIX),
                     rw(Keys.Services.IPS_PREFIX),
                     rw(Keys.Services.NODE_PORTS_PREFIX),
-                    rw(r + "policy/"));
+                    rw(r + "policy/"),
+                    // its own records, and trimming everyone's past the retention
+                    rw(Keys.Audit.PREFIX));
             default -> List.of();
           };
       case NODE ->

@@ -195,6 +195,36 @@ public final class Keys {
     }
   }
 
+  /**
+   * The audit log of changes: {@code audit/<service>/<epoch millis, 13 digits>-<sequence>}, one
+   * JSON object each, so that keys sort by time within a service.
+   */
+  public static final class Audit {
+    public static final String PREFIX = ROOT + "audit/";
+
+    private Audit() {}
+
+    /** Everything {@code service} recorded. */
+    public static String ofService(String service) {
+      return PREFIX + service + "/";
+    }
+
+    public static String record(String service, long epochMillis, long sequence) {
+      return ofService(service) + String.format("%013d-%06d", epochMillis, sequence);
+    }
+
+    /** When a record's key says it was made (epoch millis), or -1 when it is not a record key. */
+    public static long millisOf(String key) {
+      int slash = key.lastIndexOf('/');
+      int dash = key.indexOf('-', slash);
+      try {
+        return slash < 0 || dash < 0 ? -1 : Long.parseLong(key.substring(slash + 1, dash));
+      } catch (NumberFormatException e) {
+        return -1;
+      }
+    }
+  }
+
   /** The cluster CA's deny list: {@code ca/revoked/<kind>/<name>} holds when, and by whom. */
   public static final class Revocations {
     public static final String PREFIX = ROOT + "ca/revoked/";

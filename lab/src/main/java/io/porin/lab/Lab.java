@@ -35,6 +35,9 @@ public final class Lab {
   /** How long the lab's certificates live (renewed by the components before they expire). */
   public static final java.time.Duration CERT_VALIDITY = java.time.Duration.ofHours(24);
 
+  /** How long the lab admin's certificate (its CLI context's) lives. */
+  public static final java.time.Duration ADMIN_VALIDITY = java.time.Duration.ofDays(30);
+
   /** The kube-dns service's address (its manifest, cluster-dns.yaml, asks for it). */
   public static final String CLUSTER_DNS_IP = "10.96.0.10";
 
@@ -198,7 +201,8 @@ public final class Lab {
       LabPki pki = LabPki.of(home, spec.name(), CERT_VALIDITY);
       List<String> cpAddresses = List.of(cp.address4, cp.address6);
       pki.issue(KvStore.ETCD_IDENTITY, cpAddresses);
-      pki.issue(LabPki.admin(spec.name()), List.of());
+      // the lab's operator: a user's certificate, longer-lived than the components' (which renew)
+      LabPki.of(home, spec.name(), ADMIN_VALIDITY).issue(LabPki.admin(spec.name()), List.of());
       for (PeerIdentity svc : services) {
         pki.issue(svc, cpAddresses);
       }
@@ -544,7 +548,17 @@ public final class Lab {
 
   /** As {@link #tlsSettings(LabState, PeerIdentity)}, for the lab in {@code home}. */
   public static List<String> tlsSettings(Path home, LabState s, PeerIdentity id) {
-    return s.insecure ? List.of("-Dporin.tls.insecure=true") : LabPki.settings(home, id);
+    if (s.insecure) {
+      return List.of("-Dporin.tls.insecure=true");
+    }
+    List<String> out = new ArrayList<>(LabPki.settings(home, id));
+    if (id.equals(PeerIdentity.service("identity"))) {
+      // the CA's online part: it renews everyone's certificates, its own included
+      out.add("-Dporin.ca.dir=" + home.resolve("ca"));
+    } else {
+      out.add("-Dporin.tls.renew-from=" + s.controlPlane.address4 + ":" + IDENTITY_PORT);
+    }
+    return out;
   }
 
   /** A component's readiness URL on its namespace's loopback. */

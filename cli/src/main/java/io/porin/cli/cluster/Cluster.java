@@ -38,6 +38,13 @@ public final class Cluster implements AutoCloseable {
   private final Contexts.Context context;
   private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
   private final HttpClient http;
+  private final Map<String, java.security.cert.X509Certificate> certificates =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The certificate each server showed at a readiness check, by host:port. */
+  public Map<String, java.security.cert.X509Certificate> certificates() {
+    return Map.copyOf(certificates);
+  }
 
   /** A value, or why there is none. */
   public record Answer<T>(T value, String error) {
@@ -183,6 +190,18 @@ public final class Cluster implements AutoCloseable {
                   .timeout(Duration.ofSeconds(3))
                   .build(),
               HttpResponse.BodyHandlers.ofString());
+      r.sslSession()
+          .ifPresent(
+              session -> {
+                try {
+                  if (session.getPeerCertificates()[0]
+                      instanceof java.security.cert.X509Certificate x) {
+                    certificates.put(hostPort, x);
+                  }
+                } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+                  // no certificate to show
+                }
+              });
       return r.statusCode() == 200
           ? new Answer<>(r.body(), null)
           : new Answer<>(r.body(), "not ready (HTTP " + r.statusCode() + ")");

@@ -87,6 +87,61 @@ public class StatusCommand implements Callable<Integer> {
     return ok ? 0 : ServiceCall.FAILED;
   }
 
+  /**
+   * Each component's certificate (as its server showed it) and this CLI's: when it expires. A
+   * short-lived certificate (a day or less) is renewed at two thirds of its life, so one past that
+   * is late; a longer-lived one (a user's) that expires within a day is a warning too.
+   */
+  static Line certificates(Cluster c) {
+    Contexts.Context ctx = c.context();
+    if (ctx.isInsecure()) {
+      return new Line("Certificates", true, "NONE: context is --insecure (plaintext)");
+    }
+    java.time.Instant now = java.time.Instant.now();
+    List<String> parts = new ArrayList<>();
+    List<String> warnings = new ArrayList<>();
+    boolean ok = true;
+    Map<String, java.security.cert.X509Certificate> seen = new java.util.TreeMap<>();
+    c.certificates().values().forEach(x -> seen.put(describe(x), x));
+    io.porin.cli.context.ContextTls.of(ctx)
+        .ifPresent(t -> seen.put("you (" + t.self() + ")", t.keys().current().leaf()));
+    for (var e : seen.entrySet()) {
+      java.time.Instant notBefore = e.getValue().getNotBefore().toInstant();
+      java.time.Instant notAfter = e.getValue().getNotAfter().toInstant();
+      java.time.Duration left = java.time.Duration.between(now, notAfter);
+      java.time.Duration life = java.time.Duration.between(notBefore, notAfter);
+      parts.add(e.getKey() + " " + human(left));
+      if (left.isNegative()) {
+        ok = false;
+        warnings.add(e.getKey() + " EXPIRED");
+      } else if (life.compareTo(java.time.Duration.ofHours(25)) <= 0
+          ? left.compareTo(life.dividedBy(3)) < 0
+          : left.compareTo(java.time.Duration.ofDays(1)) < 0) {
+        warnings.add(e.getKey() + " expires in " + human(left));
+      }
+    }
+    return new Line(
+        "Certificates",
+        ok,
+        (warnings.isEmpty() ? "" : "WARNING: " + String.join(", ", warnings) + "; ")
+            + "expire in: "
+            + String.join(", ", parts));
+  }
+
+  private static String describe(java.security.cert.X509Certificate x) {
+    return io.porin.tls.PeerIdentity.of(x).map(Object::toString).orElse("?");
+  }
+
+  private static String human(java.time.Duration d) {
+    if (d.isNegative()) {
+      return "expired";
+    }
+    if (d.toDays() >= 2) {
+      return d.toDays() + "d";
+    }
+    return d.toHours() + "h" + String.format("%02dm", d.toMinutesPart());
+  }
+
   static View collect(Cluster c) {
     List<Line> lines = new ArrayList<>();
     Contexts.Context ctx = c.context();
@@ -207,6 +262,9 @@ public class StatusCommand implements Callable<Integer> {
     if (encryption != null) {
       lines.add(encryption);
     }
+    c.readiness(ctx.relay());
+    ctx.agents().values().forEach(c::readiness);
+    lines.add(certificates(c));
     lines.add(new Line("Endpoints", true, endpoints + " on " + agents.size() + " nodes"));
     // Whether every node enforces the current policy revision.
     var acks =

@@ -72,6 +72,13 @@ class DnsServiceIT {
     return a;
   }
 
+  /** A process without the cluster's certificate gets a failed handshake, nothing else. */
+  @Test
+  @org.junit.jupiter.api.Order(0)
+  void onlyTheClusterIsServed() throws Exception {
+    io.porin.service.testing.TlsRefusals.assertOnlyTheClusterIsServed(DnsResource.port, "dns");
+  }
+
   @Test
   @Order(1)
   void readyOnceTheZoneIsLoadedAndTheSocketsAreBound() throws InterruptedException {

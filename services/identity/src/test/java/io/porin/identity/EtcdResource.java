@@ -8,9 +8,15 @@ public class EtcdResource extends EtcdTestResource {
   @Override
   protected Map<String, String> settings() {
     return Map.of(
-        "porin.identity.owner-ttl", "3s",
-        "porin.identity.gc-interval", "500ms",
-        "porin.identity.gc-grace-period", "1s");
+        // the CA's online part: renewals are signed here
+        "porin.ca.dir",
+        io.porin.service.testing.EtcdTestResource.pki().caFile().getParent().toString(),
+        "porin.identity.owner-ttl",
+        "3s",
+        "porin.identity.gc-interval",
+        "500ms",
+        "porin.identity.gc-grace-period",
+        "1s");
   }
 
   @Override

@@ -17,10 +17,20 @@ public record Caller(PeerIdentity identity, X509Certificate certificate) {
 
   static final Context.Key<Caller> KEY = Context.key("porin-caller");
 
-  /** The caller of the current gRPC call (read it before the call's first asynchronous step). */
+  /**
+   * The caller of the current gRPC call (read it before the call's first asynchronous step).
+   *
+   * @throws io.grpc.StatusRuntimeException INTERNAL outside a call the interceptor saw: never taken
+   *     as anyone, least of all as an admin
+   */
   public static Caller current() {
     Caller c = KEY.get();
-    return c == null ? INSECURE : c;
+    if (c == null) {
+      throw io.grpc.Status.INTERNAL
+          .withDescription("no caller on this call (read outside the gRPC call's context)")
+          .asRuntimeException();
+    }
+    return c;
   }
 
   /** The caller's kind; ADMIN for the insecure caller. */

@@ -16,6 +16,22 @@ public interface PorinConfig {
   /** How identities are allocated and collected. */
   Identity identity();
 
+  /** The cluster CA's online part (renewals, revocations). */
+  Ca ca();
+
+  /** The cluster CA. */
+  interface Ca {
+    /**
+     * The CA's directory ({@code ca.crt}, {@code ca.key} 0600): with it, this service renews every
+     * component's certificate (and its own); without, Renew answers FAILED_PRECONDITION.
+     */
+    Optional<java.nio.file.Path> dir();
+
+    /** How long renewed certificates live. */
+    @WithDefault("24h")
+    Duration leafValidity();
+  }
+
   /** etcd connection. */
   interface Etcd {
     /** etcd client URLs, comma-separated. */

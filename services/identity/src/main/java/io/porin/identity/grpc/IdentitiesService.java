@@ -26,7 +26,9 @@ import io.porin.kvstore.Entry;
 import io.porin.kvstore.KvStore;
 import io.porin.service.GrpcCalls;
 import io.porin.service.WatchStreams;
+import io.porin.service.tls.AuditLog;
 import io.porin.service.tls.Authorization;
+import io.porin.service.tls.Caller;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -44,13 +46,16 @@ public class IdentitiesService implements Identities {
   private final ConcurrentHashMap<String, Counter> errors = new ConcurrentHashMap<>();
 
   private final Authorization authorization;
+  private final AuditLog audit;
 
   @Inject
   public IdentitiesService(
       IdentityAllocator allocator,
       KvStore kv,
       MeterRegistry registry,
-      Authorization authorization) {
+      Authorization authorization,
+      AuditLog audit) {
+    this.audit = audit;
     this.allocator = allocator;
     this.authorization = authorization;
     this.kv = kv;
@@ -65,13 +70,35 @@ public class IdentitiesService implements Identities {
   @Override
   @Blocking
   public Uni<AllocateResponse> allocate(AllocateRequest request) {
+    Caller caller = Caller.current();
     return GrpcCalls.call(
         () -> {
           long start = System.nanoTime();
           try {
-            authorization.requireSelfIfNode(request.getOwner(), "allocate identities");
+            authorization.requireSelfIfNode(caller, request.getOwner(), "allocate identities");
             LabelSet labels = IdentityAllocator.parseLabels(request.getLabelsList());
-            Allocation a = allocator.allocate(labels, request.getOwner());
+            Allocation a;
+            try {
+              a = allocator.allocate(labels, request.getOwner());
+            } catch (RuntimeException e) {
+              if (!caller.isAgent()) {
+                audit.record(
+                    caller,
+                    "allocate",
+                    "identity " + labels,
+                    GrpcCalls.toStatus(e).getStatus().getCode().name(),
+                    String.valueOf(e.getMessage()));
+              }
+              throw e;
+            }
+            if (!caller.isAgent()) {
+              audit.record(
+                  caller,
+                  "allocate",
+                  "identity " + a.identity().id().value() + " " + labels,
+                  a.created() ? "created" : "existing",
+                  "owner " + request.getOwner());
+            }
             return AllocateResponse.newBuilder()
                 .setIdentity(toProto(a.identity()))
                 .setCreated(a.created())
@@ -90,22 +117,24 @@ public class IdentitiesService implements Identities {
   @Override
   @Blocking
   public Uni<ReleaseResponse> release(ReleaseRequest request) {
-    authorization.requireSelfIfNode(request.getOwner(), "release identities");
+    Caller caller = Caller.current();
     return GrpcCalls.call(
-        () ->
-            ReleaseResponse.newBuilder()
-                .setReleased(allocator.release(identity(request.getId()), request.getOwner()))
-                .build());
+        () -> {
+          authorization.requireSelfIfNode(caller, request.getOwner(), "release identities");
+          return ReleaseResponse.newBuilder()
+              .setReleased(allocator.release(identity(request.getId()), request.getOwner()))
+              .build();
+        });
   }
 
   @Override
   @Blocking
   public Uni<KeepAliveResponse> keepAlive(KeepAliveRequest request) {
-    authorization.requireSelfIfNode(request.getOwner(), "keep identities alive");
+    Caller caller = Caller.current();
     return GrpcCalls.call(
         () ->
             allocator
-                .keepAlive(request.getOwner())
+                .keepAlive(checkedOwner(caller, request.getOwner()))
                 .map(ttl -> KeepAliveResponse.newBuilder().setTtlSeconds(ttl.toSeconds()).build())
                 .orElseThrow(
                     () ->
@@ -114,6 +143,11 @@ public class IdentitiesService implements Identities {
                                 + request.getOwner()
                                 + "\" holds no references (its lease expired or it never"
                                 + " allocated); allocate again")));
+  }
+
+  private String checkedOwner(Caller caller, String owner) {
+    authorization.requireSelfIfNode(caller, owner, "keep identities alive");
+    return owner;
   }
 
   @Override

@@ -107,9 +107,42 @@ public class IdentityWiring {
     String s = "porin.identity.v1.Identities/";
     return AccessTable.of(
         Map.of(
-            s + "Allocate", AccessRules.COMPONENTS,
-            s + "Release", AccessRules.COMPONENTS,
-            s + "KeepAlive", AccessRules.COMPONENTS,
-            s + "*", AccessRules.ANYONE));
+            s + "Allocate",
+            AccessRules.COMPONENTS,
+            s + "Release",
+            AccessRules.COMPONENTS,
+            s + "KeepAlive",
+            AccessRules.COMPONENTS,
+            s + "*",
+            AccessRules.ANYONE,
+            // every identity renews its own certificate; admins revoke
+            "porin.ca.v1.Certificates/Renew",
+            AccessRules.ANYONE,
+            "porin.ca.v1.Certificates/Revoke",
+            AccessRules.ADMINS,
+            "porin.ca.v1.Certificates/ListRevoked",
+            AccessRules.ANYONE));
+  }
+
+  /** The CA's online part: renewals (its own too), from {@code porin.ca.dir}. */
+  @Produces
+  @Singleton
+  io.porin.identity.ca.OnlineCa onlineCa(PorinConfig config) {
+    return new io.porin.identity.ca.OnlineCa(
+        config.ca().dir().map(io.porin.tls.CertificateAuthority::load), config.ca().leafValidity());
+  }
+
+  /** This service renews its own certificate by signing it here, when it holds the CA key. */
+  @Produces
+  @Singleton
+  io.porin.service.tls.LocalSigner localSigner(io.porin.identity.ca.OnlineCa ca) {
+    return ca;
+  }
+
+  /** The audit log: identity allocations by anyone but node agents, revocations. */
+  @Produces
+  @Singleton
+  io.porin.service.tls.AuditLog auditLog(KvStore kv) {
+    return new io.porin.service.tls.AuditLog(kv, "identity");
   }
 }

@@ -60,6 +60,14 @@ class IdentitiesServiceIT {
             AllocateRequest.newBuilder().setOwner(owner).addAllLabels(List.of(labels)).build());
   }
 
+  /** A process without the cluster's certificate gets a failed handshake, nothing else. */
+  @Test
+  @org.junit.jupiter.api.Order(0)
+  void onlyTheClusterIsServed() throws Exception {
+    io.porin.service.testing.TlsRefusals.assertOnlyTheClusterIsServed(
+        EtcdResource.port, "identity");
+  }
+
   @Test
   @Order(1)
   void listStartsWithTheReservedIdentities() {

@@ -20,6 +20,7 @@ import io.porin.kvstore.KvStore;
 import io.porin.service.GrpcCalls;
 import io.porin.service.WatchStreams;
 import io.porin.service.tls.Authorization;
+import io.porin.service.tls.Caller;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -52,10 +53,11 @@ public class IpamService implements Ipam {
   @Override
   @Blocking
   public Uni<io.porin.api.ipam.v1.NodeCidrs> allocateNode(AllocateNodeRequest request) {
+    Caller caller = Caller.current();
     return GrpcCalls.call(
         () -> {
           try {
-            authorization.requireSelfIfNode(request.getNode(), "allocate pod CIDRs");
+            authorization.requireSelfIfNode(caller, request.getNode(), "allocate pod CIDRs");
             return toProto(allocator.allocate(request.getNode()));
           } catch (RuntimeException e) {
             String code = GrpcCalls.toStatus(e).getStatus().getCode().name();
@@ -76,12 +78,14 @@ public class IpamService implements Ipam {
   @Override
   @Blocking
   public Uni<ReleaseNodeResponse> releaseNode(ReleaseNodeRequest request) {
-    authorization.requireSelfIfNode(request.getNode(), "release pod CIDRs");
+    Caller caller = Caller.current();
     return GrpcCalls.call(
-        () ->
-            ReleaseNodeResponse.newBuilder()
-                .setReleased(allocator.release(request.getNode()))
-                .build());
+        () -> {
+          authorization.requireSelfIfNode(caller, request.getNode(), "release pod CIDRs");
+          return ReleaseNodeResponse.newBuilder()
+              .setReleased(allocator.release(request.getNode()))
+              .build();
+        });
   }
 
   @Override

@@ -55,6 +55,13 @@ class IpamServiceIT {
     return stub().allocateNode(AllocateNodeRequest.newBuilder().setNode(node).build());
   }
 
+  /** A process without the cluster's certificate gets a failed handshake, nothing else. */
+  @Test
+  @org.junit.jupiter.api.Order(0)
+  void onlyTheClusterIsServed() throws Exception {
+    io.porin.service.testing.TlsRefusals.assertOnlyTheClusterIsServed(EtcdResource.port, "ipam");
+  }
+
   @Test
   @Order(1)
   void nodesGetBlocksFromThePoolsInOrderAndTheSameAnswerTwice() {

@@ -15,6 +15,8 @@ import io.porin.core.resource.ResourceId;
 import io.porin.core.resource.ResourceKind;
 import io.porin.policy.store.ResourceStore;
 import io.porin.service.GrpcCalls;
+import io.porin.service.tls.AuditLog;
+import io.porin.service.tls.Caller;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Uni;
@@ -27,18 +29,32 @@ import java.util.Optional;
 @GrpcService
 public class ResourcesService implements Resources {
   private final ResourceStore store;
+  private final AuditLog audit;
 
   @Inject
-  public ResourcesService(ResourceStore store) {
+  public ResourcesService(ResourceStore store, AuditLog audit) {
     this.store = store;
+    this.audit = audit;
   }
 
   @Override
   @Blocking
   public Uni<ApplyResponse> apply(ApplyRequest request) {
+    Caller caller = Caller.current();
     return GrpcCalls.call(
         () -> {
-          ResourceStore.Results r = store.apply(request.getText(), request.getDryRun());
+          ResourceStore.Results r;
+          try {
+            r = store.apply(request.getText(), request.getDryRun());
+          } catch (RuntimeException e) {
+            if (!request.getDryRun()) {
+              auditFailure(caller, "apply", e);
+            }
+            throw e;
+          }
+          if (!request.getDryRun()) {
+            audit(caller, "apply", r);
+          }
           return ApplyResponse.newBuilder()
               .addAllResults(results(r))
               .setRevision(r.revision())
@@ -49,13 +65,21 @@ public class ResourcesService implements Resources {
   @Override
   @Blocking
   public Uni<DeleteResponse> delete(DeleteRequest request) {
+    Caller caller = Caller.current();
     return GrpcCalls.call(
         () -> {
           List<ResourceId> ids = new ArrayList<>();
           for (int i = 0; i < request.getRefsCount(); i++) {
             ids.add(id(request.getRefs(i), "refs[" + i + "]"));
           }
-          ResourceStore.Results r = store.delete(request.getText(), ids);
+          ResourceStore.Results r;
+          try {
+            r = store.delete(request.getText(), ids);
+          } catch (RuntimeException e) {
+            auditFailure(caller, "delete", e);
+            throw e;
+          }
+          audit(caller, "delete", r);
           return DeleteResponse.newBuilder()
               .addAllResults(results(r))
               .setRevision(r.revision())
@@ -88,6 +112,30 @@ public class ResourcesService implements Resources {
           }
           return b.build();
         });
+  }
+
+  /** One audit record per resource the request touched (or refused). */
+  private void audit(Caller caller, String action, ResourceStore.Results r) {
+    for (ResourceStore.Result x : r.results()) {
+      String what =
+          x.id() == null
+              ? "document " + x.document()
+              : x.id().kind().kind()
+                  + " "
+                  + (x.id().namespace().isEmpty() ? "" : x.id().namespace() + "/")
+                  + x.id().name();
+      audit.record(
+          caller, action, what, x.outcome().name().toLowerCase(java.util.Locale.ROOT), x.message());
+    }
+  }
+
+  private void auditFailure(Caller caller, String action, RuntimeException e) {
+    audit.record(
+        caller,
+        action,
+        "resources",
+        GrpcCalls.toStatus(e).getStatus().getCode().name(),
+        String.valueOf(e.getMessage()));
   }
 
   private static List<Result> results(ResourceStore.Results r) {

@@ -193,6 +193,38 @@ public class PolicyWiring {
             "porin.policy.v1.Policies/*", AccessRules.ANYONE,
             "porin.resource.v1.Resources/Apply", AccessRules.ADMINS,
             "porin.resource.v1.Resources/Delete", AccessRules.ADMINS,
-            "porin.resource.v1.Resources/*", AccessRules.ANYONE));
+            "porin.resource.v1.Resources/*", AccessRules.ANYONE,
+            "porin.audit.v1.Audit/*",
+                java.util.Set.of(
+                    io.porin.tls.PeerIdentity.Kind.ADMIN,
+                    io.porin.tls.PeerIdentity.Kind.READER,
+                    io.porin.tls.PeerIdentity.Kind.SERVICE)));
+  }
+
+  /** The audit log (this service's records: applies and deletes), trimmed past 7 days. */
+  @Produces
+  @Singleton
+  io.porin.service.tls.AuditLog auditLog(KvStore kv) {
+    io.porin.service.tls.AuditLog log = new io.porin.service.tls.AuditLog(kv, "policy");
+    Thread.ofVirtual()
+        .name("audit-trim")
+        .start(
+            () -> {
+              while (!Thread.currentThread().isInterrupted()) {
+                try {
+                  log.trim(java.time.Instant.now().minus(java.time.Duration.ofDays(7)));
+                  Thread.sleep(java.time.Duration.ofHours(1).toMillis());
+                } catch (InterruptedException e) {
+                  return;
+                } catch (RuntimeException e) {
+                  try {
+                    Thread.sleep(60_000);
+                  } catch (InterruptedException ie) {
+                    return;
+                  }
+                }
+              }
+            });
+    return log;
   }
 }

@@ -186,6 +186,13 @@ class PolicyServiceIT {
                 .build());
   }
 
+  /** A process without the cluster's certificate gets a failed handshake, nothing else. */
+  @Test
+  @org.junit.jupiter.api.Order(0)
+  void onlyTheClusterIsServed() throws Exception {
+    io.porin.service.testing.TlsRefusals.assertOnlyTheClusterIsServed(EtcdResource.port, "policy");
+  }
+
   @Test
   @Order(1)
   void applyValidatesStoresAndReports() throws Exception {

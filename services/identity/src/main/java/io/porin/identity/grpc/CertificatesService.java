@@ -1,0 +1,122 @@
+package io.porin.identity.grpc;
+
+import io.grpc.Status;
+import io.porin.api.ca.v1.Certificates;
+import io.porin.api.ca.v1.ListRevokedRequest;
+import io.porin.api.ca.v1.ListRevokedResponse;
+import io.porin.api.ca.v1.RenewRequest;
+import io.porin.api.ca.v1.RenewResponse;
+import io.porin.api.ca.v1.Revocation;
+import io.porin.api.ca.v1.RevokeRequest;
+import io.porin.api.ca.v1.RevokeResponse;
+import io.porin.identity.ca.OnlineCa;
+import io.porin.kvstore.Entry;
+import io.porin.kvstore.Keys;
+import io.porin.kvstore.KvStore;
+import io.porin.service.GrpcCalls;
+import io.porin.service.tls.AuditLog;
+import io.porin.service.tls.Caller;
+import io.porin.service.tls.RevocationWatch;
+import io.porin.tls.PeerIdentity;
+import io.porin.tls.Pem;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Inject;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.List;
+
+/** {@code porin.ca.v1.Certificates}: renewals for every component, revocations by admins. */
+@GrpcService
+public class CertificatesService implements Certificates {
+  private final OnlineCa ca;
+  private final KvStore kv;
+  private final AuditLog audit;
+
+  @Inject
+  public CertificatesService(OnlineCa ca, KvStore kv, AuditLog audit) {
+    this.ca = ca;
+    this.kv = kv;
+    this.audit = audit;
+  }
+
+  @Override
+  @Blocking
+  public Uni<RenewResponse> renew(RenewRequest request) {
+    Caller caller = Caller.current();
+    return GrpcCalls.call(
+        () -> {
+          if (caller.identity() == null) {
+            throw Status.FAILED_PRECONDITION
+                .withDescription("this service runs with porin.tls.insecure: nothing to renew")
+                .asRuntimeException();
+          }
+          List<X509Certificate> chain =
+              ca.renew(
+                  caller.identity(), caller.certificate(), request.getPublicKey().toByteArray());
+          return RenewResponse.newBuilder()
+              .setCertificateChainPem(Pem.encode(chain, null))
+              .setNotAfter(chain.getFirst().getNotAfter().toInstant().toString())
+              .build();
+        });
+  }
+
+  @Override
+  @Blocking
+  public Uni<RevokeResponse> revoke(RevokeRequest request) {
+    Caller caller = Caller.current();
+    return GrpcCalls.call(
+        () -> {
+          PeerIdentity.Kind kind =
+              PeerIdentity.Kind.ofLabel(request.getKind())
+                  .orElseThrow(
+                      () ->
+                          new IllegalArgumentException(
+                              "kind: \""
+                                  + request.getKind()
+                                  + "\" is not svc, node, admin or reader"));
+          PeerIdentity id;
+          try {
+            id = new PeerIdentity(kind, request.getName());
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("name: " + e.getMessage(), e);
+          }
+          Instant at = Instant.now();
+          kv.put(
+              Keys.Revocations.of(kind.label(), id.name()),
+              RevocationWatch.encode(at, caller.name()),
+              0);
+          audit.record(caller, "revoke", "certificates of " + id, "ok", "");
+          return RevokeResponse.newBuilder().setRevokedAt(at.toString()).build();
+        });
+  }
+
+  @Override
+  @Blocking
+  public Uni<ListRevokedResponse> listRevoked(ListRevokedRequest request) {
+    return GrpcCalls.call(
+        () -> {
+          ListRevokedResponse.Builder b = ListRevokedResponse.newBuilder();
+          for (Entry e : kv.list(Keys.Revocations.PREFIX).entries()) {
+            String[] kn = e.key().substring(Keys.Revocations.PREFIX.length()).split("/", 2);
+            if (kn.length != 2) {
+              continue;
+            }
+            String by = "";
+            for (String line : e.value().split("\n")) {
+              if (line.startsWith("by=")) {
+                by = line.substring(3);
+              }
+            }
+            b.addRevocations(
+                Revocation.newBuilder()
+                    .setKind(kn[0])
+                    .setName(kn[1])
+                    .setRevokedAt(RevocationWatch.decodeAt(e.value()).toString())
+                    .setBy(by));
+          }
+          return b.build();
+        });
+  }
+}
