@@ -26,6 +26,8 @@ clang -O2 -Wall -o "$work/udp_flood" "$here/bench/src/main/c/udp_flood.c"
 
 echo "bringing up lab $lab (2 nodes)..."
 "$porin" lab up --name "$lab" --nodes 2 --cluster-id 9 >"$work/up.log"
+# the lab admin's certificate: the relay and the agents speak mutual TLS only
+export PORIN_BENCH_CA="$PORIN_LAB_DIR/$lab/ca/ca.crt" PORIN_BENCH_CERT="$PORIN_LAB_DIR/$lab/pki/admin.$lab.pem"
 cat >"$work/flood.yaml" <<YAML
 apiVersion: v1
 kind: Namespace

@@ -29,7 +29,7 @@ run() { # name, parent directory of etcd's data
   echo "== $name: etcd data in $work ($(df --output=fstype "$work" | tail -1)), identity service on 127.0.0.1:$id_port"
   "$here/bin/etcd-local" bench "$work/etcd" "$etcd_port" "$peer_port" >"$work/etcd.log" 2>&1 & pids+=($!)
   local etcd_pid=$!
-  "$java" -Dporin.etcd.endpoints="http://127.0.0.1:$etcd_port" -Dquarkus.http.port="$id_port" \
+  "$java" -Dporin.etcd.endpoints="http://127.0.0.1:$etcd_port" -Dporin.tls.insecure=true -Dquarkus.http.port="$id_port" \
     -Dquarkus.log.level=WARN -jar services/identity/target/quarkus-app/quarkus-run.jar >"$work/identity.log" 2>&1 & pids+=($!)
   local id_pid=$!
   for _ in $(seq 1 600); do curl -fsS "http://127.0.0.1:$id_port/q/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done

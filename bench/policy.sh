@@ -37,7 +37,7 @@ echo "== 2. service (JVM options: ${POLICY_JAVA_OPTS--XX:MaxGCPauseMillis=20}): 
 "$here/bin/etcd-local" bench "$work/etcd" "$etcd_port" "$peer_port" >"$work/etcd.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do etcdctl --endpoints "127.0.0.1:$etcd_port" endpoint health >/dev/null 2>&1 && break; sleep 0.1; done
 # shellcheck disable=SC2086
-"$java" -Xmx8g ${POLICY_JAVA_OPTS--XX:MaxGCPauseMillis=20} -Dporin.etcd.endpoints="http://127.0.0.1:$etcd_port" -Dquarkus.http.port="$policy_port" \
+"$java" -Xmx8g ${POLICY_JAVA_OPTS--XX:MaxGCPauseMillis=20} -Dporin.etcd.endpoints="http://127.0.0.1:$etcd_port" -Dporin.tls.insecure=true -Dquarkus.http.port="$policy_port" \
   -Dquarkus.log.level=WARN -jar services/policy/target/quarkus-app/quarkus-run.jar >"$work/policy.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 600); do curl -fsS "http://127.0.0.1:$policy_port/q/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 "$java" -cp "$cp" io.porin.bench.policy.PolicyServiceBench "127.0.0.1:$policy_port" \

@@ -20,6 +20,8 @@ cleanup() { bin/porin lab down --name "$lab" >/dev/null 2>&1 || true; rm -rf "$P
 trap cleanup EXIT
 bin/porin lab up --name "$lab" --nodes 3 >/dev/null
 echo "== lab $lab up (3 nodes)"
+# the lab admin's certificate: etcd and the services speak mutual TLS only
+export PORIN_BENCH_CA="$PORIN_LAB_DIR/$lab/ca/ca.crt" PORIN_BENCH_CERT="$PORIN_LAB_DIR/$lab/pki/admin.$lab.pem"
 nsenter --net="/var/run/netns/$lab-cp" "$java" --enable-native-access=ALL-UNNAMED -cp "$cp" \
-  io.porin.bench.services.Propagation http://127.0.0.1:2379 "$SERVICES" "$CHANGES" \
+  io.porin.bench.services.Propagation https://127.0.0.1:2379 "$SERVICES" "$CHANGES" \
   /sys/fs/bpf/porin/"$lab"-node1 /sys/fs/bpf/porin/"$lab"-node2 /sys/fs/bpf/porin/"$lab"-node3

@@ -4,7 +4,6 @@ import com.google.common.util.concurrent.FutureCallback;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.MoreExecutors;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.porin.api.identity.v1.AllocateRequest;
 import io.porin.api.identity.v1.AllocateResponse;
 import io.porin.api.identity.v1.IdentitiesGrpc;
@@ -59,7 +58,7 @@ public final class IdentityAllocationBench {
     int inFlight = args.length > 3 ? Integer.parseInt(args[3]) : 16;
     String run = Long.toString(System.nanoTime(), 36);
 
-    ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
+    ManagedChannel channel = BenchTls.channel(target, "identity").build();
     var stub = IdentitiesGrpc.newFutureStub(channel);
     IntFunction<AllocateRequest> labels =
         i ->
@@ -93,7 +92,9 @@ public final class IdentityAllocationBench {
     // Warm-up: JIT, connections, the owner's lease.
     drive("warm-up", 2_000, inFlight, i -> grpc(stub.allocate(labels.apply(count + i))));
 
-    try (KvStore kv = KvStore.connect(List.of(etcd), Duration.ofSeconds(10))) {
+    try (KvStore kv =
+        KvStore.connect(
+            List.of(etcd), Duration.ofSeconds(10), BenchTls.fromEnvironment().orElse(null))) {
       drive(
           "warm-up etcd",
           2_000,

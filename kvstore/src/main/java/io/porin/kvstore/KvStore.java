@@ -54,12 +54,23 @@ public final class KvStore implements AutoCloseable {
           ErrorCode.CANCELLED,
           ErrorCode.ABORTED);
 
-  private final Client client;
+  private final AtomicReference<Client> client = new AtomicReference<>();
+  private final java.util.function.Supplier<Client> factory;
+  private final List<java.net.InetSocketAddress> addresses;
   private final Duration timeout;
+  private final java.util.Set<PrefixWatch> watches =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean probing = new AtomicBoolean();
+  private final AtomicBoolean closedStore = new AtomicBoolean();
 
-  private KvStore(Client client, Duration timeout) {
-    this.client = client;
+  private KvStore(
+      java.util.function.Supplier<Client> factory,
+      List<java.net.InetSocketAddress> addresses,
+      Duration timeout) {
+    this.factory = factory;
+    this.addresses = addresses;
     this.timeout = timeout;
+    this.client.set(factory.get());
   }
 
   /**
@@ -120,18 +131,95 @@ public final class KvStore implements AutoCloseable {
         throw new IllegalArgumentException("etcd TLS: " + e.getMessage(), e);
       }
     }
-    Client client = builder.build();
-    return new KvStore(client, timeout);
+    List<java.net.InetSocketAddress> addresses = new ArrayList<>();
+    for (String e : endpoints) {
+      java.net.URI u = java.net.URI.create(e);
+      addresses.add(
+          java.net.InetSocketAddress.createUnresolved(
+              u.getHost(), u.getPort() > 0 ? u.getPort() : 2379));
+    }
+    return new KvStore(builder::build, addresses, timeout);
   }
 
   /** The jetcd client, for this package's administration (access control). */
   Client client() {
-    return client;
+    return client.get();
+  }
+
+  /**
+   * etcd may be down: watch its ports, and once one answers again after it did not, connect afresh
+   * at once (gRPC's own reconnect backs off for up to two minutes) and resume every watch on the
+   * new connection. So every client of etcd is back within a second of etcd's return.
+   */
+  private void suspectDown() {
+    if (closedStore.get() || !probing.compareAndSet(false, true)) {
+      return;
+    }
+    Thread.ofVirtual()
+        .name("kvstore-probe")
+        .start(
+            () -> {
+              try {
+                boolean sawDown = false;
+                long upSince = -1;
+                while (!closedStore.get()) {
+                  boolean up = anyPortOpen();
+                  if (!up) {
+                    sawDown = true;
+                    upSince = -1;
+                  } else if (sawDown) {
+                    reconnect();
+                    return;
+                  } else if (upSince < 0) {
+                    upSince = System.nanoTime();
+                  } else if (System.nanoTime() - upSince > TimeUnit.SECONDS.toNanos(3)) {
+                    return; // etcd never went away: a slow answer, not an outage
+                  }
+                  Thread.sleep(200);
+                }
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              } finally {
+                probing.set(false);
+              }
+            });
+  }
+
+  private boolean anyPortOpen() {
+    for (java.net.InetSocketAddress a : addresses) {
+      try (java.net.Socket s = new java.net.Socket()) {
+        s.connect(new java.net.InetSocketAddress(a.getHostString(), a.getPort()), 300);
+        return true;
+      } catch (java.io.IOException closed) {
+        // not this one
+      }
+    }
+    return false;
+  }
+
+  private void reconnect() {
+    Client fresh = factory.get();
+    Client old = client.getAndSet(fresh);
+    LOG.infof("etcd answers again: connected afresh, resuming %d watches", watches.size());
+    for (PrefixWatch w : watches) {
+      w.resume();
+    }
+    Thread.ofVirtual()
+        .name("kvstore-close-old")
+        .start(
+            () -> {
+              try {
+                Thread.sleep(2000);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              old.close();
+            });
   }
 
   /** The key, if it exists. */
   public Optional<Entry> get(String key) {
-    GetResponse r = await(client.getKVClient().get(bytes(key)), "get " + key);
+    GetResponse r = await(client().getKVClient().get(bytes(key)), "get " + key);
     return r.getKvs().isEmpty() ? Optional.empty() : Optional.of(entry(r.getKvs().getFirst()));
   }
 
@@ -146,7 +234,7 @@ public final class KvStore implements AutoCloseable {
     if (revision > 0) {
       opt.withRevision(revision);
     }
-    GetResponse r = await(client.getKVClient().get(bytes(prefix), opt.build()), "list " + prefix);
+    GetResponse r = await(client().getKVClient().get(bytes(prefix), opt.build()), "list " + prefix);
     List<Entry> entries = new ArrayList<>(r.getKvs().size());
     for (KeyValue kv : r.getKvs()) {
       entries.add(entry(kv));
@@ -157,7 +245,7 @@ public final class KvStore implements AutoCloseable {
   /** How many keys exist under the prefix. */
   public long count(String prefix) {
     GetOption opt = GetOption.builder().isPrefix(true).withCountOnly(true).build();
-    return await(client.getKVClient().get(bytes(prefix), opt), "count " + prefix).getCount();
+    return await(client().getKVClient().get(bytes(prefix), opt), "count " + prefix).getCount();
   }
 
   /** Writes the key unconditionally. */
@@ -166,14 +254,14 @@ public final class KvStore implements AutoCloseable {
     if (lease != 0) {
       opt.withLeaseId(lease);
     }
-    return await(client.getKVClient().put(bytes(key), bytes(value), opt.build()), "put " + key)
+    return await(client().getKVClient().put(bytes(key), bytes(value), opt.build()), "put " + key)
         .getHeader()
         .getRevision();
   }
 
   /** Deletes the key; true when it existed. */
   public boolean delete(String key) {
-    return await(client.getKVClient().delete(bytes(key), DeleteOption.DEFAULT), "delete " + key)
+    return await(client().getKVClient().delete(bytes(key), DeleteOption.DEFAULT), "delete " + key)
             .getDeleted()
         > 0;
   }
@@ -191,7 +279,7 @@ public final class KvStore implements AutoCloseable {
   Transaction.Result commit(Transaction t) {
     TxnResponse r =
         await(
-            client
+            client()
                 .getKVClient()
                 .txn()
                 .If(t.conditions.toArray(io.etcd.jetcd.op.Cmp[]::new))
@@ -210,7 +298,7 @@ public final class KvStore implements AutoCloseable {
 
   /** Grants a lease; keys attached to it vanish when it is not kept alive for its TTL. */
   public long grantLease(Duration ttl) {
-    return await(client.getLeaseClient().grant(Math.max(1, ttl.toSeconds())), "grant lease")
+    return await(client().getLeaseClient().grant(Math.max(1, ttl.toSeconds())), "grant lease")
         .getID();
   }
 
@@ -222,7 +310,7 @@ public final class KvStore implements AutoCloseable {
   public Optional<Long> keepAliveOnce(long lease) {
     try {
       LeaseKeepAliveResponse r =
-          await(client.getLeaseClient().keepAliveOnce(lease), "keep lease alive");
+          await(client().getLeaseClient().keepAliveOnce(lease), "keep lease alive");
       return r.getTTL() > 0 ? Optional.of(r.getTTL()) : Optional.empty();
     } catch (KvStoreException e) {
       if (e.kind() == KvStoreException.Kind.LEASE_NOT_FOUND) {
@@ -235,7 +323,7 @@ public final class KvStore implements AutoCloseable {
   /** Revokes a lease, deleting every key attached to it. A missing lease is not an error. */
   public void revokeLease(long lease) {
     try {
-      await(client.getLeaseClient().revoke(lease), "revoke lease");
+      await(client().getLeaseClient().revoke(lease), "revoke lease");
     } catch (KvStoreException e) {
       if (e.kind() != KvStoreException.Kind.LEASE_NOT_FOUND) {
         throw e;
@@ -245,12 +333,12 @@ public final class KvStore implements AutoCloseable {
 
   /** Compacts the history up to the revision (tests use it to force a re-list). */
   public void compact(long revision) {
-    await(client.getKVClient().compact(revision), "compact");
+    await(client().getKVClient().compact(revision), "compact");
   }
 
   /** The store's current revision. */
   public long revision() {
-    return await(client.getKVClient().get(bytes(Keys.ROOT + "\0")), "revision")
+    return await(client().getKVClient().get(bytes(Keys.ROOT + "\0")), "revision")
         .getHeader()
         .getRevision();
   }
@@ -267,12 +355,15 @@ public final class KvStore implements AutoCloseable {
    * @return a handle that stops the watch when closed
    */
   public AutoCloseable watch(String prefix, long fromRevision, WatchListener listener) {
-    return new PrefixWatch(prefix, listener).start(fromRevision);
+    PrefixWatch w = new PrefixWatch(prefix, listener);
+    watches.add(w);
+    return w.start(fromRevision);
   }
 
   @Override
   public void close() {
-    client.close();
+    closedStore.set(true);
+    client.get().close();
   }
 
   /** A watch that re-lists when its revision was compacted. */
@@ -314,7 +405,7 @@ public final class KvStore implements AutoCloseable {
       WatchOption opt =
           WatchOption.builder().isPrefix(true).withPrevKV(true).withRevision(revision).build();
       Watch.Watcher w =
-          client
+          client()
               .getWatchClient()
               .watch(bytes(prefix), opt, Watch.listener(this::onResponse, this::onError, () -> {}));
       Watch.Watcher previous = watcher.getAndSet(w);
@@ -378,9 +469,10 @@ public final class KvStore implements AutoCloseable {
                 });
         return;
       }
-      if (isTransient(t)) {
+      if (!isPermanent(t)) {
+        suspectDown();
         long delay = backoffMs;
-        backoffMs = Math.min(backoffMs * 2, 5_000);
+        backoffMs = Math.min(backoffMs * 2, 1_000);
         LOG.warnf(
             "watch of %s interrupted (%s); resuming after revision %d in %d ms",
             prefix, t.getMessage(), lastDelivered, delay);
@@ -424,9 +516,21 @@ public final class KvStore implements AutoCloseable {
       }
     }
 
+    /** Subscribes again after the last delivered revision (on a new connection). */
+    void resume() {
+      lock.lock();
+      try {
+        backoffMs = 100;
+        subscribe(lastDelivered + 1);
+      } finally {
+        lock.unlock();
+      }
+    }
+
     @Override
     public void close() {
       closed.set(true);
+      watches.remove(this);
       Watch.Watcher w = watcher.getAndSet(null);
       if (w != null) {
         w.close();
@@ -439,6 +543,7 @@ public final class KvStore implements AutoCloseable {
       return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       f.cancel(true);
+      suspectDown();
       throw new KvStoreException(
           KvStoreException.Kind.UNAVAILABLE,
           "etcd did not answer " + what + " within " + timeout.toMillis() + " ms",
@@ -447,7 +552,11 @@ public final class KvStore implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new KvStoreException(KvStoreException.Kind.UNAVAILABLE, what + " interrupted", e);
     } catch (ExecutionException e) {
-      throw translate(e.getCause(), what);
+      KvStoreException k = translate(e.getCause(), what);
+      if (k.kind() == KvStoreException.Kind.UNAVAILABLE) {
+        suspectDown();
+      }
+      throw k;
     }
   }
 
@@ -466,11 +575,38 @@ public final class KvStore implements AutoCloseable {
     return new KvStoreException(KvStoreException.Kind.OTHER, msg, cause);
   }
 
+  /**
+   * True for failures a watch must not retry: the request itself is refused (a certificate without
+   * the permission, a bad request). Anything else (etcd away, restarting, a connection reset
+   * mid-stream) is retried.
+   */
+  static boolean isPermanent(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof EtcdException e
+          && (e.getErrorCode() == ErrorCode.PERMISSION_DENIED
+              || e.getErrorCode() == ErrorCode.INVALID_ARGUMENT
+              || e.getErrorCode() == ErrorCode.UNAUTHENTICATED)) {
+        return true;
+      }
+      Status.Code code = Status.fromThrowable(c).getCode();
+      if (code == Status.Code.PERMISSION_DENIED
+          || code == Status.Code.INVALID_ARGUMENT
+          || code == Status.Code.UNAUTHENTICATED) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** True for failures that say etcd could not be reached, not that the request was wrong. */
   static boolean isTransient(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof EtcdException e
-          && (TRANSIENT_CODES.contains(e.getErrorCode()) || mentions(e, "closed"))) {
+          && (TRANSIENT_CODES.contains(e.getErrorCode())
+              || mentions(e, "closed")
+              || mentions(e, "unexpected EOS")
+              || mentions(e, "GOAWAY")
+              || mentions(e, "RST_STREAM"))) {
         return true;
       }
       if (c instanceof java.nio.channels.ClosedChannelException

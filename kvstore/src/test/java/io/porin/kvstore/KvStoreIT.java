@@ -210,6 +210,59 @@ class KvStoreIT {
     }
   }
 
+  /**
+   * After a long outage (long enough for gRPC's own reconnect backoff to grow to many seconds) a
+   * client over mutual TLS answers and its watch delivers again soon after etcd is back: the store
+   * connects afresh when etcd's port answers. The figure is measured in bench/reconnect.sh; the
+   * bound here only says it does not take gRPC's minutes.
+   */
+  @Test
+  void aClientAndItsWatchAreBackSoonAfterALongOutage() throws Exception {
+    try (EtcdProcess own =
+            EtcdProcess.startSecure(
+                "kvstore-outage", io.porin.kvstore.testing.TestPki.cluster(), List.of());
+        KvStore client = own.connect()) {
+      String prefix = "/t/outage/";
+      List<Long> events = new CopyOnWriteArrayList<>();
+      List<Snapshot> resets = new CopyOnWriteArrayList<>();
+      try (AutoCloseable w = client.watch(prefix, 0, recorder(events, resets))) {
+        client.put(prefix + "a", "1", 0);
+        awaitSize(events, 1);
+        own.stop();
+        long down = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < down) {
+          try {
+            client.get(prefix + "a");
+          } catch (KvStoreException expected) {
+            // etcd is away
+          }
+          Thread.sleep(500);
+        }
+        own.start();
+        long back = System.nanoTime();
+        long answered = -1;
+        while (answered < 0 && System.nanoTime() - back < TimeUnit.SECONDS.toNanos(15)) {
+          try {
+            client.get(prefix + "a");
+            answered = System.nanoTime() - back;
+          } catch (KvStoreException notYet) {
+            Thread.sleep(50);
+          }
+        }
+        assertThat(answered).as("the client answers again").isNotNegative();
+        try (KvStore other = own.connect()) {
+          other.put(prefix + "b", "2", 0);
+        }
+        awaitSize(events, 2);
+        long delivered = System.nanoTime() - back;
+        System.out.printf(
+            "etcd back: first answer after %d ms, watch delivered after %d ms%n",
+            answered / 1_000_000, delivered / 1_000_000);
+        assertThat(delivered).isLessThan(TimeUnit.SECONDS.toNanos(15));
+      }
+    }
+  }
+
   @Test
   void anUnreachableEtcdIsReportedAsUnavailable() {
     try (KvStore nowhere =

@@ -168,31 +168,7 @@ public final class Lab {
             + " (data in "
             + home
             + "/etcd)");
-    String scheme = s.insecure ? "http" : "https";
-    String etcdUrl = scheme + "://" + cp.address4 + ":" + ETCD_PORT;
-    String peer = scheme + "://127.0.0.1:2380";
-    List<String> etcdArgv =
-        new ArrayList<>(
-            List.of(
-                "etcd",
-                "--name",
-                spec.name(),
-                "--data-dir",
-                home.resolve("etcd").toString(),
-                "--listen-client-urls",
-                scheme + "://127.0.0.1:" + ETCD_PORT + "," + etcdUrl,
-                "--advertise-client-urls",
-                etcdUrl,
-                "--listen-peer-urls",
-                peer,
-                "--initial-advertise-peer-urls",
-                peer,
-                "--initial-cluster",
-                spec.name() + "=" + peer,
-                // health without a certificate, on the control plane's loopback only
-                "--listen-metrics-urls",
-                "http://127.0.0.1:" + ETCD_METRICS_PORT,
-                "--unsafe-no-fsync"));
+    List<String> etcdArgv = new ArrayList<>(etcdArgv(s));
     List<PeerIdentity> services =
         List.of("identity", "ipam", "policy", "relay", "dns").stream()
             .map(PeerIdentity::service)
@@ -206,7 +182,6 @@ public final class Lab {
       for (PeerIdentity svc : services) {
         pki.issue(svc, cpAddresses);
       }
-      etcdArgv.addAll(LabPki.etcdFlags(home));
     }
     start(s, "etcd", cp.netns, etcdArgv, home.resolve("etcd").toString());
     awaitHttp(s, "etcd", cp.netns, "http://127.0.0.1:" + ETCD_METRICS_PORT + "/health", 30);
@@ -233,29 +208,9 @@ public final class Lab {
             + POLICY_PORT
             + ", relay :"
             + RELAY_PORT);
-    List<String> common =
-        List.of(
-            "-Dporin.etcd.endpoints=" + etcdUrl,
-            "-Dquarkus.http.host=0.0.0.0",
-            "-Dporin-lab.dir=" + home);
-    // Each service also gets its certificate (startService adds -Dporin.tls.*).
-    startService(
-        s,
-        "identity",
-        cp.netns,
-        common,
-        List.of("-Dporin.identity.cluster-id=" + spec.clusterId()));
-    startService(
-        s,
-        "ipam",
-        cp.netns,
-        common,
-        List.of(
-            "-Dporin.ipam.cluster-pool-ipv4-pod-cidr-list=" + spec.podCidr(),
-            "-Dporin.ipam.cluster-pool-ipv6-pod-cidr-list=" + spec.podCidr6()));
-    startService(
-        s, "policy", cp.netns, common, List.of("-Dporin.policy.cluster-id=" + spec.clusterId()));
-    startService(s, "relay", cp.netns, common, List.of());
+    for (String service : CONTROL_PLANE_SERVICES) {
+      startControlPlaneService(s, service);
+    }
     for (var svc :
         Map.of(
                 "identity", IDENTITY_PORT,
@@ -459,6 +414,114 @@ public final class Lab {
               + CLUSTER_DNS_IP
               + "\noptions ndots:5\n");
       return file;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The control plane's services, in the order they start. */
+  static final List<String> CONTROL_PLANE_SERVICES = List.of("identity", "ipam", "policy", "relay");
+
+  /** etcd's command line (TLS flags unless the lab is insecure). */
+  private List<String> etcdArgv(LabState s) {
+    Path home = dir.of(s.name);
+    String scheme = s.insecure ? "http" : "https";
+    String etcdUrl = etcdUrl(s);
+    String peer = scheme + "://127.0.0.1:2380";
+    List<String> argv =
+        new ArrayList<>(
+            List.of(
+                "etcd",
+                "--name",
+                s.name,
+                "--data-dir",
+                home.resolve("etcd").toString(),
+                "--listen-client-urls",
+                scheme + "://127.0.0.1:" + ETCD_PORT + "," + etcdUrl,
+                "--advertise-client-urls",
+                etcdUrl,
+                "--listen-peer-urls",
+                peer,
+                "--initial-advertise-peer-urls",
+                peer,
+                "--initial-cluster",
+                s.name + "=" + peer,
+                // health without a certificate, on the control plane's loopback only
+                "--listen-metrics-urls",
+                "http://127.0.0.1:" + ETCD_METRICS_PORT,
+                "--unsafe-no-fsync"));
+    if (!s.insecure) {
+      argv.addAll(LabPki.etcdFlags(home));
+    }
+    return argv;
+  }
+
+  /** Starts one of the control plane's services (also used to restart it). */
+  private void startControlPlaneService(LabState s, String service) {
+    List<String> common =
+        List.of(
+            "-Dporin.etcd.endpoints=" + etcdUrl(s),
+            "-Dquarkus.http.host=0.0.0.0",
+            "-Dporin-lab.dir=" + dir.of(s.name));
+    List<String> own =
+        switch (service) {
+          case "identity" -> List.of("-Dporin.identity.cluster-id=" + s.clusterId);
+          case "ipam" ->
+              List.of(
+                  "-Dporin.ipam.cluster-pool-ipv4-pod-cidr-list=" + s.podCidr,
+                  "-Dporin.ipam.cluster-pool-ipv6-pod-cidr-list=" + s.podCidr6);
+          case "policy" -> List.of("-Dporin.policy.cluster-id=" + s.clusterId);
+          default -> List.of();
+        };
+    startService(s, service, s.controlPlane.netns, common, own);
+  }
+
+  private static int portOf(String service) {
+    return switch (service) {
+      case "identity" -> IDENTITY_PORT;
+      case "ipam" -> IPAM_PORT;
+      case "policy" -> POLICY_PORT;
+      case "relay" -> RELAY_PORT;
+      default -> throw new IllegalArgumentException(service);
+    };
+  }
+
+  /**
+   * Stops one part of the control plane (etcd or a service; SIGTERM, or SIGKILL as a crash) and
+   * starts it again, waiting until it is ready; how long it was away is reported.
+   */
+  public void restartControlPlane(String lab, String component, boolean kill) {
+    if (!component.equals("etcd") && !CONTROL_PLANE_SERVICES.contains(component)) {
+      throw new LabException(
+          "\""
+              + component
+              + "\" is neither a node nor one of etcd, "
+              + String.join(", ", CONTROL_PLANE_SERVICES));
+    }
+    try (FileLock lock = dir.lock(lab)) {
+      LabState s =
+          dir.load(lab).orElseThrow(() -> new LabException("there is no lab named " + lab));
+      LabState.Proc p = s.processes.get(component);
+      if (p != null && p.alive()) {
+        if (kill) {
+          ProcessHandle.of(p.pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+        Host.stop(List.of(p.pid), 15);
+        progress.accept(component + " stopped" + (kill ? " (SIGKILL)" : ""));
+      }
+      if (component.equals("etcd")) {
+        start(s, "etcd", s.controlPlane.netns, etcdArgv(s), dir.of(lab).resolve("etcd").toString());
+        awaitHttp(
+            s,
+            "etcd",
+            s.controlPlane.netns,
+            "http://127.0.0.1:" + ETCD_METRICS_PORT + "/health",
+            30);
+      } else {
+        startControlPlaneService(s, component);
+        awaitHttp(s, component, s.controlPlane.netns, health(s, portOf(component)), 120);
+      }
+      progress.accept(component + " ready");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

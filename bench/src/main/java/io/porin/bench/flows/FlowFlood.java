@@ -1,7 +1,6 @@
 package io.porin.bench.flows;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.porin.api.agent.v1.AgentGrpc;
 import io.porin.api.agent.v1.StatusRequest;
@@ -30,8 +29,8 @@ public final class FlowFlood {
     String relay = args[0];
     String agent = args[1];
     long seconds = Long.parseLong(args[2]);
-    ManagedChannel r = ManagedChannelBuilder.forTarget(relay).usePlaintext().build();
-    ManagedChannel a = ManagedChannelBuilder.forTarget(agent).usePlaintext().build();
+    ManagedChannel r = io.porin.bench.BenchTls.channel(relay, "relay").build();
+    ManagedChannel a = io.porin.bench.BenchTls.channelToAgent(agent).build();
     long lostBefore =
         AgentGrpc.newBlockingStub(a).status(StatusRequest.getDefaultInstance()).getEventsLost();
     boolean follow = args.length < 4 || !args[3].equals("nofollow");

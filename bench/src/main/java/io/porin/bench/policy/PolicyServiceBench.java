@@ -1,7 +1,6 @@
 package io.porin.bench.policy;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.porin.api.policy.v1.Ack;
 import io.porin.api.policy.v1.PoliciesGrpc;
@@ -42,11 +41,12 @@ public final class PolicyServiceBench {
     int namespaces = args.length > 2 ? Integer.parseInt(args[2]) : 100;
     int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 100;
     ManagedChannel channel =
-        ManagedChannelBuilder.forTarget(policy)
-            .usePlaintext()
-            .maxInboundMessageSize(256 << 20)
-            .build();
-    try (KvStore kv = KvStore.connect(List.of(etcd), Duration.ofSeconds(10))) {
+        io.porin.bench.BenchTls.channel(policy, "policy").maxInboundMessageSize(256 << 20).build();
+    try (KvStore kv =
+        KvStore.connect(
+            List.of(etcd),
+            Duration.ofSeconds(10),
+            io.porin.bench.BenchTls.fromEnvironment().orElse(null))) {
       long t0 = System.nanoTime();
       Map<Integer, LabelSet> identities = PolicyWorkload.identities(namespaces);
       List<Map.Entry<Integer, LabelSet>> all = new ArrayList<>(identities.entrySet());
@@ -159,12 +159,21 @@ public final class PolicyServiceBench {
 
   /** porin_policy_update_seconds: bucket upper bound (seconds) -> cumulative count. */
   private static java.util.TreeMap<Double, Double> engineShare(String hostPort) throws Exception {
-    var client = java.net.http.HttpClient.newHttpClient();
+    var tls = io.porin.bench.BenchTls.fromEnvironment();
+    var builder = java.net.http.HttpClient.newBuilder();
+    tls.ifPresent(
+        t ->
+            builder.sslContext(
+                t.clientContext(
+                    io.porin.tls.ClusterTls.exactly(io.porin.tls.PeerIdentity.service("policy")),
+                    "svc/policy")));
+    var client = builder.build();
     String body =
         client
             .send(
                 java.net.http.HttpRequest.newBuilder(
-                        java.net.URI.create("http://" + hostPort + "/q/metrics"))
+                        java.net.URI.create(
+                            (tls.isPresent() ? "https://" : "http://") + hostPort + "/q/metrics"))
                     .build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString())
             .body();

@@ -69,7 +69,11 @@ public final class Propagation {
     for (int i = 3; i < args.length; i++) {
       nodes.add(LoadBalancerMaps.pinned(Path.of(args[i])));
     }
-    try (KvStore kv = KvStore.connect(List.of(etcd), Duration.ofSeconds(10))) {
+    try (KvStore kv =
+        KvStore.connect(
+            List.of(etcd),
+            Duration.ofSeconds(10),
+            io.porin.bench.BenchTls.fromEnvironment().orElse(null))) {
       kv.transaction().deletePrefix(Keys.Services.PREFIX + "bench/").commit();
       // (1) many services at once
       long t0 = System.nanoTime();

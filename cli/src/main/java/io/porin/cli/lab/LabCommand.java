@@ -321,8 +321,9 @@ public class LabCommand {
   @Command(
       name = "restart",
       description = {
-        "Restart a node's agent (SIGTERM, or --kill for SIGKILL as a crash): its pods keep",
-        "their connectivity and policy meanwhile."
+        "Restart a node's agent, or a part of the control plane (etcd, identity, ipam,",
+        "policy, relay): SIGTERM, or --kill for SIGKILL as a crash. Pods keep their",
+        "connectivity and policy meanwhile."
       })
   static class Restart implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -333,13 +334,22 @@ public class LabCommand {
     @Option(names = "--kill", description = "SIGKILL instead of SIGTERM")
     boolean kill;
 
-    @Parameters(index = "0", paramLabel = "NODE")
+    @Parameters(index = "0", paramLabel = "NODE|COMPONENT")
     String node;
 
     @Override
-    public Integer call() {
-      new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec))
-          .restartAgent(labName(spec, name), node, kill);
+    public Integer call() throws IOException {
+      String lab = labName(spec, name);
+      Lab l = new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec));
+      LabState s =
+          LabDirectory.fromEnvironment()
+              .load(lab)
+              .orElseThrow(() -> new LabException("there is no lab named " + lab));
+      if (s.node(node) != null) {
+        l.restartAgent(lab, node, kill);
+      } else {
+        l.restartControlPlane(lab, node, kill);
+      }
       return 0;
     }
   }

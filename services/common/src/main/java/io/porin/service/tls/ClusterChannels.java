@@ -23,6 +23,17 @@ public final class ClusterChannels {
     return Grpc.newChannelBuilder(target, credentials(tls, expected));
   }
 
+  /**
+   * The channel, told to connect at once if it is waiting out a reconnect backoff (gRPC waits up to
+   * two minutes between attempts by itself): a peer that came back is used at the next call.
+   */
+  public static io.grpc.ManagedChannel reviving(io.grpc.ManagedChannel channel) {
+    if (channel.getState(false) == io.grpc.ConnectivityState.TRANSIENT_FAILURE) {
+      channel.resetConnectBackoff();
+    }
+    return channel;
+  }
+
   /** The credentials to reach a peer that must prove {@code expected}. */
   public static ChannelCredentials credentials(Optional<ClusterTls> tls, PeerIdentity expected) {
     if (tls.isEmpty()) {

@@ -66,14 +66,14 @@ public final class ControlPlane implements IdentityClient, AutoCloseable {
 
   /** This node's pod CIDRs (allocated on first call, the same ever after). */
   public NodeCidrs allocateNode(String node) {
-    return IpamGrpc.newBlockingStub(ipam)
+    return IpamGrpc.newBlockingStub(ClusterChannels.reviving(ipam))
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
         .allocateNode(AllocateNodeRequest.newBuilder().setNode(node).build());
   }
 
   @Override
   public int allocate(List<String> labels, String owner) {
-    return IdentitiesGrpc.newBlockingStub(identity)
+    return IdentitiesGrpc.newBlockingStub(ClusterChannels.reviving(identity))
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
         .allocate(AllocateRequest.newBuilder().addAllLabels(labels).setOwner(owner).build())
         .getIdentity()
@@ -82,7 +82,7 @@ public final class ControlPlane implements IdentityClient, AutoCloseable {
 
   @Override
   public boolean release(int id, String owner) {
-    return IdentitiesGrpc.newBlockingStub(identity)
+    return IdentitiesGrpc.newBlockingStub(ClusterChannels.reviving(identity))
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
         .release(ReleaseRequest.newBuilder().setId(id).setOwner(owner).build())
         .getReleased();
@@ -90,7 +90,7 @@ public final class ControlPlane implements IdentityClient, AutoCloseable {
 
   @Override
   public long keepAlive(String owner) {
-    return IdentitiesGrpc.newBlockingStub(identity)
+    return IdentitiesGrpc.newBlockingStub(ClusterChannels.reviving(identity))
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
         .keepAlive(KeepAliveRequest.newBuilder().setOwner(owner).build())
         .getTtlSeconds();
@@ -98,11 +98,11 @@ public final class ControlPlane implements IdentityClient, AutoCloseable {
 
   /** The identity service, for streams (Watch). */
   public IdentitiesGrpc.IdentitiesStub identities() {
-    return IdentitiesGrpc.newStub(identity);
+    return IdentitiesGrpc.newStub(ClusterChannels.reviving(identity));
   }
 
   public PoliciesGrpc.PoliciesStub policies() {
-    return PoliciesGrpc.newStub(policy);
+    return PoliciesGrpc.newStub(ClusterChannels.reviving(policy));
   }
 
   @Override

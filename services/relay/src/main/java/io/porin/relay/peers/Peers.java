@@ -140,12 +140,13 @@ public final class Peers implements AutoCloseable {
 
   /** The channel to a node's agent, which must prove it is that node's agent. */
   public ManagedChannel channel(Peer p) {
-    return channels.computeIfAbsent(
-        p.node() + "@" + p.address(),
-        k ->
-            ClusterChannels.builder(p.address(), tls, PeerIdentity.node(p.node()))
-                .maxInboundMessageSize(64 * 1024 * 1024)
-                .build());
+    return ClusterChannels.reviving(
+        channels.computeIfAbsent(
+            p.node() + "@" + p.address(),
+            k ->
+                ClusterChannels.builder(p.address(), tls, PeerIdentity.node(p.node()))
+                    .maxInboundMessageSize(64 * 1024 * 1024)
+                    .build()));
   }
 
   @Override
