@@ -83,6 +83,23 @@ public final class Lab {
    * (plaintext gRPC and etcd, every caller an admin), for development only.
    */
   public LabState up(LabSpec spec, String encryption, boolean strict, boolean insecure) {
+    return up(spec, encryption, strict, insecure, CERT_VALIDITY);
+  }
+
+  /**
+   * As {@link #up(LabSpec, String, boolean, boolean)}, with the components' certificates living
+   * {@code certValidity} (short lifetimes show renewal at work).
+   */
+  public LabState up(
+      LabSpec spec,
+      String encryption,
+      boolean strict,
+      boolean insecure,
+      java.time.Duration certValidity) {
+    if (certValidity.compareTo(java.time.Duration.ofSeconds(30)) < 0) {
+      throw new LabException(
+          "--cert-validity: " + certValidity + " is shorter than 30 s (renewal needs time)");
+    }
     if (!encryption.equals("none") && !encryption.equals("wireguard")) {
       throw new LabException("--encryption: \"" + encryption + "\" is not none or wireguard");
     }
@@ -113,6 +130,7 @@ public final class Lab {
       s.encryption = encryption;
       s.encryptionStrict = strict;
       s.insecure = insecure;
+      s.certValidity = certValidity.toString();
       s.status = "starting";
       dir.save(s);
       try {
@@ -174,9 +192,11 @@ public final class Lab {
             .map(PeerIdentity::service)
             .toList();
     if (!s.insecure) {
-      LabPki pki = LabPki.of(home, spec.name(), CERT_VALIDITY);
+      LabPki pki = LabPki.of(home, spec.name(), certValidity(s));
       List<String> cpAddresses = List.of(cp.address4, cp.address6);
-      pki.issue(KvStore.ETCD_IDENTITY, cpAddresses);
+      // etcd does not renew its own certificate (in a cluster cert-manager does, and etcd reads
+      // it again per connection): a lab gives it a long one
+      LabPki.of(home, spec.name(), ADMIN_VALIDITY).issue(KvStore.ETCD_IDENTITY, cpAddresses);
       // the lab's operator: a user's certificate, longer-lived than the components' (which renew)
       LabPki.of(home, spec.name(), ADMIN_VALIDITY).issue(LabPki.admin(spec.name()), List.of());
       for (PeerIdentity svc : services) {
@@ -265,7 +285,7 @@ public final class Lab {
     Cgroups.create(Cgroups.node(s.name, n.name));
     if (!s.insecure) {
       PeerIdentity id = PeerIdentity.node(n.name);
-      LabPki.of(home, s.name, CERT_VALIDITY).issue(id, List.of(n.address4, n.address6));
+      LabPki.of(home, s.name, certValidity(s)).issue(id, List.of(n.address4, n.address6));
       for (List<String> cmd : io.porin.kvstore.EtcdAccess.etcdctlAdmit(id)) {
         etcdctl(s, cmd, true);
       }
@@ -599,6 +619,11 @@ public final class Lab {
     Host.check(argv.toArray(String[]::new));
   }
 
+  /** How long the lab's components' certificates live. */
+  static java.time.Duration certValidity(LabState s) {
+    return s.certValidity == null ? CERT_VALIDITY : java.time.Duration.parse(s.certValidity);
+  }
+
   /** etcd's client URL for the lab's components. */
   public static String etcdUrl(LabState s) {
     return (s.insecure ? "http" : "https") + "://" + s.controlPlane.address4 + ":" + ETCD_PORT;
@@ -618,6 +643,7 @@ public final class Lab {
     if (id.equals(PeerIdentity.service("identity"))) {
       // the CA's online part: it renews everyone's certificates, its own included
       out.add("-Dporin.ca.dir=" + home.resolve("ca"));
+      out.add("-Dporin.ca.leaf-validity=" + certValidity(s).toSeconds() + "s");
     } else {
       out.add("-Dporin.tls.renew-from=" + s.controlPlane.address4 + ":" + IDENTITY_PORT);
     }

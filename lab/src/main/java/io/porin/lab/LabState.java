@@ -44,6 +44,12 @@ public final class LabState {
    */
   public boolean insecure;
 
+  /**
+   * How long the components' certificates live (ISO-8601, e.g. PT24H); they renew themselves at two
+   * thirds of it. Null: 24 hours.
+   */
+  public String certValidity;
+
   /** starting, up, or failed (with {@link #detail}). */
   public String status;
 

@@ -106,7 +106,7 @@ public class StatusCommand implements Callable<Integer> {
     io.porin.cli.context.ContextTls.of(ctx)
         .ifPresent(t -> seen.put("you (" + t.self() + ")", t.keys().current().leaf()));
     for (var e : seen.entrySet()) {
-      java.time.Instant notBefore = e.getValue().getNotBefore().toInstant();
+      java.time.Instant notBefore = io.porin.tls.Revocations.issuedAt(e.getValue());
       java.time.Instant notAfter = e.getValue().getNotAfter().toInstant();
       java.time.Duration left = java.time.Duration.between(now, notAfter);
       java.time.Duration life = java.time.Duration.between(notBefore, notAfter);
@@ -138,6 +138,9 @@ public class StatusCommand implements Callable<Integer> {
     }
     if (d.toDays() >= 2) {
       return d.toDays() + "d";
+    }
+    if (d.toHours() == 0) {
+      return d.toMinutes() + "m" + String.format("%02ds", d.toSecondsPart());
     }
     return d.toHours() + "h" + String.format("%02dm", d.toMinutesPart());
   }

@@ -135,8 +135,16 @@ public class LabCommand {
                 + " plaintext and take anyone as an admin")
     boolean insecure;
 
+    @Option(
+        names = "--cert-validity",
+        description =
+            "How long the components' certificates live; they renew at two thirds of it"
+                + " (default 24h; short ones show renewal at work)")
+    String certValidity = "24h";
+
     @Override
     public Integer call() throws IOException {
+      java.time.Duration validity = io.porin.cli.Durations.parse("--cert-validity", certValidity);
       LabSpec labSpec = new LabSpec(name, nodes, clusterId, podCidr, podCidr6);
       long started = System.nanoTime();
       if (insecure) {
@@ -150,7 +158,7 @@ public class LabCommand {
       }
       LabState s =
           new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec))
-              .up(labSpec, encryption, encryptionStrict, insecure);
+              .up(labSpec, encryption, encryptionStrict, insecure, validity);
       Contexts.load(Contexts.defaultPath()).with(s.name, context(s), true);
       int dns = clusterDns(spec, s);
       if (dns != 0) {

@@ -93,10 +93,16 @@ public class CertificateRenewal {
     return renewed;
   }
 
-  /** When the current certificate should be renewed: two thirds into its lifetime. */
+  /**
+   * When the current certificate should be renewed: two thirds into its lifetime, counted from when
+   * it was issued (the CA backdates notBefore by a minute for clocks behind).
+   */
   static Instant renewAt(X509Certificate cert) {
-    Instant from = cert.getNotBefore().toInstant();
     Instant to = cert.getNotAfter().toInstant();
+    Instant from = io.porin.tls.Revocations.issuedAt(cert);
+    if (!from.isBefore(to)) {
+      from = cert.getNotBefore().toInstant();
+    }
     return from.plus(Duration.between(from, to).multipliedBy(2).dividedBy(3));
   }
 

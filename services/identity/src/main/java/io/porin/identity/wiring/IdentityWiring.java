@@ -124,19 +124,15 @@ public class IdentityWiring {
             AccessRules.ANYONE));
   }
 
-  /** The CA's online part: renewals (its own too), from {@code porin.ca.dir}. */
+  /**
+   * The CA's online part: renewals, from {@code porin.ca.dir}. Also this service's {@code
+   * LocalSigner}: it renews its own certificate by signing it here.
+   */
   @Produces
   @Singleton
   io.porin.identity.ca.OnlineCa onlineCa(PorinConfig config) {
     return new io.porin.identity.ca.OnlineCa(
         config.ca().dir().map(io.porin.tls.CertificateAuthority::load), config.ca().leafValidity());
-  }
-
-  /** This service renews its own certificate by signing it here, when it holds the CA key. */
-  @Produces
-  @Singleton
-  io.porin.service.tls.LocalSigner localSigner(io.porin.identity.ca.OnlineCa ca) {
-    return ca;
   }
 
   /** The audit log: identity allocations by anyone but node agents, revocations. */
