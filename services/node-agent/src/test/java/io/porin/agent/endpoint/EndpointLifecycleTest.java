@@ -41,7 +41,7 @@ class EndpointLifecycleTest {
     assertThat(c.podMac()).isEqualTo(e.podMac());
     assertThat(room.datapath.attached).contains(e.ifindex());
     assertThat(room.datapath.connections).containsKey(e.id());
-    assertThat(room.publication.keys).containsKey(Keys.Endpoints.endpoint("node-a", e.ipv4()));
+    assertThat(room.publication.keys).containsKey(Keys.Endpoints.endpoint(Room.NODE, e.ipv4()));
     assertThat(room.ipcache.entries).containsEntry(Cidr.parse(e.ipv4() + "/32"), e.identity());
     assertThat(room.policies.subscribed).containsExactly(e.identity());
 

@@ -59,7 +59,7 @@ class RelabelTest {
     assertThat(kernel.policyRevision()).isNotEqualTo(revision);
     assertThat(web.state()).isEqualTo(EndpointState.READY);
     assertThat(room.ipcache.entries).containsEntry(Cidr.parse(e.ipv4() + "/32"), next);
-    assertThat(room.publication.keys.get(Keys.Endpoints.endpoint("node-a", e.ipv4())))
+    assertThat(room.publication.keys.get(Keys.Endpoints.endpoint(Room.NODE, e.ipv4())))
         .contains("\"identity\":" + next);
     assertThat(room.identities.referenced(old)).isFalse();
     assertThat(room.identities.referenced(next)).isTrue();
