@@ -78,7 +78,10 @@ public final class LabPki {
         "--peer-cert-file",
         cert,
         "--peer-key-file",
-        cert);
+        cert,
+        // a member must be etcd, not merely anyone the CA signed
+        "--peer-cert-allowed-cn",
+        KvStore.ETCD_IDENTITY.commonName());
   }
 
   /** {@code etcdctl} as the lab's admin, against etcd on the control plane's loopback. */

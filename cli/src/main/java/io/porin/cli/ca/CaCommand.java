@@ -184,9 +184,10 @@ public class CaCommand {
           ServiceCall.Service.IDENTITY,
           CertificatesGrpc::newBlockingStub,
           stub -> {
+            // etcd first: from this moment the holder writes nothing there
+            String etcd = removeEtcdUser(ctx, k, n);
             RevokeResponse r =
                 stub.revoke(RevokeRequest.newBuilder().setKind(k).setName(n).build());
-            String etcd = removeEtcdUser(ctx, k, n);
             Output.print(
                 spec.commandLine().getOut(),
                 GlobalOptions.of(spec).output(),

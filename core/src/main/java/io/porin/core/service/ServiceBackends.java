@@ -51,7 +51,12 @@ public final class ServiceBackends {
         }
         present.add(p.id().name());
         List<EndpointAddress> addrs = byPod.get(p.id().name());
-        if (addrs == null) {
+        if (addrs != null && p.nodeName() != null && !p.nodeName().isEmpty()) {
+          // only the node the pod runs on speaks for its addresses: another node claiming the
+          // pod's name does not become its backend
+          addrs = addrs.stream().filter(a -> a.node().equals(p.nodeName())).toList();
+        }
+        if (addrs == null || addrs.isEmpty()) {
           continue; // not running yet: no address
         }
         backends.add(backend(p.id().name(), addrs, ServiceRecord.State.ACTIVE, ports(svc, p)));

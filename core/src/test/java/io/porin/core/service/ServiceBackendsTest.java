@@ -108,6 +108,26 @@ class ServiceBackendsTest {
   }
 
   @Test
+  void onlyThePodsOwnNodeSpeaksForItsAddresses() {
+    PodResource onNode2 =
+        one(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: api-2, namespace: demo, labels: {app: api}}\n"
+                + "spec:\n  nodeName: node2\n  containers:\n  - name: c\n    ports:\n"
+                + "    - {name: web, containerPort: 3000}\n");
+    List<EndpointAddress> eps =
+        List.of(
+            new EndpointAddress("demo", "api-2", "node2", "10.0.2.1"),
+            // node1 claims the same pod for an address of its own
+            new EndpointAddress("demo", "api-2", "node1", "10.0.1.66"));
+    ServiceRecord r = ServiceBackends.record(API, List.of(onNode2), eps, null);
+    assertThat(r.backends()).hasSize(1);
+    assertThat(r.backends().getFirst().toString()).contains("10.0.2.1").doesNotContain("10.0.1.66");
+    // a claim alone, without the pod's own node, is no backend
+    assertThat(ServiceBackends.record(API, List.of(onNode2), List.of(eps.get(1)), null).backends())
+        .isEmpty();
+  }
+
+  @Test
   void aTerminatingBackendKeepsItsTargetsByPortWhenTheServicePortsChange() {
     List<EndpointAddress> eps = List.of(new EndpointAddress("demo", "api-2", "node2", "10.0.2.1"));
     ServiceRecord before =

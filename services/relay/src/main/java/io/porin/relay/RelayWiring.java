@@ -20,6 +20,7 @@ public class RelayWiring {
   @Singleton
   Peers peers(RelayConfig config, ServiceTls tls, RevocationWatch revocations) {
     if (config.relay().agents().isPresent()) {
+      revocations.notFollowing();
       return Peers.fixed(config.relay().agents().get(), tls.cluster());
     }
     KvStore kv =

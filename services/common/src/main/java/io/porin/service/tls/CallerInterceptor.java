@@ -30,9 +30,15 @@ public class CallerInterceptor implements ServerInterceptor {
   private final AccessRules rules;
   private final Authorization authorization;
   private final LiveCalls live;
+  private final RevocationWatch revocations;
 
   public CallerInterceptor(
-      ServiceTls tls, AccessRules rules, Authorization authorization, LiveCalls live) {
+      ServiceTls tls,
+      AccessRules rules,
+      Authorization authorization,
+      LiveCalls live,
+      RevocationWatch revocations) {
+    this.revocations = revocations;
     this.tls = tls;
     this.rules = rules;
     this.authorization = authorization;
@@ -56,6 +62,23 @@ public class CallerInterceptor implements ServerInterceptor {
                 "no client certificate of this cluster on the connection"));
       }
       caller = new Caller(id.get(), leaf.get());
+      if (!revocations.ready()) {
+        // until the deny list is read, a revoked certificate could not be told apart
+        return refuse(
+            call, Status.UNAVAILABLE.withDescription("starting: the deny list is not read yet"));
+      }
+      try {
+        leaf.get().checkValidity();
+      } catch (java.security.cert.CertificateException e) {
+        // the handshake checked it; a connection can outlive it
+        return refuse(
+            call,
+            Status.UNAUTHENTICATED.withDescription(
+                "the certificate of "
+                    + id.get()
+                    + " expired at "
+                    + leaf.get().getNotAfter().toInstant()));
+      }
       if (tls.cluster().orElseThrow().revocations().isRevoked(id.get(), leaf.get())) {
         return refuse(
             call,

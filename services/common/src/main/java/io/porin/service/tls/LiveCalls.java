@@ -23,6 +23,39 @@ public class LiveCalls {
 
   private final Set<Tracked<?, ?>> calls = ConcurrentHashMap.newKeySet();
 
+  public LiveCalls() {
+    // a stream outlives its caller's certificate only until the certificate expires
+    Thread.ofVirtual()
+        .name("live-calls-expiry")
+        .start(
+            () -> {
+              while (!Thread.currentThread().isInterrupted()) {
+                try {
+                  Thread.sleep(5_000);
+                } catch (InterruptedException e) {
+                  return;
+                }
+                endExpired(java.time.Instant.now());
+              }
+            });
+  }
+
+  /** Ends every call whose caller's certificate expired before {@code now}. */
+  public void endExpired(java.time.Instant now) {
+    for (Tracked<?, ?> t : calls) {
+      Caller c = t.caller;
+      if (c.certificate() != null && c.certificate().getNotAfter().toInstant().isBefore(now)) {
+        LOG.infof(
+            "ending %s of %s: its certificate expired",
+            t.getMethodDescriptor().getFullMethodName(), c.name());
+        t.end(
+            Status.UNAUTHENTICATED.withDescription(
+                "the certificate of " + c.name() + " expired; reconnect with the renewed one"));
+        calls.remove(t);
+      }
+    }
+  }
+
   /** Calls in progress. */
   public int size() {
     return calls.size();

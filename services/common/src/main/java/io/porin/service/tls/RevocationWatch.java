@@ -36,6 +36,7 @@ public class RevocationWatch implements Revocations {
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
   private final Map<String, PeerIdentity> byKey = new HashMap<>();
   private AutoCloseable watch;
+  private volatile boolean ready;
 
   public RevocationWatch(ServiceTls tls, LiveCalls live) {
     tls.cluster().ifPresent(c -> c.useRevocations(this));
@@ -59,6 +60,37 @@ public class RevocationWatch implements Revocations {
   @Override
   public Optional<Instant> revokedAt(PeerIdentity id) {
     return Optional.ofNullable(revoked.get().get(id));
+  }
+
+  /**
+   * Applies a revocation made by this service at once (the watch brings it again, the same): its
+   * holder's calls here end now, not when etcd's event arrives.
+   */
+  public synchronized void apply(PeerIdentity id, Instant at) {
+    Map<PeerIdentity, Instant> next = new HashMap<>(revoked.get());
+    next.put(id, at);
+    revoked.set(Map.copyOf(next));
+    for (Runnable r : listeners) {
+      try {
+        r.run();
+      } catch (RuntimeException ex) {
+        LOG.warnf(ex, "applying the deny list");
+      }
+    }
+  }
+
+  /** True once the deny list was read (or when this service follows none: then it says so). */
+  public boolean ready() {
+    return ready;
+  }
+
+  /**
+   * This service follows no deny list (a relay given fixed agents, without etcd): calls are served,
+   * and the log says that revocations are not seen here.
+   */
+  public void notFollowing() {
+    LOG.warn("no etcd: this service does not see the cluster's deny list (revocations)");
+    ready = true;
   }
 
   /** Every revocation in force. */
@@ -113,6 +145,7 @@ public class RevocationWatch implements Revocations {
       }
     }
     revoked.set(Map.copyOf(next));
+    ready = true;
     for (Runnable r : listeners) {
       try {
         r.run();

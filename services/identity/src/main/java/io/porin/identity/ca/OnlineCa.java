@@ -38,6 +38,13 @@ public final class OnlineCa implements LocalSigner {
 
   /** A chain (leaf, CA) for {@code self} over the DER public key {@code publicKey}. */
   public List<X509Certificate> renew(PeerIdentity self, X509Certificate current, byte[] publicKey) {
+    try {
+      current.checkValidity();
+    } catch (java.security.cert.CertificateException e) {
+      throw Status.PERMISSION_DENIED
+          .withDescription("the certificate of " + self + " has expired: no renewal")
+          .asRuntimeException();
+    }
     PublicKey key;
     try {
       key = KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(publicKey));

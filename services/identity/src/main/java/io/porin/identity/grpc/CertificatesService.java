@@ -33,9 +33,11 @@ public class CertificatesService implements Certificates {
   private final OnlineCa ca;
   private final KvStore kv;
   private final AuditLog audit;
+  private final RevocationWatch revocations;
 
   @Inject
-  public CertificatesService(OnlineCa ca, KvStore kv, AuditLog audit) {
+  public CertificatesService(OnlineCa ca, KvStore kv, AuditLog audit, RevocationWatch revocations) {
+    this.revocations = revocations;
     this.ca = ca;
     this.kv = kv;
     this.audit = audit;
@@ -52,9 +54,21 @@ public class CertificatesService implements Certificates {
                 .withDescription("this service runs with porin.tls.insecure: nothing to renew")
                 .asRuntimeException();
           }
+          // Read the deny list from etcd itself, not from this service's copy: a holder that
+          // sees its revocation land must not slip a renewal in before this service hears of it
+          PeerIdentity id = caller.identity();
+          kv.get(Keys.Revocations.of(id.kind().label(), id.name()))
+              .map(e -> RevocationWatch.decodeAt(e.value()))
+              .filter(at -> !io.porin.tls.Revocations.issuedAt(caller.certificate()).isAfter(at))
+              .ifPresent(
+                  at -> {
+                    throw Status.PERMISSION_DENIED
+                        .withDescription(
+                            "the certificate of " + id + " was revoked at " + at + ": no renewal")
+                        .asRuntimeException();
+                  });
           List<X509Certificate> chain =
-              ca.renew(
-                  caller.identity(), caller.certificate(), request.getPublicKey().toByteArray());
+              ca.renew(id, caller.certificate(), request.getPublicKey().toByteArray());
           return RenewResponse.newBuilder()
               .setCertificateChainPem(Pem.encode(chain, null))
               .setNotAfter(chain.getFirst().getNotAfter().toInstant().toString())
@@ -87,6 +101,7 @@ public class CertificatesService implements Certificates {
               Keys.Revocations.of(kind.label(), id.name()),
               RevocationWatch.encode(at, caller.name()),
               0);
+          revocations.apply(id, at); // here at once, before the watch brings it
           audit.record(caller, "revoke", "certificates of " + id, "ok", "");
           return RevokeResponse.newBuilder().setRevokedAt(at.toString()).build();
         });

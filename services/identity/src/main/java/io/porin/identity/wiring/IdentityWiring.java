@@ -105,6 +105,8 @@ public class IdentityWiring {
   @Singleton
   AccessRules accessRules() {
     String s = "porin.identity.v1.Identities/";
+    var nodesAndAdmins =
+        java.util.Set.of(io.porin.tls.PeerIdentity.Kind.NODE, io.porin.tls.PeerIdentity.Kind.ADMIN);
     return AccessTable.of(
         Map.of(
             s + "Allocate",

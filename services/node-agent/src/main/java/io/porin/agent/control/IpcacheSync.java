@@ -218,6 +218,12 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
     if (revokedNode.test(p.node())) {
       return false;
     }
+    if (p.peer().identity() < 256) {
+      // a pod never has a reserved identity (host, world, ...): a node claiming one for an
+      // address is not believed
+      refuse(key, "endpoint with the reserved identity " + p.peer().identity());
+      return false;
+    }
     if (!blocksKnown) {
       return true;
     }
@@ -261,54 +267,123 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
   }
 
   private void putNode(Entry e) {
+    // Who the record is about: its key, which only that node's certificate may write in etcd.
+    String name = e.key().substring(Keys.Nodes.PREFIX.length());
     try {
       JsonNode n = JSON.readTree(e.value());
-      String name = n.path("name").asText();
+      String claimed = n.path("name").asText(name);
+      if (!claimed.equals(name)) {
+        forgetNode(name);
+        refuse(e.key(), "node record under " + name + " names node " + claimed);
+        return;
+      }
       boolean self = name.equals(node);
       int id =
           self ? ReservedIdentity.HOST.id().value() : ReservedIdentity.REMOTE_NODE.id().value();
       List<String> addresses = new ArrayList<>();
-      n.path("addresses").forEach(a -> addresses.add(a.asText()));
-      Map<Cidr, Integer> prefixes = new HashMap<>();
-      for (String a : addresses) {
-        prefixes.put(Cidr.parse(a.contains(":") ? a + "/128" : a + "/32"), id);
-      }
-      for (String field : List.of("gateway4", "gateway6")) {
-        String gw = n.path(field).asText("");
-        if (!gw.isEmpty()) {
-          prefixes.put(Cidr.parse(gw.contains(":") ? gw + "/128" : gw + "/32"), id);
+      for (JsonNode a : n.path("addresses")) {
+        // a node's own addresses are underlay ones: never a pod's (which IPAM hands out)
+        if (inAnyBlock(a.asText())) {
+          refuse(e.key(), "node " + name + " claims the pod address " + a.asText());
+        } else {
+          addresses.add(a.asText());
         }
       }
-      nodes.put(name, prefixes);
+      List<String> gateways = new ArrayList<>();
+      for (String field : List.of("gateway4", "gateway6")) {
+        String gw = n.path(field).asText("");
+        // its gateways lie in its own pod CIDRs
+        if (!gw.isEmpty() && ownsAddress(name, gw)) {
+          gateways.add(gw);
+        }
+      }
+      Map<Cidr, Integer> prefixes = new HashMap<>();
       List<java.net.InetAddress> own = new ArrayList<>();
       for (String a : addresses) {
+        prefixes.put(Cidr.parse(a.contains(":") ? a + "/128" : a + "/32"), id);
         own.add(java.net.InetAddress.ofLiteral(a));
       }
-      for (String field : List.of("gateway4", "gateway6")) {
-        String gw = n.path(field).asText("");
-        if (!gw.isEmpty()) {
-          own.add(java.net.InetAddress.ofLiteral(gw));
-        }
+      for (String gw : gateways) {
+        prefixes.put(Cidr.parse(gw.contains(":") ? gw + "/128" : gw + "/32"), id);
+        own.add(java.net.InetAddress.ofLiteral(gw));
       }
+      nodes.put(name, prefixes);
       nodeAddresses.put(name, own);
       if (!self && !addresses.isEmpty()) {
-        // Each family's pod CIDRs via the node's first address of that family.
+        // Each family's pod CIDRs (those IPAM gave this node) via its first address of that
+        // family.
         List<String> targets = new ArrayList<>();
         addresses.stream()
             .filter(a -> !a.contains(":"))
             .findFirst()
             .ifPresent(
-                via -> n.path("ipv4Cidrs").forEach(c -> targets.add(c.asText() + " via " + via)));
+                via ->
+                    ownCidrs(name, n.path("ipv4Cidrs"))
+                        .forEach(c -> targets.add(c + " via " + via)));
         addresses.stream()
             .filter(a -> a.contains(":"))
             .findFirst()
             .ifPresent(
-                via -> n.path("ipv6Cidrs").forEach(c -> targets.add(c.asText() + " via " + via)));
+                via ->
+                    ownCidrs(name, n.path("ipv6Cidrs"))
+                        .forEach(c -> targets.add(c + " via " + via)));
         nodeRouteTargets.put(name, targets);
       }
     } catch (IOException | RuntimeException ex) {
       LOG.warnf("ignoring node key %s: %s", e.key(), ex.getMessage());
     }
+  }
+
+  private void forgetNode(String name) {
+    nodes.remove(name);
+    nodeAddresses.remove(name);
+    nodeRouteTargets.remove(name);
+  }
+
+  private void refuse(String key, String why) {
+    if (refusedKeys.add(key + " " + why)) {
+      refused.incrementAndGet();
+      LOG.warnf("refusing %s: %s", key, why);
+    }
+  }
+
+  private boolean inAnyBlock(String address) {
+    try {
+      Cidr host = Cidr.parse(address.contains(":") ? address + "/128" : address + "/32");
+      return blockOwners.keySet().stream().anyMatch(b -> b.contains(host));
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** Whether {@code node} holds the IPAM block of {@code address} (anything goes until known). */
+  private boolean ownsAddress(String node, String address) {
+    if (!blocksKnown) {
+      return true;
+    }
+    Cidr host = Cidr.parse(address.contains(":") ? address + "/128" : address + "/32");
+    return blockOwners.entrySet().stream()
+        .anyMatch(b -> b.getKey().contains(host) && b.getValue().equals(node));
+  }
+
+  /**
+   * The CIDRs of a node record that IPAM gave that node (all of them until the blocks are known).
+   */
+  private List<String> ownCidrs(String node, JsonNode cidrs) {
+    List<String> out = new ArrayList<>();
+    for (JsonNode c : cidrs) {
+      try {
+        Cidr cidr = Cidr.parse(c.asText());
+        if (!blocksKnown || node.equals(blockOwners.get(cidr))) {
+          out.add(c.asText());
+        } else {
+          refuse(Keys.Nodes.node(node), "node " + node + " claims the pod CIDR " + c.asText());
+        }
+      } catch (RuntimeException e) {
+        refuse(Keys.Nodes.node(node), "not a CIDR: " + c.asText());
+      }
+    }
+    return out;
   }
 
   private void syncRoutes() {
@@ -354,10 +429,19 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
           }
         });
     nodeAddresses.forEach(
-        (name, addresses) -> addresses.forEach(a -> p.putIfAbsent(a, new Peer("", "", name, 0))));
+        (name, addresses) -> {
+          if (!revokedNode.test(name)) {
+            addresses.forEach(a -> p.putIfAbsent(a, new Peer("", "", name, 0)));
+          }
+        });
     peers.set(Map.copyOf(p));
     Map<Cidr, Integer> want = new HashMap<>(cidrs);
-    nodes.values().forEach(want::putAll);
+    nodes.forEach(
+        (name, prefixes) -> {
+          if (!revokedNode.test(name)) {
+            want.putAll(prefixes);
+          }
+        });
     want.putAll(endpoints);
     want.putAll(local);
     Map<Cidr, Integer> changed = new HashMap<>();

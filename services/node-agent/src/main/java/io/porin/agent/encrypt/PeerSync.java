@@ -171,6 +171,12 @@ final class PeerSync {
    */
   static Node parse(String name, String json, int defaultPort) throws IOException {
     JsonNode n = JSON.readTree(json);
+    if (!n.path("name").asText(name).equals(name)) {
+      // the record's key is the node's (only its certificate writes it); a record naming
+      // another node is not believed
+      throw new IllegalArgumentException(
+          "the record under " + name + " names node " + n.path("name").asText());
+    }
     JsonNode wg = n.path("wireguard");
     String key = wg.path("publicKey").asText("");
     if (!key.isEmpty()) {

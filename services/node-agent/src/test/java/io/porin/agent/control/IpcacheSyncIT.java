@@ -147,6 +147,24 @@ class IpcacheSyncIT {
       sync.ignoreNodes(n -> false);
       assertThat(dp.ipcache()).containsEntry(c("10.1.1.9/32"), 70009);
 
+      // a node record is about the node its key names, and claims no pod's address
+      kv.put(Keys.Nodes.node("other"), "{\"name\":\"me\",\"addresses\":[\"192.168.50.9\"]}", 0);
+      await(m -> !m.containsKey(c("192.168.50.2/32")));
+      assertThat(dp.ipcache()).doesNotContainKey(c("192.168.50.9/32"));
+      kv.put(
+          Keys.Nodes.node("other"),
+          "{\"name\":\"other\",\"addresses\":[\"192.168.50.2\",\"10.1.0.77\"]}",
+          0);
+      await(m -> Integer.valueOf(6).equals(m.get(c("192.168.50.2/32"))));
+      assertThat(dp.ipcache()).doesNotContainKey(c("10.1.0.77/32"));
+      // a pod is never given a reserved identity by a node
+      kv.put(
+          Keys.Endpoints.endpoint("other", "10.1.1.10"),
+          "{\"ip\":\"10.1.1.10\",\"identity\":1}",
+          0);
+      Thread.sleep(300);
+      assertThat(dp.ipcache()).doesNotContainKey(c("10.1.1.10/32"));
+
       // a node that leaves takes its addresses with it
       kv.delete(Keys.Nodes.node("other"));
       await(m -> !m.containsKey(c("192.168.50.2/32")) && m.containsKey(c("192.168.50.1/32")));

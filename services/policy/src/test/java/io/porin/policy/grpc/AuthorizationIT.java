@@ -120,7 +120,8 @@ class AuthorizationIT {
   static void connect() throws Exception {
     admin = TestChannels.admin(EtcdResource.port, "policy");
     kv = EtcdResource.etcd.connect();
-    Identities.put(kv, WEB, Identities.podLabels("demo", Map.of("app", "web"), Map.of()));
+    // a namespace of its own: the other ITs of this service share its etcd and count demo's
+    Identities.put(kv, WEB, Identities.podLabels("authz", Map.of("app", "web"), Map.of()));
   }
 
   @AfterAll
@@ -223,7 +224,7 @@ class AuthorizationIT {
           """
           apiVersion: cilium.io/v2
           kind: CiliumNetworkPolicy
-          metadata: {name: web-in, namespace: demo}
+          metadata: {name: web-in, namespace: authz}
           spec:
             endpointSelector: {matchLabels: {app: web}}
             ingress:

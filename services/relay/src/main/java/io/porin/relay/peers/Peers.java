@@ -101,7 +101,12 @@ public final class Peers implements AutoCloseable {
   private void put(String key, String value) {
     try {
       JsonNode n = JSON.readTree(value);
-      String name = n.path("name").asText(key.substring(Keys.Nodes.PREFIX.length()));
+      // the node is the one the key names: only its certificate writes that key
+      String name = key.substring(Keys.Nodes.PREFIX.length());
+      if (!n.path("name").asText(name).equals(name)) {
+        LOG.warnf("ignoring node %s: its record names node %s", key, n.path("name").asText());
+        return;
+      }
       JsonNode addresses = n.path("addresses");
       if (addresses.isEmpty()) {
         return;
