@@ -43,21 +43,34 @@ public final class ContextTls {
         : ClusterTls.exactly(PeerIdentity.service(service));
   }
 
-  /** A channel to {@code target}, whose server must be {@code service}'s. */
+  /**
+   * A channel to {@code target}, whose server must be {@code service}'s; for an agent whose node
+   * the context knows (a lab's context knows every node's), exactly that node's agent.
+   */
   public static ManagedChannel channel(Contexts.Context c, String target, String service) {
-    return Grpc.newChannelBuilder(target, credentials(c, service))
+    return Grpc.newChannelBuilder(target, credentials(c, target, service))
         .maxInboundMessageSize(64 * 1024 * 1024)
         .build();
   }
 
-  private static ChannelCredentials credentials(Contexts.Context c, String service) {
+  private static ChannelCredentials credentials(Contexts.Context c, String target, String service) {
     Optional<ClusterTls> tls = of(c);
     if (tls.isEmpty()) {
       return InsecureChannelCredentials.create();
     }
+    Predicate<PeerIdentity> expected = server(service);
+    String expectation = expectation(service);
+    if (service.equals("agent") && c.nodes() != null) {
+      for (var e : c.nodes().entrySet()) {
+        if (e.getValue().equals(target) && !e.getKey().isEmpty()) {
+          expected = ClusterTls.exactly(PeerIdentity.node(e.getKey()));
+          expectation = "node/" + e.getKey();
+        }
+      }
+    }
     return TlsChannelCredentials.newBuilder()
         .keyManager(tls.get().keyManager())
-        .trustManager(tls.get().serverTrust(server(service), expectation(service)))
+        .trustManager(tls.get().serverTrust(expected, expectation))
         .build();
   }
 

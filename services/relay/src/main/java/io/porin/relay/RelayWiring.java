@@ -34,10 +34,10 @@ public class RelayWiring {
     peers.close();
   }
 
-  /** Who may call what: the relay's flows are for every identity of the cluster. */
+  /** Who may call what: the cluster's flows are for services, admins and readers, not nodes. */
   @Produces
   @Singleton
   AccessRules accessRules() {
-    return AccessTable.of(Map.of("observer.Observer/*", AccessRules.ANYONE));
+    return AccessTable.of(Map.of("observer.Observer/*", AccessRules.NOT_NODES));
   }
 }

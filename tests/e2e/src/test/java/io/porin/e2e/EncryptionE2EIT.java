@@ -336,7 +336,10 @@ class EncryptionE2EIT {
                 "--net=/run/netns/" + LAB + "-cp",
                 "etcdctl",
                 "--endpoints",
-                "http://127.0.0.1:2379"));
+                "https://127.0.0.1:2379"));
+    // as the lab's admin (etcd's root): etcd takes client certificates only
+    List<String> tls = LabHarness.adminTls(LAB);
+    cmd.addAll(List.of("--cacert", tls.get(1), "--cert", tls.get(3), "--key", tls.get(5)));
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

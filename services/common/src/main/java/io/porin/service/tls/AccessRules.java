@@ -16,6 +16,10 @@ public interface AccessRules {
   Set<PeerIdentity.Kind> COMPONENTS =
       Set.of(PeerIdentity.Kind.SERVICE, PeerIdentity.Kind.NODE, PeerIdentity.Kind.ADMIN);
 
+  /** Everyone but node agents: what one node must not read of another (flows, status). */
+  Set<PeerIdentity.Kind> NOT_NODES =
+      Set.of(PeerIdentity.Kind.SERVICE, PeerIdentity.Kind.ADMIN, PeerIdentity.Kind.READER);
+
   /** Admins only. */
   Set<PeerIdentity.Kind> ADMINS = Set.of(PeerIdentity.Kind.ADMIN);
 

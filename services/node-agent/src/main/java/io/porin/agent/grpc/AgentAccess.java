@@ -6,7 +6,10 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.util.Map;
 
-/** Who may call the agent: everyone of the cluster reads (the relay, dashboards); admins rotate. */
+/**
+ * Who may call the agent: the relay and other services, admins and readers (dashboards) read;
+ * admins rotate keys. Other nodes' agents do not: a node has no business with another's flows.
+ */
 public class AgentAccess {
   @Produces
   @Singleton
@@ -14,7 +17,7 @@ public class AgentAccess {
     return AccessTable.of(
         Map.of(
             "porin.agent.v1.Agent/RotateKey", AccessRules.ADMINS,
-            "porin.agent.v1.Agent/*", AccessRules.ANYONE,
-            "observer.Observer/*", AccessRules.ANYONE));
+            "porin.agent.v1.Agent/*", AccessRules.NOT_NODES,
+            "observer.Observer/*", AccessRules.NOT_NODES));
   }
 }

@@ -399,10 +399,7 @@ class CniContractIT {
   private String awaitHealth(java.util.function.Predicate<String> condition) throws Exception {
     String last = "";
     for (int i = 0; i < 120; i++) {
-      last =
-          cluster
-              .inNode("curl", "-s", "--max-time", "2", "http://127.0.0.1:9404/q/health/ready")
-              .output();
+      last = cluster.https(9404, "/q/health/ready");
       if (condition.test(last)) {
         return last;
       }

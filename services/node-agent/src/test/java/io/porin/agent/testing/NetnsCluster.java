@@ -1,6 +1,7 @@
 package io.porin.agent.testing;
 
 import io.porin.agent.bpf.Bpffs;
+import io.porin.kvstore.testing.TestPki;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,9 +14,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * A one-node Porin cluster in a network namespace this test creates: etcd, the identity, IPAM and
  * policy services and the node agent all run inside it (through {@code nsenter --net=}, which keeps
- * bpffs visible), so nothing touches the root namespace's links, routes or ports. Pods are further
- * namespaces wired by the real porin-cni. Everything is removed by name on close, also after a
- * failure.
+ * bpffs visible), so nothing touches the root namespace's links, routes or ports. As in a cluster,
+ * everything speaks mutual TLS with certificates of the run's test CA, and etcd has its roles. Pods
+ * are further namespaces wired by the real porin-cni. Everything is removed by name on close, also
+ * after a failure.
  */
 public final class NetnsCluster implements AutoCloseable {
   public static final Path MODULE = Path.of("").toAbsolutePath();
@@ -54,6 +56,7 @@ public final class NetnsCluster implements AutoCloseable {
     run(List.of("ip", "netns", "add", nodeNetns));
     run(List.of("ip", "-n", nodeNetns, "link", "set", "lo", "up"));
     Path etcdData = work.resolve("etcd");
+    Path etcdCert = PKI.bundle(io.porin.kvstore.KvStore.ETCD_IDENTITY);
     start(
         "etcd",
         List.of(
@@ -63,17 +66,66 @@ public final class NetnsCluster implements AutoCloseable {
             "--data-dir",
             etcdData.toString(),
             "--listen-client-urls",
-            "http://127.0.0.1:2379",
+            "https://127.0.0.1:2379",
             "--advertise-client-urls",
-            "http://127.0.0.1:2379",
+            "https://127.0.0.1:2379",
             "--listen-peer-urls",
             "http://127.0.0.1:2380",
             "--initial-advertise-peer-urls",
             "http://127.0.0.1:2380",
             "--initial-cluster",
             name + "=http://127.0.0.1:2380",
+            "--listen-metrics-urls",
+            "http://127.0.0.1:2381",
+            "--client-cert-auth",
+            "--trusted-ca-file",
+            PKI.caFile().toString(),
+            "--cert-file",
+            etcdCert.toString(),
+            "--key-file",
+            etcdCert.toString(),
             "--unsafe-no-fsync"));
-    awaitHttp(2379, "/health");
+    awaitHttp(2381, "/health");
+    List<io.porin.tls.PeerIdentity> admitted =
+        List.of(
+            io.porin.tls.PeerIdentity.service("identity"),
+            io.porin.tls.PeerIdentity.service("ipam"),
+            io.porin.tls.PeerIdentity.service("policy"),
+            io.porin.tls.PeerIdentity.node(name));
+    List<List<String>> access =
+        new ArrayList<>(io.porin.kvstore.EtcdAccess.etcdctlAdmit(TestPki.ADMIN));
+    for (var id : admitted) {
+      access.addAll(io.porin.kvstore.EtcdAccess.etcdctlAdmit(id));
+    }
+    access.addAll(io.porin.kvstore.EtcdAccess.etcdctlEnable());
+    Path admin = PKI.bundle(TestPki.ADMIN);
+    for (List<String> a : access) {
+      List<String> cmd =
+          new ArrayList<>(
+              List.of(
+                  "etcdctl",
+                  "--endpoints",
+                  "https://127.0.0.1:2379",
+                  "--cacert",
+                  PKI.caFile().toString(),
+                  "--cert",
+                  admin.toString(),
+                  "--key",
+                  admin.toString()));
+      cmd.addAll(a);
+      Result r = inNode(cmd.toArray(String[]::new));
+      if (r.exitCode() != 0 && !r.output().contains("already")) {
+        throw new IllegalStateException("etcdctl " + a + ": " + r.output());
+      }
+    }
+    // the CLI's context: the services on their default ports, the test's admin certificate
+    Files.writeString(
+        work.resolve("porin-config"),
+        "current-context: t\ncontexts:\n  t:\n    ca: "
+            + PKI.caFile()
+            + "\n    cert: "
+            + admin
+            + "\n");
     startService("identity", 9401);
     startService("ipam", 9402);
     startService("policy", 9403);
@@ -97,7 +149,10 @@ public final class NetnsCluster implements AutoCloseable {
     if (!Files.exists(jar)) {
       throw new IllegalStateException(jar + " is missing: package the services first");
     }
-    start(service, List.of(JAVA, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString()));
+    List<String> argv = new ArrayList<>(List.of(JAVA, "-Xmx256m", "-XX:TieredStopAtLevel=1"));
+    argv.addAll(tls(io.porin.tls.PeerIdentity.service(service)));
+    argv.addAll(List.of("-jar", jar.toString()));
+    start(service, argv);
     awaitHttp(port, "/q/health/ready");
   }
 
@@ -116,6 +171,9 @@ public final class NetnsCluster implements AutoCloseable {
             "-Dporin.agent.cni-conf-dir=" + work.resolve("net.d"),
             "-Dporin.agent.policy-wait=5s",
             "-Dporin.agent.cni-read-timeout=2s",
+            "-Dporin.tls.ca=" + PKI.caFile(),
+            "-Dporin.tls.cert=" + PKI.bundle(io.porin.tls.PeerIdentity.node(name)),
+            "-Dporin.etcd.endpoints=https://127.0.0.1:2379",
             "-jar",
             jar.toString()));
     awaitHttp(9404, "/q/health/ready");
@@ -151,20 +209,49 @@ public final class NetnsCluster implements AutoCloseable {
     return work.resolve(what + ".log");
   }
 
+  /** The run's test CA: every process of this cluster has a certificate of it. */
+  static final TestPki PKI = TestPki.cluster();
+
+  /** The settings that make a service {@code id} of this cluster (etcd over mutual TLS). */
+  private static List<String> tls(io.porin.tls.PeerIdentity id) {
+    return List.of(
+        "-Dporin.tls.ca=" + PKI.caFile(),
+        "-Dporin.tls.cert=" + PKI.bundle(id),
+        "-Dporin.etcd.endpoints=https://127.0.0.1:2379");
+  }
+
   private void awaitHttp(int port, String path) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    String admin = PKI.bundle(TestPki.ADMIN).toString();
     while (System.nanoTime() < deadline) {
       Result r =
-          inNode(
-              "curl",
-              "-s",
-              "-o",
-              "/dev/null",
-              "-w",
-              "%{http_code}",
-              "--max-time",
-              "2",
-              "http://127.0.0.1:" + port + path);
+          port == 2381
+              ? inNode(
+                  "curl",
+                  "-s",
+                  "-o",
+                  "/dev/null",
+                  "-w",
+                  "%{http_code}",
+                  "--max-time",
+                  "2",
+                  "http://127.0.0.1:" + port + path)
+              : inNode(
+                  "curl",
+                  "-s",
+                  "-o",
+                  "/dev/null",
+                  "-w",
+                  "%{http_code}",
+                  "--max-time",
+                  "2",
+                  "--cacert",
+                  PKI.caFile().toString(),
+                  "--cert",
+                  admin,
+                  "--key",
+                  admin,
+                  "https://127.0.0.1:" + port + path);
       if (r.output().trim().equals("200")) {
         return;
       }
@@ -176,6 +263,24 @@ public final class NetnsCluster implements AutoCloseable {
       Thread.sleep(250);
     }
     throw new IllegalStateException("port " + port + " not ready:\n" + tail("agent"));
+  }
+
+  /** The body of GET {@code path} on a component's port in the node, as the test's admin. */
+  public String https(int port, String path) {
+    String admin = PKI.bundle(TestPki.ADMIN).toString();
+    return inNode(
+            "curl",
+            "-s",
+            "--max-time",
+            "2",
+            "--cacert",
+            PKI.caFile().toString(),
+            "--cert",
+            admin,
+            "--key",
+            admin,
+            "https://127.0.0.1:" + port + path)
+        .output();
   }
 
   public String tail(String what) {
