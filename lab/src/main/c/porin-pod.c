@@ -3,7 +3,7 @@
 //   porin-pod serve NAME [--tcp PORT]... [--udp PORT]...
 //       Answers HTTP on each TCP port (the body is "NAME\n") and echoes every datagram on each
 //       UDP port, on IPv4 and IPv6 (one dual-stack socket per port). Runs until SIGTERM.
-//   porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]
+//   porin-pod probe tcp|udp|connect HOST PORT [TIMEOUT_MS]
 //       TCP: connects, sends an HTTP GET, prints the body. UDP: sends a datagram and waits for
 //       its echo. Exit 0 on an answer; 1 with what happened (timeout, refused, ...) otherwise.
 //   porin-pod spoof SRC DST PORT SPORT [COUNT]
@@ -143,7 +143,7 @@ static int serve(int argc, char **argv) {
 /* A client socket for "tcp|udp HOST PORT [TIMEOUT_MS]" (argv), with its address in *ai; -1 (the
  * error printed) when HOST PORT is not a numeric address and port. */
 static int client_socket(int argc, char **argv, int *is_tcp, struct addrinfo **ai) {
-  *is_tcp = strcmp(argv[0], "tcp") == 0;
+  *is_tcp = strcmp(argv[0], "tcp") == 0 || strcmp(argv[0], "connect") == 0;
   int timeout_ms = argc > 3 ? atoi(argv[3]) : 2000;
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = *is_tcp ? SOCK_STREAM : SOCK_DGRAM,
                            .ai_flags = AI_NUMERICHOST};
@@ -161,7 +161,7 @@ static int client_socket(int argc, char **argv, int *is_tcp, struct addrinfo **a
 
 static int probe(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]\n");
+    fprintf(stderr, "usage: porin-pod probe tcp|udp|connect HOST PORT [TIMEOUT_MS]\n");
     return 2;
   }
   int is_tcp;
@@ -171,6 +171,11 @@ static int probe(int argc, char **argv) {
   if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
     printf("%s\n", errno == EINPROGRESS || errno == EAGAIN ? "timeout" : strerror(errno));
     return 1;
+  }
+  /* connect: the TCP handshake completing is the answer (for ports that speak TLS, not HTTP) */
+  if (strcmp(argv[0], "connect") == 0) {
+    printf("connected\n");
+    return 0;
   }
   char buf[4096];
   if (is_tcp) {
@@ -513,7 +518,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "whois") == 0) return whois(argc - 2, argv + 2);
   fprintf(stderr,
           "usage: porin-pod serve NAME [--tcp PORT]... [--udp PORT]...\n"
-          "       porin-pod probe tcp|udp HOST PORT [TIMEOUT_MS]\n"
+          "       porin-pod probe tcp|udp|connect HOST PORT [TIMEOUT_MS]\n"
           "       porin-pod probe-all TIMEOUT_MS < lines of \"tcp|udp HOST PORT\"\n"
           "       porin-pod spoof SRC DST PORT SPORT [COUNT]\n"
           "       porin-pod whois tcp|udp HOST PORT [TIMEOUT_MS]\n");

@@ -67,6 +67,14 @@ public final class ClusterTls {
     return keys;
   }
 
+  /**
+   * Runs {@code r} after each renewed certificate is taken, so that clients can move their
+   * connections onto it (the returned handle stops that).
+   */
+  public AutoCloseable onRenewed(Runnable r) {
+    return keys.onNewCertificate(c -> r.run());
+  }
+
   /** Who this component is. */
   public PeerIdentity self() {
     return keys.current().identity();

@@ -53,6 +53,8 @@ public final class ReloadingKeyManager extends X509ExtendedKeyManager {
   private volatile Stamp stamp;
   private volatile long lastCheck;
   private long generation;
+  private final java.util.List<java.util.function.Consumer<Credentials>> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /**
    * Reads {@code certFile} and {@code keyFile} (the same file for a Porin bundle). Fails, naming
@@ -70,6 +72,15 @@ public final class ReloadingKeyManager extends X509ExtendedKeyManager {
     lastCheck = clock.millis();
   }
 
+  /**
+   * Calls {@code listener} with each new pair taken from now on (after the handshakes already use
+   * it). Listeners must be quick and must not throw; the returned handle removes it.
+   */
+  public AutoCloseable onNewCertificate(java.util.function.Consumer<Credentials> listener) {
+    listeners.add(listener);
+    return () -> listeners.remove(listener);
+  }
+
   /** The pair in use now (reading the files again first when they changed). */
   public Credentials current() {
     maybeReload();
@@ -77,17 +88,32 @@ public final class ReloadingKeyManager extends X509ExtendedKeyManager {
   }
 
   /** Reads the files again now when they changed; true when a new pair was taken. */
-  public synchronized boolean reloadNow() {
+  public boolean reloadNow() {
+    Credentials taken = take();
+    if (taken == null) {
+      return false;
+    }
+    for (java.util.function.Consumer<Credentials> l : listeners) {
+      try {
+        l.accept(taken);
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "a listener of certificate renewal failed", e);
+      }
+    }
+    return true;
+  }
+
+  private synchronized Credentials take() {
     lastCheck = clock.millis();
     Stamp s;
     try {
       s = stampOf();
     } catch (TlsException e) {
       LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; keeping the certificate in use");
-      return false;
+      return null;
     }
     if (s.equals(stamp)) {
-      return false;
+      return null;
     }
     try {
       Credentials c = read(generation + 1);
@@ -106,10 +132,10 @@ public final class ReloadingKeyManager extends X509ExtendedKeyManager {
               + " (valid until "
               + c.leaf().getNotAfter().toInstant()
               + ")");
-      return true;
+      return c;
     } catch (TlsException e) {
       LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; keeping the certificate in use");
-      return false;
+      return null;
     }
   }
 

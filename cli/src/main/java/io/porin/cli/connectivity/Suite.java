@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
  * The connectivity suite: two clients and two echo servers (one on the clients' node, one on
  * another node when there is one), and scenarios, each a policy (or none) and the probes it must
  * allow or block. A probe is {@code porin-pod probe} run inside the client pod's namespace: TCP
- * gets the echo server's HTTP answer (which names the pod), UDP its echo.
+ * gets the echo server's HTTP answer (which names the pod), UDP its echo; TCP to a node or the
+ * control plane (whose ports speak mutual TLS) counts a completed TCP handshake.
  */
 final class Suite {
   static final int HTTP = 8080;
@@ -373,7 +374,11 @@ final class Suite {
             List.of(
                 podProgram,
                 "probe",
-                c.proto(),
+                // the nodes' and the control plane's ports speak TLS (mutual, Porin's own), not
+                // HTTP: for them a completed TCP handshake is the answer
+                c.proto().equals("tcp") && c.to().pod() == null && c.to().service() == null
+                    ? "connect"
+                    : c.proto(),
                 address,
                 Integer.toString(c.port()),
                 c.allowed() ? "3000" : "1500"));

@@ -24,6 +24,38 @@ public final class ClusterChannels {
   }
 
   /**
+   * A channel to {@code target} that moves onto this component's renewed certificate: after each
+   * renewal the channel goes idle, so the calls that follow open a new connection (a full handshake
+   * with the renewed certificate) while the calls still running finish on the old one. Owners of
+   * long-lived streams move them with {@link ClusterTls#onRenewed}.
+   */
+  public static io.grpc.ManagedChannel renewing(
+      String target, Optional<ClusterTls> tls, PeerIdentity expected, int maxInboundBytes) {
+    io.grpc.ManagedChannel channel =
+        builder(target, tls, expected).maxInboundMessageSize(maxInboundBytes).build();
+    tls.ifPresent(t -> followRenewals(t, channel));
+    return channel;
+  }
+
+  private static void followRenewals(ClusterTls tls, io.grpc.ManagedChannel channel) {
+    java.util.concurrent.atomic.AtomicReference<AutoCloseable> handle =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    handle.set(
+        tls.onRenewed(
+            () -> {
+              if (channel.isShutdown()) {
+                try {
+                  handle.get().close();
+                } catch (Exception ignored) {
+                  // removing a listener does not fail
+                }
+              } else {
+                channel.enterIdle();
+              }
+            }));
+  }
+
+  /**
    * The channel, told to connect at once if it is waiting out a reconnect backoff (gRPC waits up to
    * two minutes between attempts by itself): a peer that came back is used at the next call.
    */

@@ -15,6 +15,11 @@ import java.util.Set;
  * else. Done here at run time (Quarkus's own client-auth setting is fixed at build time, and {@code
  * porin.tls.insecure} must stay a run-time choice). The key manager reloads renewed certificates,
  * so new connections get them while open ones carry on.
+ *
+ * <p>No TLS session is resumed: a resumed session carries the certificate of the handshake it
+ * resumes, so a client that renewed its certificate would still be seen with the old one (and cut
+ * off when that one expires). Every connection is a full handshake with the certificate the client
+ * holds now; connections are few and long-lived, so this costs nothing that matters.
  */
 @ApplicationScoped
 public class TlsServerOptions implements HttpServerOptionsCustomizer {
@@ -37,6 +42,98 @@ public class TlsServerOptions implements HttpServerOptionsCustomizer {
                     .setTrustOptions(
                         TrustOptions.wrap(
                             c.clientTrust(ClusterTls.anyone(), "certificates of this cluster")))
-                    .setClientAuth(ClientAuth.REQUIRED));
+                    .setClientAuth(ClientAuth.REQUIRED)
+                    .setSslEngineOptions(new FreshHandshakes()));
+  }
+
+  /**
+   * The JDK's TLS engine, told to issue no session tickets: a TLS 1.3 server sends none when its
+   * session lifetime is above the protocol's seven-day maximum, and without a ticket there is
+   * nothing to resume.
+   */
+  static final class FreshHandshakes extends io.vertx.core.net.JdkSSLEngineOptions {
+    /** Above TLS 1.3's maximum ticket lifetime (RFC 8446, 4.6.1: seven days). */
+    static final int NO_TICKETS_SECONDS = 7 * 24 * 3600 + 1;
+
+    FreshHandshakes() {}
+
+    FreshHandshakes(FreshHandshakes other) {
+      super(other);
+    }
+
+    @Override
+    public FreshHandshakes copy() {
+      return new FreshHandshakes(this);
+    }
+
+    @Override
+    public io.vertx.core.spi.tls.SslContextFactory sslContextFactory() {
+      io.vertx.core.spi.tls.SslContextFactory jdk = super.sslContextFactory();
+      return new io.vertx.core.spi.tls.SslContextFactory() {
+        private boolean client;
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory useAlpn(boolean useAlpn) {
+          jdk.useAlpn(useAlpn);
+          return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory clientAuth(
+            io.netty.handler.ssl.ClientAuth clientAuth) {
+          jdk.clientAuth(clientAuth);
+          return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory forClient(boolean forClient) {
+          client = forClient;
+          jdk.forClient(forClient);
+          return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory keyMananagerFactory(
+            javax.net.ssl.KeyManagerFactory kmf) {
+          jdk.keyMananagerFactory(kmf);
+          return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory trustManagerFactory(
+            javax.net.ssl.TrustManagerFactory tmf) {
+          jdk.trustManagerFactory(tmf);
+          return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory enabledCipherSuites(Set<String> suites) {
+          jdk.enabledCipherSuites(suites);
+          return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory applicationProtocols(
+            java.util.List<String> protocols) {
+          jdk.applicationProtocols(protocols);
+          return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory serverName(String name) {
+          jdk.serverName(name);
+          return this;
+        }
+
+        @Override
+        public io.netty.handler.ssl.SslContext create() throws javax.net.ssl.SSLException {
+          io.netty.handler.ssl.SslContext ctx = jdk.create();
+          if (!client) {
+            ctx.sessionContext().setSessionTimeout(NO_TICKETS_SECONDS);
+          }
+          return ctx;
+        }
+      };
+    }
   }
 }

@@ -75,6 +75,34 @@ public final class TlsRefusals {
       s.setEnabledProtocols(new String[] {"TLSv1.2"});
       assertThatThrownBy(s::startHandshake).isInstanceOf(IOException.class);
     }
+    assertNoSessionIsResumed(
+        admin.clientContext(ClusterTls.exactly(expected), expected.toString()), port);
+  }
+
+  /**
+   * Two connections from one client context are two full handshakes: a resumed session would carry
+   * the certificate of the first one, and a client that renewed its certificate in between would
+   * still be seen with the old one.
+   */
+  static void assertNoSessionIsResumed(SSLContext ctx, int port) throws Exception {
+    long[] created = new long[2];
+    for (int i = 0; i < 2; i++) {
+      try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", port)) {
+        s.setSoTimeout(3000);
+        s.startHandshake();
+        // TLS 1.3 tickets come after the handshake: read the server's first bytes to take them
+        s.getOutputStream()
+            .write(
+                "GET /q/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+        s.getInputStream().readNBytes(16);
+        created[i] = s.getSession().getCreationTime();
+      }
+      Thread.sleep(20);
+    }
+    assertThat(created[1])
+        .as("the second connection's session is its own (not resumed from the first)")
+        .isNotEqualTo(created[0]);
   }
 
   private static HttpResponse<String> get(SSLContext ctx, int port)

@@ -26,6 +26,7 @@ public final class ControlPlane implements IdentityClient, AutoCloseable {
   private final String identityTarget;
   private final String ipamTarget;
   private final String policyTarget;
+  private final Optional<ClusterTls> tls;
 
   /**
    * Channels to the three services; each must prove its identity ({@code svc/identity}, ...) with a
@@ -37,6 +38,7 @@ public final class ControlPlane implements IdentityClient, AutoCloseable {
     this.identityTarget = identityTarget;
     this.ipamTarget = ipamTarget;
     this.policyTarget = policyTarget;
+    this.tls = tls;
     identity = channel(identityTarget, tls, "identity");
     ipam = channel(ipamTarget, tls, "ipam");
     policy = channel(policyTarget, tls, "policy");
@@ -51,9 +53,15 @@ public final class ControlPlane implements IdentityClient, AutoCloseable {
   }
 
   private static ManagedChannel channel(String target, Optional<ClusterTls> tls, String service) {
-    return ClusterChannels.builder(target, tls, PeerIdentity.service(service))
-        .maxInboundMessageSize(64 * 1024 * 1024)
-        .build();
+    return ClusterChannels.renewing(target, tls, PeerIdentity.service(service), 64 * 1024 * 1024);
+  }
+
+  /**
+   * Runs {@code r} after this agent's certificate was renewed (its channels already go idle, so
+   * that new calls use the renewed certificate): owners of streams move them then.
+   */
+  public AutoCloseable onRenewed(Runnable r) {
+    return tls.map(t -> t.onRenewed(r)).orElse(() -> {});
   }
 
   public String ipamTarget() {

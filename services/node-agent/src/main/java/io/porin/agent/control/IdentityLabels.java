@@ -1,6 +1,5 @@
 package io.porin.agent.control;
 
-import io.grpc.stub.StreamObserver;
 import io.porin.api.identity.v1.WatchEvent;
 import io.porin.api.identity.v1.WatchRequest;
 import io.porin.core.identity.ReservedIdentity;
@@ -50,23 +49,49 @@ public final class IdentityLabels implements AutoCloseable {
   }
 
   public void start() {
+    renewals =
+        control.onRenewed(
+            () ->
+                executor.execute(
+                    () -> {
+                      // a new watch on a new connection with the renewed certificate, from the
+                      // revision reached; the old one is cancelled
+                      var old = current;
+                      connect();
+                      if (old != null) {
+                        old.cancel("moved to a connection with the renewed certificate", null);
+                      }
+                    }));
     connect();
   }
 
-  private void connect() {
+  private AutoCloseable renewals = () -> {};
+  private volatile io.grpc.stub.ClientCallStreamObserver<WatchRequest> current;
+  private volatile long stream;
+
+  private synchronized void connect() {
     if (closed) {
       return;
     }
+    long mine = ++stream;
     Map<Integer, List<String>> pending = new HashMap<>();
     control
         .identities()
         .watch(
             WatchRequest.newBuilder().setFromRevision(revision).build(),
-            new StreamObserver<>() {
+            new io.grpc.stub.ClientResponseObserver<WatchRequest, WatchEvent>() {
               private boolean synced = revision > 0;
 
               @Override
+              public void beforeStart(io.grpc.stub.ClientCallStreamObserver<WatchRequest> call) {
+                current = call;
+              }
+
+              @Override
               public void onNext(WatchEvent e) {
+                if (mine != stream) {
+                  return; // a stream that was moved
+                }
                 switch (e.getType()) {
                   case SNAPSHOT ->
                       pending.put(e.getIdentity().getId(), e.getIdentity().getLabelsList());
@@ -88,12 +113,12 @@ public final class IdentityLabels implements AutoCloseable {
 
               @Override
               public void onError(Throwable t) {
-                retry(t.getMessage());
+                retry(mine, t.getMessage());
               }
 
               @Override
               public void onCompleted() {
-                retry("stream ended");
+                retry(mine, "stream ended");
               }
             });
   }
@@ -108,9 +133,9 @@ public final class IdentityLabels implements AutoCloseable {
     labels.set(Map.copyOf(m));
   }
 
-  private synchronized void retry(String why) {
-    if (closed) {
-      return;
+  private synchronized void retry(long which, String why) {
+    if (closed || which != stream) {
+      return; // closed, or a stream that was moved
     }
     LOG.debugf("identity watch: %s; retrying in %d ms", why, backoffMillis);
     executor.schedule(this::connect, backoffMillis, TimeUnit.MILLISECONDS);
@@ -120,5 +145,10 @@ public final class IdentityLabels implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    try {
+      renewals.close();
+    } catch (Exception ignored) {
+      // removing a listener does not fail
+    }
   }
 }

@@ -27,6 +27,11 @@ import org.jboss.logging.Logger;
  * s, and the channel's own connection backoff reset each time, so that it is back within a few
  * seconds of the service returning) and resubscribes, which brings a full snapshot; meanwhile the
  * datapath keeps enforcing what it has.
+ *
+ * <p>When this agent's certificate is renewed the stream moves: a new subscription opens on a new
+ * connection (made with the renewed certificate) and the old one is cancelled, before the policy
+ * service would end it for the old certificate's expiry. The new subscription's snapshot replaces
+ * what the node had, so nothing is missed in between.
  */
 public final class PolicySubscriber implements PolicySource, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(PolicySubscriber.class);
@@ -47,6 +52,9 @@ public final class PolicySubscriber implements PolicySource, AutoCloseable {
   private volatile long revision;
   private volatile String problem = "not connected yet";
   private StreamObserver<SubscribeRequest> requests;
+  // which stream is current: answers of a stream that was moved or broken are ignored
+  private long stream;
+  private AutoCloseable renewals = () -> {};
   private long backoffMillis = 1000;
 
   /** The longest wait between attempts: back within a few seconds of the service returning. */
@@ -66,7 +74,21 @@ public final class PolicySubscriber implements PolicySource, AutoCloseable {
 
   public void start(Set<Integer> hosted) {
     identities = Set.copyOf(hosted);
+    renewals = control.onRenewed(() -> executor.execute(this::move));
     executor.execute(this::connect);
+  }
+
+  /** Opens a new subscription (on a new connection) and cancels the one open now. */
+  private void move() {
+    if (closed || requests == null) {
+      return; // not connected: the next attempt uses the renewed certificate anyway
+    }
+    StreamObserver<SubscribeRequest> old = requests;
+    connect();
+    if (old instanceof io.grpc.stub.ClientCallStreamObserver<SubscribeRequest> c) {
+      c.cancel("moved to a connection with the renewed certificate", null);
+    }
+    LOG.infof("moved the policy stream to a new connection with this node's renewed certificate");
   }
 
   /** The identities this node hosts changed: resubscribe on the open stream. */
@@ -111,6 +133,7 @@ public final class PolicySubscriber implements PolicySource, AutoCloseable {
     }
     snapshot = new HashMap<>(); // the first SYNCED ends the snapshot, even an empty one
     changed.clear();
+    long mine = ++stream;
     requests =
         control
             .policies()
@@ -118,17 +141,32 @@ public final class PolicySubscriber implements PolicySource, AutoCloseable {
                 new StreamObserver<>() {
                   @Override
                   public void onNext(PolicyUpdate u) {
-                    executor.execute(() -> handle(u));
+                    executor.execute(
+                        () -> {
+                          if (mine == stream) {
+                            handle(u);
+                          }
+                        });
                   }
 
                   @Override
                   public void onError(Throwable t) {
-                    executor.execute(() -> broken(t.getMessage()));
+                    executor.execute(
+                        () -> {
+                          if (mine == stream) {
+                            broken(t.getMessage());
+                          }
+                        });
                   }
 
                   @Override
                   public void onCompleted() {
-                    executor.execute(() -> broken("the policy service ended the stream"));
+                    executor.execute(
+                        () -> {
+                          if (mine == stream) {
+                            broken("the policy service ended the stream");
+                          }
+                        });
                   }
                 });
     send(subscription());
@@ -152,6 +190,7 @@ public final class PolicySubscriber implements PolicySource, AutoCloseable {
     problem = "policy service " + control.policyTarget() + ": " + why;
     LOG.warnf("%s; retrying in %d ms", problem, backoffMillis);
     requests = null;
+    stream++;
     executor.schedule(
         () -> {
           control.resetPolicyBackoff();
@@ -230,6 +269,11 @@ public final class PolicySubscriber implements PolicySource, AutoCloseable {
 
   @Override
   public void close() {
+    try {
+      renewals.close();
+    } catch (Exception ignored) {
+      // removing a listener does not fail
+    }
     executor.execute(
         () -> {
           closed = true;

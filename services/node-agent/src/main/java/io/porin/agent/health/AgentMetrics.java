@@ -73,6 +73,13 @@ public final class AgentMetrics {
     Gauge.builder("porin_agent_ipcache_entries", ipcache, IpcacheSync::size)
         .description("Entries in the kernel ipcache")
         .register(registry);
+    FunctionCounter.builder(
+            "porin_ipcache_refused_records_total", ipcache, i -> (double) i.refusedRecords())
+        .description(
+            "Records from etcd not believed: an endpoint or node record a node published about"
+                + " what it does not hold (another node's pod address, a reserved identity, another"
+                + " node's name or CIDRs)")
+        .register(registry);
     Gauge.builder("porin_agent_events_total", events, AtomicLong::get)
         .description("Datapath events drained from the ring")
         .register(registry);

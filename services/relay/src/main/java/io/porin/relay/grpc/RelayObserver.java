@@ -5,7 +5,6 @@ import com.google.protobuf.UInt32Value;
 import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
 import io.porin.api.hubble.observer.GetFlowsRequest;
 import io.porin.api.hubble.observer.GetFlowsResponse;
 import io.porin.api.hubble.observer.GetNodesRequest;
@@ -24,7 +23,6 @@ import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.subscription.MultiEmitter;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -125,42 +123,130 @@ public class RelayObserver implements Observer {
                   });
               List<String> connected = nodes.stream().map(Peers.Peer::node).toList();
               em.emit(status(NodeState.NODE_CONNECTED, connected, ""));
+              List<NodeFollow> follows = new ArrayList<>();
               ctx.run(
                   () -> {
                     for (Peers.Peer p : nodes) {
-                      ObserverGrpc.newStub(peers.channel(p))
-                          .getFlows(request, follower(p, window, em));
+                      NodeFollow f = new NodeFollow(p, request, window);
+                      follows.add(f);
+                      f.open(peers);
+                    }
+                  });
+              // this relay's certificate renewed: every node's stream moves onto a new connection
+              AutoCloseable renewals =
+                  peers.onRenewed(() -> ctx.run(() -> follows.forEach(f -> f.move(peers))));
+              em.onTermination(
+                  () -> {
+                    try {
+                      renewals.close();
+                    } catch (Exception ignored) {
+                      // removing a listener does not fail
                     }
                   });
             });
   }
 
-  private static StreamObserver<GetFlowsResponse> follower(
-      Peers.Peer p, TimeOrder.Window window, MultiEmitter<? super GetFlowsResponse> em) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(GetFlowsResponse r) {
-        window.add(
-            r.getNodeName().isEmpty() ? r.toBuilder().setNodeName(p.node()).build() : r,
-            System.nanoTime());
-      }
+  /**
+   * One node's part of a follow: its stream, and the time of the last flow it gave, so that the
+   * stream can move to a new connection (with this relay's renewed certificate) without losing or
+   * repeating flows: the new stream starts at that time and what it repeats is dropped.
+   */
+  static final class NodeFollow {
+    private final Peers.Peer peer;
+    private final GetFlowsRequest request;
+    private final TimeOrder.Window window;
+    private final Timestamp started;
+    private Timestamp last;
+    private io.grpc.stub.ClientCallStreamObserver<GetFlowsRequest> call;
+    private long stream;
 
-      @Override
-      public void onError(Throwable t) {
-        Status s = Status.fromThrowable(t);
-        if (s.getCode() != Status.Code.CANCELLED) {
-          window.add(
-              status(NodeState.NODE_UNAVAILABLE, List.of(p.node()), s.toString()),
-              System.nanoTime());
+    NodeFollow(Peers.Peer peer, GetFlowsRequest request, TimeOrder.Window window) {
+      this.peer = peer;
+      this.request = request;
+      this.window = window;
+      long now = System.currentTimeMillis();
+      this.started =
+          Timestamp.newBuilder()
+              .setSeconds(now / 1000)
+              .setNanos((int) (now % 1000) * 1_000_000)
+              .build();
+    }
+
+    synchronized void open(Peers peers) {
+      ObserverGrpc.newStub(peers.channel(peer)).getFlows(request, observer(++stream));
+    }
+
+    /** Opens a stream from the last flow seen, then cancels the one open now. */
+    synchronized void move(Peers peers) {
+      io.grpc.stub.ClientCallStreamObserver<GetFlowsRequest> old = call;
+      GetFlowsRequest resume =
+          request.toBuilder()
+              .clearNumber()
+              .clearFirst()
+              .setSince(last != null ? last : request.hasSince() ? request.getSince() : started)
+              .build();
+      ObserverGrpc.newStub(peers.channel(peer)).getFlows(resume, observer(++stream));
+      if (old != null) {
+        old.cancel("moved to a connection with the relay's renewed certificate", null);
+      }
+    }
+
+    private synchronized boolean current(long which) {
+      return which == stream;
+    }
+
+    /** Takes a flow unless an earlier stream already gave it. */
+    private synchronized boolean fresh(GetFlowsResponse r) {
+      if (!r.hasFlow()) {
+        return true;
+      }
+      Timestamp t = r.getFlow().getTime();
+      if (last != null && TimeOrder.compare(t, last) <= 0) {
+        return false;
+      }
+      last = t;
+      return true;
+    }
+
+    private io.grpc.stub.ClientResponseObserver<GetFlowsRequest, GetFlowsResponse> observer(
+        long which) {
+      return new io.grpc.stub.ClientResponseObserver<>() {
+        @Override
+        public void beforeStart(io.grpc.stub.ClientCallStreamObserver<GetFlowsRequest> c) {
+          synchronized (NodeFollow.this) {
+            call = c;
+          }
         }
-      }
 
-      @Override
-      public void onCompleted() {
-        window.add(
-            status(NodeState.NODE_GONE, List.of(p.node()), "stream ended"), System.nanoTime());
-      }
-    };
+        @Override
+        public void onNext(GetFlowsResponse r) {
+          if (fresh(r)) {
+            window.add(
+                r.getNodeName().isEmpty() ? r.toBuilder().setNodeName(peer.node()).build() : r,
+                System.nanoTime());
+          }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          Status s = Status.fromThrowable(t);
+          if (s.getCode() != Status.Code.CANCELLED && current(which)) {
+            window.add(
+                status(NodeState.NODE_UNAVAILABLE, List.of(peer.node()), s.toString()),
+                System.nanoTime());
+          }
+        }
+
+        @Override
+        public void onCompleted() {
+          if (current(which)) {
+            window.add(
+                status(NodeState.NODE_GONE, List.of(peer.node()), "stream ended"),
+                System.nanoTime());
+          }
+        }
+      };
+    }
   }
 
   /** Each node's own status (its ring), or why it could not be asked. */

@@ -143,15 +143,19 @@ public final class Peers implements AutoCloseable {
     return List.copyOf(new TreeMap<>(peers.get()).values());
   }
 
+  /** Runs {@code r} after this relay's certificate was renewed (see ClusterTls#onRenewed). */
+  public AutoCloseable onRenewed(Runnable r) {
+    return tls.map(t -> t.onRenewed(r)).orElse(() -> {});
+  }
+
   /** The channel to a node's agent, which must prove it is that node's agent. */
   public ManagedChannel channel(Peer p) {
     return ClusterChannels.reviving(
         channels.computeIfAbsent(
             p.node() + "@" + p.address(),
             k ->
-                ClusterChannels.builder(p.address(), tls, PeerIdentity.node(p.node()))
-                    .maxInboundMessageSize(64 * 1024 * 1024)
-                    .build()));
+                ClusterChannels.renewing(
+                    p.address(), tls, PeerIdentity.node(p.node()), 64 * 1024 * 1024)));
   }
 
   @Override
