@@ -16,6 +16,21 @@ import java.util.Map;
 public final class EndpointLabels {
   private EndpointLabels() {}
 
+  /**
+   * All labels of a pod of cluster {@code cluster}, before filtering: {@link #all(String, Map,
+   * Map)} and {@code io.cilium.k8s.policy.cluster=<cluster>}, which selectors use to pick a cluster
+   * of a mesh.
+   */
+  public static LabelSet all(
+      String cluster,
+      String namespace,
+      Map<String, String> podLabels,
+      Map<String, String> namespaceLabels) {
+    List<Label> out = new ArrayList<>(all(namespace, podLabels, namespaceLabels).labels());
+    out.add(Label.k8s(Label.POLICY_CLUSTER, cluster));
+    return LabelSet.of(out);
+  }
+
   /** All labels, before filtering. */
   public static LabelSet all(
       String namespace, Map<String, String> podLabels, Map<String, String> namespaceLabels) {

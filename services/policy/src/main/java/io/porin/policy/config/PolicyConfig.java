@@ -63,6 +63,14 @@ public interface PolicyConfig {
     int clusterId();
 
     /**
+     * An endpoint selector that names no cluster ({@code io.cilium.k8s.policy.cluster}) selects
+     * only this cluster's endpoints (Cilium 1.19's {@code policy-default-local-cluster}); off (the
+     * default), it selects endpoints of every connected cluster, as the ClusterMesh guides say.
+     */
+    @WithDefault("false")
+    boolean selectorsMatchLocalClusterOnly();
+
+    /**
      * Extra label prefixes for the label filter (must equal the identity service's {@code
      * porin.identity.labels}), in Cilium's {@code [source:][!]regex} syntax.
      */

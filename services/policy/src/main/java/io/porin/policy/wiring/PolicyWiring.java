@@ -62,7 +62,11 @@ public class PolicyWiring {
       throw new IllegalArgumentException(
           "porin.policy.cluster-id: " + cluster + " is outside 1..255");
     }
-    return new PolicySettings(mode, config.policy().auditMode(), cluster);
+    return new PolicySettings(
+        mode,
+        config.policy().auditMode(),
+        cluster,
+        config.policy().selectorsMatchLocalClusterOnly());
   }
 
   /** The label filter: Cilium's defaults plus {@code porin.policy.labels}. */
