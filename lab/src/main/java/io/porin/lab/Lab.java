@@ -490,7 +490,11 @@ public final class Lab {
               List.of(
                   "-Dporin.ipam.cluster-pool-ipv4-pod-cidr-list=" + s.podCidr,
                   "-Dporin.ipam.cluster-pool-ipv6-pod-cidr-list=" + s.podCidr6);
-          case "policy" -> List.of("-Dporin.policy.cluster-id=" + s.clusterId);
+          case "policy" ->
+              List.of(
+                  "-Dporin.policy.cluster-id=" + s.clusterId,
+                  // the lab's name is its cluster's name (io.cilium.k8s.policy.cluster)
+                  "-Dporin.cluster.name=" + s.name);
           default -> List.of();
         };
     startService(s, service, s.controlPlane.netns, common, own);
@@ -557,6 +561,7 @@ public final class Lab {
                 "-XX:+UseSerialGC",
                 "--enable-native-access=ALL-UNNAMED",
                 "-Dporin.agent.node-name=" + n.name,
+                "-Dporin.cluster.name=" + s.name,
                 "-Dporin.agent.node-addresses=" + n.address4 + "," + n.address6,
                 "-Dporin.agent.state-dir=" + nodeDir.resolve("state"),
                 "-Dporin.agent.pin-dir=" + n.pinDir,

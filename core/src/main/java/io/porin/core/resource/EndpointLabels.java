@@ -11,7 +11,8 @@ import java.util.Map;
  * The labels a pod's identity is made of, as Cilium derives them: the pod's labels, its namespace
  * ({@code io.kubernetes.pod.namespace}), its namespace's labels ({@code
  * io.cilium.k8s.namespace.labels.*}, including {@code kubernetes.io/metadata.name} which Kubernetes
- * sets on every namespace), all with source {@code k8s}, then filtered by the label filter.
+ * sets on every namespace), its cluster ({@code io.cilium.k8s.policy.cluster}), all with source
+ * {@code k8s}, then filtered by the label filter.
  */
 public final class EndpointLabels {
   private EndpointLabels() {}
@@ -42,10 +43,15 @@ public final class EndpointLabels {
     return LabelSet.of(out);
   }
 
-  /** The identity labels of a pod in a namespace (null namespace: no namespace labels known). */
+  /**
+   * The identity labels of a pod of cluster {@code cluster} in a namespace (null namespace: no
+   * namespace labels known).
+   */
   public static LabelSet identity(
-      PodResource pod, NamespaceResource namespace, LabelFilter filter) {
+      String cluster, PodResource pod, NamespaceResource namespace, LabelFilter filter) {
     Map<String, String> nsLabels = namespace == null ? Map.of() : namespace.labels();
-    return filter.filter(all(pod.id().namespace(), pod.labels(), nsLabels)).identityLabels();
+    return filter
+        .filter(all(cluster, pod.id().namespace(), pod.labels(), nsLabels))
+        .identityLabels();
   }
 }

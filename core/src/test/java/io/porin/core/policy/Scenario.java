@@ -54,7 +54,7 @@ final class Scenario {
           n++;
           LabelSet labels =
               EndpointLabels.identity(
-                  p, namespaces.get(p.id().namespace()), LabelFilter.defaults());
+                  "default", p, namespaces.get(p.id().namespace()), LabelFilter.defaults());
           int id =
               ids.computeIfAbsent(
                   labels, l -> NumericIdentity.ofCluster(1, 256 + ids.size()).value());

@@ -105,13 +105,16 @@ public class Agent {
 
   private final ServiceTls tls;
   private final RevocationWatch revocations;
+  private final String cluster;
 
   public Agent(
       AgentConfig config,
       MeterRegistry registry,
       Instance<KubernetesClient> kubernetes,
       ServiceTls tls,
-      RevocationWatch revocations) {
+      RevocationWatch revocations,
+      io.porin.service.cluster.ClusterConfig clusterConfig) {
+    this.cluster = io.porin.service.cluster.ClusterConfig.checked(clusterConfig);
     this.tls = tls;
     this.revocations = revocations;
     this.config = config;
@@ -412,8 +415,8 @@ public class Agent {
 
   private PodLabels podLabels(LabelFilter filter) {
     return switch (config.agent().source()) {
-      case "standalone" -> new StandalonePodLabels(kv, filter);
-      case "kubernetes" -> new KubernetesPodLabels(kubernetes.get(), filter);
+      case "standalone" -> new StandalonePodLabels(kv, filter, cluster);
+      case "kubernetes" -> new KubernetesPodLabels(kubernetes.get(), filter, cluster);
       default ->
           throw new IllegalArgumentException(
               "porin.agent.source: \""

@@ -13,7 +13,10 @@ public final class Identities {
 
   public static LabelSet podLabels(
       String ns, Map<String, String> labels, Map<String, String> nsLabels) {
-    return LabelFilter.defaults().filter(EndpointLabels.all(ns, labels, nsLabels)).identityLabels();
+    // the service's cluster name is the default one (porin.cluster.name unset)
+    return LabelFilter.defaults()
+        .filter(EndpointLabels.all("default", ns, labels, nsLabels))
+        .identityLabels();
   }
 
   public static void put(KvStore kv, int id, LabelSet labels) {

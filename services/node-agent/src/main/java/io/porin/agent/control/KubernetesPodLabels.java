@@ -15,10 +15,13 @@ import java.util.function.Consumer;
 public final class KubernetesPodLabels implements PodLabels {
   private final KubernetesClient client;
   private final LabelFilter filter;
+  private final String cluster;
 
-  public KubernetesPodLabels(KubernetesClient client, LabelFilter filter) {
+  /** Pods of cluster {@code cluster} (its name, as {@code io.cilium.k8s.policy.cluster}). */
+  public KubernetesPodLabels(KubernetesClient client, LabelFilter filter, String cluster) {
     this.client = client;
     this.filter = filter;
+    this.cluster = cluster;
   }
 
   @Override
@@ -35,7 +38,7 @@ public final class KubernetesPodLabels implements PodLabels {
     Map<String, String> podLabels =
         p == null || p.getMetadata().getLabels() == null ? Map.of() : p.getMetadata().getLabels();
     return new Found(
-        filter.filter(EndpointLabels.all(namespace, podLabels, nsLabels)).identityLabels(),
+        filter.filter(EndpointLabels.all(cluster, namespace, podLabels, nsLabels)).identityLabels(),
         p != null);
   }
 

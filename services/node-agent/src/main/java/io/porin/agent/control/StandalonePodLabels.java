@@ -22,10 +22,13 @@ import java.util.Optional;
 public final class StandalonePodLabels implements PodLabels {
   private final KvStore kv;
   private final LabelFilter filter;
+  private final String cluster;
 
-  public StandalonePodLabels(KvStore kv, LabelFilter filter) {
+  /** Pods of cluster {@code cluster} (its name, as {@code io.cilium.k8s.policy.cluster}). */
+  public StandalonePodLabels(KvStore kv, LabelFilter filter, String cluster) {
     this.kv = kv;
     this.filter = filter;
+    this.cluster = cluster;
   }
 
   @Override
@@ -41,11 +44,12 @@ public final class StandalonePodLabels implements PodLabels {
                 .filter(PodResource.class::isInstance)
                 .map(PodResource.class::cast);
     if (p.isPresent()) {
-      return new Found(EndpointLabels.identity(p.get(), ns.orElse(null), filter), true);
+      return new Found(EndpointLabels.identity(cluster, p.get(), ns.orElse(null), filter), true);
     }
     Map<String, String> nsLabels = ns.map(NamespaceResource::labels).orElse(Map.of());
     return new Found(
-        filter.filter(EndpointLabels.all(namespace, Map.of(), nsLabels)).identityLabels(), false);
+        filter.filter(EndpointLabels.all(cluster, namespace, Map.of(), nsLabels)).identityLabels(),
+        false);
   }
 
   @Override

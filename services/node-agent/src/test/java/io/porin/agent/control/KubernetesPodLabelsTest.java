@@ -44,14 +44,15 @@ class KubernetesPodLabelsTest {
                 .endMetadata()
                 .build())
         .create();
-    PodLabels labels = new KubernetesPodLabels(client, LabelFilter.defaults());
+    PodLabels labels = new KubernetesPodLabels(client, LabelFilter.defaults(), "east");
     PodLabels.Found found = labels.labels("shop", "web-1");
     assertThat(found.podFound()).isTrue();
     assertThat(found.labels().strings())
         .contains(
             "k8s:app=web",
             "k8s:io.kubernetes.pod.namespace=shop",
-            "k8s:io.cilium.k8s.namespace.labels.team=blue")
+            "k8s:io.cilium.k8s.namespace.labels.team=blue",
+            "k8s:io.cilium.k8s.policy.cluster=east")
         .noneMatch(l -> l.contains("pod-template-hash"));
 
     PodLabels.Found missing = labels.labels("shop", "nope");
@@ -76,7 +77,7 @@ class KubernetesPodLabelsTest {
                 .endMetadata()
                 .build())
         .create();
-    PodLabels labels = new KubernetesPodLabels(client, LabelFilter.defaults());
+    PodLabels labels = new KubernetesPodLabels(client, LabelFilter.defaults(), "east");
     BlockingQueue<String> changes = new LinkedBlockingQueue<>();
     try (AutoCloseable watch = labels.watch((ns, pod) -> changes.add(ns + "/" + pod))) {
       client

@@ -97,13 +97,23 @@ public final class PolicyEngine implements AutoCloseable {
   private boolean published;
   private boolean viewsChanged;
   private final RevisionReservation revisions;
+  private final String cluster;
   private final java.util.concurrent.ScheduledExecutorService retry =
       java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
           r -> Thread.ofPlatform().name("porin-policy-retry").daemon().unstarted(r));
 
+  /**
+   * @param cluster this cluster's name: pods' identity labels carry it as {@code
+   *     io.cilium.k8s.policy.cluster}, as the agents give them
+   */
   public PolicyEngine(
-      KvStore kv, ResourceSource source, PolicySettings settings, LabelFilter filter) {
+      KvStore kv,
+      ResourceSource source,
+      PolicySettings settings,
+      LabelFilter filter,
+      String cluster) {
     this.kv = kv;
+    this.cluster = cluster;
     this.source = source;
     this.filter = filter;
     this.compiler = new PolicyCompiler(settings);
@@ -452,7 +462,7 @@ public final class PolicyEngine implements AutoCloseable {
       }
       NamespaceResource ns =
           namespaces.get(new ResourceId(ResourceKind.NAMESPACE, "", id.namespace()));
-      LabelSet labels = EndpointLabels.identity(pod, ns, filter);
+      LabelSet labels = EndpointLabels.identity(cluster, pod, ns, filter);
       Integer identity = byLabels.get(labels);
       podViews.put(id, new PodView(pod, labels, identity));
       podsByLabels.computeIfAbsent(labels, k -> new HashSet<>()).add(id);

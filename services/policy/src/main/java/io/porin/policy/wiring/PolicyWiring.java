@@ -144,8 +144,11 @@ public class PolicyWiring {
       PolicySettings settings,
       LabelFilter filter,
       Subscriptions subscriptions,
-      MeterRegistry registry) {
-    PolicyEngine engine = new PolicyEngine(kv, source, settings, filter);
+      MeterRegistry registry,
+      io.porin.service.cluster.ClusterConfig cluster) {
+    PolicyEngine engine =
+        new PolicyEngine(
+            kv, source, settings, filter, io.porin.service.cluster.ClusterConfig.checked(cluster));
     engine.addListener(subscriptions);
     Timer latency =
         Timer.builder("porin.policy.update")

@@ -33,7 +33,11 @@ class RevisionReservationIT {
 
   private static PolicyEngine engine(KvStore kv) {
     return new PolicyEngine(
-            kv, new StandaloneSource(kv), PolicySettings.defaults(1), LabelFilter.defaults())
+            kv,
+            new StandaloneSource(kv),
+            PolicySettings.defaults(1),
+            LabelFilter.defaults(),
+            "default")
         .start();
   }
 
