@@ -55,6 +55,7 @@ public final class EtcdAccess {
                     rw(Keys.Revocations.PREFIX),
                     rw(Keys.Audit.ofService("identity")));
             case "ipam" -> List.of(rw(Keys.Ipam.PREFIX));
+            case "clustermesh" -> List.of(rw(Keys.Mesh.PREFIX));
             case "policy" ->
                 List.of(
                     rw(Keys.Resources.PREFIX),

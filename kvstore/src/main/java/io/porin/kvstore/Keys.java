@@ -236,6 +236,93 @@ public final class Keys {
     }
   }
 
+  /**
+   * ClusterMesh: what this cluster exports to its peers (keys under {@link #EXPORTED}, relative to
+   * {@link Keys#ROOT}), and each connected peer's state imported under {@code mesh/<cluster>/} with
+   * the same relative keys (Cilium's kvstoremesh model), with the peer's revision reached.
+   */
+  public static final class Mesh {
+    public static final String PREFIX = ROOT + "mesh/";
+
+    /** What a cluster exports: identities (by ID), endpoints, nodes and services. */
+    public static final java.util.List<String> EXPORTED =
+        java.util.List.of("identities/id/", "endpoints/", "nodes/", "services/");
+
+    private Mesh() {}
+
+    /** Whether a key of this cluster (absolute) is exported; its relative key when it is. */
+    public static java.util.Optional<String> exported(String key) {
+      if (!key.startsWith(ROOT)) {
+        return java.util.Optional.empty();
+      }
+      String relative = key.substring(ROOT.length());
+      for (String p : EXPORTED) {
+        if (relative.startsWith(p) && relative.length() > p.length()) {
+          return java.util.Optional.of(relative);
+        }
+      }
+      return java.util.Optional.empty();
+    }
+
+    /** Everything imported from one peer cluster. */
+    public static String ofCluster(String cluster) {
+      return PREFIX + cluster + "/";
+    }
+
+    /** The state of one peer cluster imported under this cluster's store. */
+    public static String imported(String cluster, String relativeKey) {
+      return PREFIX + cluster + "/state/" + relativeKey;
+    }
+
+    /** The prefix of one peer's imported state. */
+    public static String importedPrefix(String cluster) {
+      return PREFIX + cluster + "/state/";
+    }
+
+    /**
+     * The identity a key of imported state names ({@code mesh/<cluster>/state/identities/id/<n>}),
+     * or -1 when it names none.
+     */
+    public static long importedIdentity(String key) {
+      if (!key.startsWith(PREFIX)) {
+        return -1;
+      }
+      String rest = key.substring(PREFIX.length());
+      int slash = rest.indexOf('/');
+      String marker = "/state/identities/id/";
+      if (slash <= 0 || !rest.startsWith(marker, slash)) {
+        return -1;
+      }
+      try {
+        return Long.parseLong(rest.substring(slash + marker.length()));
+      } catch (NumberFormatException e) {
+        return -1;
+      }
+    }
+
+    /**
+     * The peer's cluster ID, recorded at its first import: a peer that later claims another ID is
+     * refused (its identities are numbered in it).
+     */
+    public static String info(String cluster) {
+      return PREFIX + cluster + "/info";
+    }
+
+    /** The peer cluster a key under {@link #PREFIX} belongs to ("" when none). */
+    public static String peerOf(String key) {
+      if (!key.startsWith(PREFIX)) {
+        return "";
+      }
+      int slash = key.indexOf('/', PREFIX.length());
+      return slash < 0 ? "" : key.substring(PREFIX.length(), slash);
+    }
+
+    /** The peer's etcd revision up to which its state was imported. */
+    public static String revision(String cluster) {
+      return PREFIX + cluster + "/revision";
+    }
+  }
+
   /** Services: the load balancers' and the cluster DNS's view, and what services hold. */
   public static final class Services {
     public static final String PREFIX = ROOT + "services/";

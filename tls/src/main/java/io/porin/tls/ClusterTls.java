@@ -47,6 +47,18 @@ public final class ClusterTls {
     return new ClusterTls(new ReloadingKeyManager(certFile, keyFile, clock), ca, clock);
   }
 
+  /**
+   * The same certificate and key (renewals included), trusting only the CA certificates in {@code
+   * caFile}: for a client that must reach one peer cluster and nobody else.
+   */
+  public ClusterTls trusting(Path caFile) {
+    List<X509Certificate> other = Pem.read(caFile).certificates();
+    if (other.isEmpty()) {
+      throw new TlsException(caFile + " holds no CA certificate");
+    }
+    return new ClusterTls(keys, other, clock);
+  }
+
   /** Honours {@code r} from now on (the cluster's deny list, once it is read from etcd). */
   public void useRevocations(Revocations r) {
     this.revocations = r;

@@ -74,7 +74,8 @@ public record ClusterInfo(String name, int id, List<Cidr> podCidrs) {
 
   /**
    * Why {@code a} and {@code b} cannot be in one mesh, naming both values, or empty when they can:
-   * each must be valid, and they must differ in name and ID and share no pod address.
+   * each must be valid and give its pod CIDRs, and they must differ in name and ID and share no pod
+   * address.
    */
   public static List<String> conflicts(ClusterInfo a, ClusterInfo b) {
     List<String> out = new ArrayList<>();
@@ -83,6 +84,14 @@ public record ClusterInfo(String name, int id, List<Cidr> podCidrs) {
     }
     for (String p : b.problems()) {
       out.add(b.describe() + ": " + p);
+    }
+    for (ClusterInfo c : List.of(a, b)) {
+      if (c.podCidrs.isEmpty()) {
+        out.add(
+            c.describe()
+                + ": pod CIDRs: none given (without them, overlapping pod addresses cannot be"
+                + " ruled out)");
+      }
     }
     if (a.name.equals(b.name)) {
       out.add(

@@ -104,10 +104,14 @@ class ClusterInfoTest {
 
   @Test
   void theSameNameOrIdIsRefusedWithBothValues() {
-    assertThat(ClusterInfo.conflicts(cluster("east", 1), cluster("east", 2)))
+    assertThat(
+            ClusterInfo.conflicts(
+                cluster("east", 1, "10.200.0.0/16"), cluster("east", 2, "10.201.0.0/16")))
         .containsExactly(
             "both clusters are named \"east\" (IDs 1 and 2): cluster names must differ");
-    assertThat(ClusterInfo.conflicts(cluster("east", 3), cluster("west", 3)))
+    assertThat(
+            ClusterInfo.conflicts(
+                cluster("east", 3, "10.200.0.0/16"), cluster("west", 3, "10.201.0.0/16")))
         .containsExactly(
             "clusters \"east\" and \"west\" both have cluster ID 3: cluster IDs must differ (they"
                 + " are the high bits of every identity)");
@@ -131,8 +135,18 @@ class ClusterInfoTest {
   }
 
   @Test
+  void aMemberWithoutPodCidrsIsRefused() {
+    assertThat(ClusterInfo.conflicts(cluster("east", 1, "10.200.0.0/16"), cluster("west", 2)))
+        .singleElement()
+        .asString()
+        .startsWith("cluster \"west\" (ID 2): pod CIDRs: none given");
+  }
+
+  @Test
   void anInvalidMemberIsNamedInTheConflict() {
-    assertThat(ClusterInfo.conflicts(cluster("default", 1), cluster("west", 2)))
+    assertThat(
+            ClusterInfo.conflicts(
+                cluster("default", 1, "10.200.0.0/16"), cluster("west", 2, "10.201.0.0/16")))
         .singleElement()
         .asString()
         .startsWith("cluster \"default\" (ID 1): cluster name: \"default\"");

@@ -1,5 +1,6 @@
 package io.porin.policy.compile;
 
+import io.porin.core.identity.NumericIdentity;
 import io.porin.core.ipam.Cidr;
 import io.porin.core.labels.LabelFilter;
 import io.porin.core.labels.LabelSet;
@@ -79,6 +80,10 @@ public final class PolicyEngine implements AutoCloseable {
   private final List<Consumer<Long>> latencyObservers = new CopyOnWriteArrayList<>();
   private Thread owner;
   private AutoCloseable identityWatch;
+  private AutoCloseable meshWatch;
+  // identities of connected clusters, imported by the clustermesh service (owner thread)
+  private final Map<Integer, LabelSet> remote = new HashMap<>();
+  private final Map<String, Entry> meshRecords = new HashMap<>();
   private volatile boolean running = true;
 
   // Owned by the owner thread.
@@ -159,6 +164,52 @@ public final class PolicyEngine implements AutoCloseable {
                   } else {
                     submit(() -> removeIdentity(id));
                   }
+                }
+              }
+            });
+    meshWatch =
+        kv.watch(
+            Keys.Mesh.PREFIX,
+            0,
+            new WatchListener() {
+              @Override
+              public void onReset(Snapshot snapshot) {
+                Map<String, Entry> all = new HashMap<>();
+                for (Entry e : snapshot.entries()) {
+                  if (meshRecord(e.key())) {
+                    all.put(e.key(), e);
+                  }
+                }
+                submit(
+                    () -> {
+                      meshRecords.clear();
+                      meshRecords.putAll(all);
+                      recomputeRemote();
+                    });
+              }
+
+              @Override
+              public void onEvents(List<WatchEvent> events) {
+                Map<String, Entry> changed = new HashMap<>();
+                for (WatchEvent ev : events) {
+                  if (meshRecord(ev.entry().key())) {
+                    changed.put(
+                        ev.entry().key(), ev.type() == WatchEvent.Type.PUT ? ev.entry() : null);
+                  }
+                }
+                if (!changed.isEmpty()) {
+                  submit(
+                      () -> {
+                        changed.forEach(
+                            (k, e) -> {
+                              if (e == null) {
+                                meshRecords.remove(k);
+                              } else {
+                                meshRecords.put(k, e);
+                              }
+                            });
+                        recomputeRemote();
+                      });
                 }
               }
             });
@@ -309,6 +360,84 @@ public final class PolicyEngine implements AutoCloseable {
       LOG.warnf("ignoring identity %s: %s", e.key(), ex.getMessage());
       return java.util.Optional.empty();
     }
+  }
+
+  /** Whether a key under mesh/ is one the engine reads: a peer's recorded ID or identity. */
+  private static boolean meshRecord(String key) {
+    String peer = Keys.Mesh.peerOf(key);
+    return !peer.isEmpty()
+        && (key.equals(Keys.Mesh.info(peer)) || Keys.Mesh.importedIdentity(key) >= 0);
+  }
+
+  /**
+   * The identities of connected clusters, from the imported records: an identity counts when it is
+   * numbered in its peer's recorded cluster ID (never this cluster's) and labelled with its peer's
+   * name as its cluster, with no reserved label (the clustermesh service refuses the others; this
+   * is checked again here).
+   */
+  private void recomputeRemote() {
+    Map<String, Integer> peerIds = new HashMap<>();
+    meshRecords.forEach(
+        (k, e) -> {
+          String peer = Keys.Mesh.peerOf(k);
+          if (k.equals(Keys.Mesh.info(peer))) {
+            try {
+              peerIds.put(peer, Integer.parseInt(e.value()));
+            } catch (NumberFormatException ex) {
+              LOG.warnf("ignoring %s: not a cluster ID", k);
+            }
+          }
+        });
+    Map<Integer, LabelSet> wanted = new HashMap<>();
+    meshRecords.forEach(
+        (k, e) -> {
+          long id = Keys.Mesh.importedIdentity(k);
+          if (id < 0) {
+            return;
+          }
+          String peer = Keys.Mesh.peerOf(k);
+          Integer peerId = peerIds.get(peer);
+          NumericIdentity n = new NumericIdentity((int) id);
+          if (peerId == null
+              || id > 0xFFFFFFL
+              || !n.isClusterScoped()
+              || n.clusterId() != peerId
+              || peerId == compiler.settings().clusterId()) {
+            LOG.debugf("ignoring imported identity %s: not cluster %s's", k, peer);
+            return;
+          }
+          try {
+            LabelSet labels = LabelSet.parseCanonical(e.value());
+            boolean own =
+                labels
+                    .get(
+                        io.porin.core.labels.LabelSource.K8S,
+                        io.porin.core.labels.Label.POLICY_CLUSTER)
+                    .map(l -> l.value().equals(peer))
+                    .orElse(false);
+            if (own && !labels.hasReserved()) {
+              wanted.put((int) id, labels);
+            } else {
+              LOG.debugf("ignoring imported identity %s: labels not of cluster %s", k, peer);
+            }
+          } catch (RuntimeException ex) {
+            LOG.debugf("ignoring imported identity %s: %s", k, ex.getMessage());
+          }
+        });
+    for (int id : new ArrayList<>(remote.keySet())) {
+      if (!wanted.containsKey(id)) {
+        remote.remove(id);
+        compiler.removeIdentity(id);
+        viewsChanged = true;
+      }
+    }
+    wanted.forEach(
+        (id, labels) -> {
+          if (!labels.equals(remote.put(id, labels))) {
+            compiler.putIdentity(id, labels);
+            viewsChanged = true;
+          }
+        });
   }
 
   private void resetIdentities(Map<Integer, LabelSet> all) {
@@ -482,6 +611,9 @@ public final class PolicyEngine implements AutoCloseable {
     try {
       if (identityWatch != null) {
         identityWatch.close();
+      }
+      if (meshWatch != null) {
+        meshWatch.close();
       }
     } catch (Exception e) {
       LOG.debug("closing the identity watch", e);

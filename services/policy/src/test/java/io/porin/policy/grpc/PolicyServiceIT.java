@@ -461,6 +461,53 @@ class PolicyServiceIT {
             });
   }
 
+  @Test
+  @Order(8)
+  void identitiesImportedFromAnotherClusterArePeersLikeLocalOnes() throws Exception {
+    // api pods of cluster "west" (ID 2), imported by the clustermesh service
+    int remoteApi = 2 << 16 | 301;
+    String westApi =
+        io.porin.core.labels.LabelFilter.defaults()
+            .filter(
+                io.porin.core.resource.EndpointLabels.all(
+                    "west", "demo", Map.of("app", "api", "tier", "backend"), Map.of()))
+            .identityLabels()
+            .canonical();
+    Node n = new Node();
+    n.requests = PoliciesGrpc.newStub(channel).subscribe(n);
+    n.subscribe("node-2", DATABASE);
+    n.untilSynced();
+    kv.put(io.porin.kvstore.Keys.Mesh.info("west"), "2", 0);
+    kv.put(io.porin.kvstore.Keys.Mesh.imported("west", "identities/id/" + remoteApi), westApi, 0);
+    // labels posing as this cluster's pods ("default") are not believed either
+    int posing = 2 << 16 | 302;
+    String asLocal = Identities.podLabels("demo", Map.of("app", "api"), Map.of()).canonical();
+    kv.put(io.porin.kvstore.Keys.Mesh.imported("west", "identities/id/" + posing), asLocal, 0);
+    // a peer's record claiming one of this cluster's identities (ID 1) is not believed
+    int claimed = 65536 + 999;
+    kv.put(io.porin.kvstore.Keys.Mesh.imported("west", "identities/id/" + claimed), westApi, 0);
+    // a selector without a cluster (api-to-database: app=api) selects them too
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (n.entries(DATABASE, Direction.INGRESS).stream()
+        .noneMatch(e -> e.getPeer() == remoteApi && e.getPort() == 5432)) {
+      assertThat(System.nanoTime())
+          .as("the remote api as a peer of the database")
+          .isLessThan(deadline);
+      n.received.poll(200, TimeUnit.MILLISECONDS);
+    }
+    assertThat(n.entries(DATABASE, Direction.INGRESS))
+        .noneMatch(e -> e.getPeer() == claimed || e.getPeer() == posing);
+    // gone from the mesh, gone from the policy
+    kv.delete(io.porin.kvstore.Keys.Mesh.imported("west", "identities/id/" + remoteApi));
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (n.entries(DATABASE, Direction.INGRESS).stream()
+        .anyMatch(e -> e.getPeer() == remoteApi)) {
+      assertThat(System.nanoTime()).as("the remote api gone").isLessThan(deadline);
+      n.received.poll(200, TimeUnit.MILLISECONDS);
+    }
+    n.requests.onCompleted();
+  }
+
   static TraceResponse trace(String from, String to, int port) {
     return trace(from, to, port, "tcp");
   }

@@ -1,0 +1,379 @@
+package io.porin.clustermesh.imports;
+
+import io.grpc.ManagedChannel;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.porin.api.mesh.v1.ClusterMeshGrpc;
+import io.porin.api.mesh.v1.ExportEvent;
+import io.porin.api.mesh.v1.ExportRequest;
+import io.porin.api.mesh.v1.InfoRequest;
+import io.porin.core.ipam.Cidr;
+import io.porin.core.mesh.ClusterInfo;
+import io.porin.kvstore.Entry;
+import io.porin.kvstore.Keys;
+import io.porin.kvstore.KvStore;
+import io.porin.service.tls.ClusterChannels;
+import io.porin.tls.ClusterTls;
+import io.porin.tls.PeerIdentity;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * Imports one peer cluster: asks who it is (refusing a peer whose name is not the one configured,
+ * whose name, ID or pod CIDRs clash with this cluster's, whose ID changed since it was first
+ * imported, or whose ID another peer holds), then follows its Export stream and mirrors it into
+ * this cluster's store under {@code mesh/<peer>/state/}, recording the peer's revision reached, so
+ * that a reconnect resumes where it stopped and a snapshot replaces what was imported (keys the
+ * peer no longer has are removed). Records the peer may not send ({@link ImportRules}) are refused
+ * and counted. One event is requested at a time, so a fast peer cannot fill this service's memory.
+ * While the peer is unreachable, what was imported stays: this cluster keeps working on the last
+ * state it had.
+ */
+public final class PeerImporter implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(PeerImporter.class);
+  static final long MAX_BACKOFF_MILLIS = 2000;
+
+  /** Which peer holds which cluster ID, among this process's importers. */
+  private static final Map<Integer, String> CLAIMED = new HashMap<>();
+
+  private final String peer;
+  private final String target;
+  private final ClusterInfo local;
+  private final KvStore kv;
+  private final ManagedChannel channel;
+  private final ScheduledExecutorService executor;
+  private final AtomicLong snapshots = new AtomicLong();
+  private final AtomicLong refused = new AtomicLong();
+  private volatile String problem = "not connected yet";
+  private volatile long revision;
+  private volatile boolean synced;
+  private volatile boolean closed;
+  private long backoffMillis = 200;
+  private int peerClusterId;
+  private long stream;
+  private ClientCallStreamObserver<ExportRequest> call;
+  // keys seen since a SNAPSHOT began (null: not in a snapshot)
+  private Set<String> snapshot;
+
+  /**
+   * @param peer the peer cluster's name, as it must answer
+   * @param target its clustermesh service, {@code host:port}
+   * @param local this cluster, for the clash checks
+   * @param tls this service's certificate, trusting the peer's CA only; empty: plaintext
+   */
+  public PeerImporter(
+      String peer, String target, ClusterInfo local, KvStore kv, Optional<ClusterTls> tls) {
+    this.peer = peer;
+    this.target = target;
+    this.local = local;
+    this.kv = kv;
+    this.channel =
+        ClusterChannels.renewing(
+            target, tls, PeerIdentity.service("clustermesh"), 16 * 1024 * 1024);
+    this.executor =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("porin-mesh-" + peer).daemon().unstarted(r));
+  }
+
+  public PeerImporter start() {
+    executor.execute(this::connect);
+    return this;
+  }
+
+  public String peer() {
+    return peer;
+  }
+
+  /** Empty when connected and synced; else why not. */
+  public Optional<String> problem() {
+    return Optional.ofNullable(problem);
+  }
+
+  /** Whether the peer's state is imported completely (a SYNCED was applied, or resumed). */
+  public boolean synced() {
+    return synced;
+  }
+
+  /** The peer's revision up to which its state is imported. */
+  public long revision() {
+    return revision;
+  }
+
+  /** How many snapshots this importer received (a resumed stream brings none). */
+  public long snapshots() {
+    return snapshots.get();
+  }
+
+  /** Records the peer sent that were not believed. */
+  public long refused() {
+    return refused.get();
+  }
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    long mine = ++stream;
+    long from;
+    try {
+      ClusterInfo remote = ask();
+      String why = admissible(remote);
+      if (why != null) {
+        retry(why);
+        return;
+      }
+      peerClusterId = remote.id();
+      from = kv.get(Keys.Mesh.revision(peer)).map(e -> Long.parseLong(e.value())).orElse(0L);
+    } catch (RuntimeException e) {
+      retry("connecting to " + target + ": " + e.getMessage());
+      return;
+    }
+    revision = from;
+    snapshot = null;
+    if (from > 0) {
+      // what was imported is complete up to the recorded revision; changes follow
+      problem = null;
+      synced = true;
+    }
+    ClusterMeshGrpc.newStub(channel)
+        .export(
+            ExportRequest.newBuilder().setFromRevision(from).build(),
+            new ClientResponseObserver<ExportRequest, ExportEvent>() {
+              @Override
+              public void beforeStart(ClientCallStreamObserver<ExportRequest> c) {
+                c.disableAutoRequestWithInitial(1);
+                call = c;
+              }
+
+              @Override
+              public void onNext(ExportEvent e) {
+                executor.execute(
+                    () -> {
+                      if (mine == stream) {
+                        apply(e);
+                        if (mine == stream && call != null) {
+                          call.request(1);
+                        }
+                      }
+                    });
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                executor.execute(
+                    () -> {
+                      if (mine == stream) {
+                        retry("export stream of " + target + ": " + t.getMessage());
+                      }
+                    });
+              }
+
+              @Override
+              public void onCompleted() {
+                executor.execute(
+                    () -> {
+                      if (mine == stream) {
+                        retry(target + " ended the export stream");
+                      }
+                    });
+              }
+            });
+  }
+
+  private ClusterInfo ask() {
+    io.porin.api.mesh.v1.ClusterInfo answer =
+        ClusterMeshGrpc.newBlockingStub(ClusterChannels.reviving(channel))
+            .withDeadlineAfter(5, TimeUnit.SECONDS)
+            .info(InfoRequest.getDefaultInstance());
+    return new ClusterInfo(
+        answer.getName(),
+        answer.getId(),
+        answer.getPodCidrsList().stream().map(Cidr::parse).toList());
+  }
+
+  /** Why this peer is not imported, or null: it is who it should be and clashes with nobody. */
+  private String admissible(ClusterInfo remote) {
+    if (!remote.name().equals(peer)) {
+      return target
+          + " is cluster \""
+          + remote.name()
+          + "\", not \""
+          + peer
+          + "\" as configured; nothing imported";
+    }
+    List<String> clashes = ClusterInfo.conflicts(local, remote);
+    if (!clashes.isEmpty()) {
+      return "refusing to import: " + String.join("; ", clashes);
+    }
+    Optional<Entry> recorded = kv.get(Keys.Mesh.info(peer));
+    if (recorded.isPresent() && !recorded.get().value().equals(Integer.toString(remote.id()))) {
+      return "cluster "
+          + peer
+          + " now says it has cluster ID "
+          + remote.id()
+          + "; it had ID "
+          + recorded.get().value()
+          + " when it was connected (its identities are numbered in it): disconnect it first";
+    }
+    synchronized (CLAIMED) {
+      String holder = CLAIMED.get(remote.id());
+      if (holder != null && !holder.equals(peer)) {
+        return "cluster ID " + remote.id() + " is cluster " + holder + "'s, not " + peer + "'s";
+      }
+      for (Entry e : kv.list(Keys.Mesh.PREFIX).entries()) {
+        String other = Keys.Mesh.peerOf(e.key());
+        if (e.key().equals(Keys.Mesh.info(other))
+            && !other.equals(peer)
+            && e.value().equals(Integer.toString(remote.id()))) {
+          return "cluster ID " + remote.id() + " is cluster " + other + "'s, not " + peer + "'s";
+        }
+      }
+      CLAIMED.put(remote.id(), peer);
+    }
+    if (recorded.isEmpty()) {
+      kv.put(Keys.Mesh.info(peer), Integer.toString(remote.id()), 0);
+    }
+    return null;
+  }
+
+  private void apply(ExportEvent e) {
+    try {
+      switch (e.getType()) {
+        case SNAPSHOT -> {
+          // until its SYNCED, what is imported mixes the old state and the new
+          synced = false;
+          snapshot = new HashSet<>();
+          snapshots.incrementAndGet();
+        }
+        case PUT -> {
+          String why = ImportRules.refusal(peer, peerClusterId, e.getKey(), e.getValue());
+          if (why != null) {
+            refuse(e.getKey(), why);
+            return;
+          }
+          kv.put(Keys.Mesh.imported(peer, e.getKey()), e.getValue(), 0);
+          if (snapshot != null) {
+            snapshot.add(e.getKey());
+          }
+        }
+        case DELETE -> {
+          String why = ImportRules.deleteRefusal(e.getKey());
+          if (why != null) {
+            refuse(e.getKey(), why);
+            return;
+          }
+          kv.delete(Keys.Mesh.imported(peer, e.getKey()));
+        }
+        case SYNCED -> synced(e.getRevision());
+        default -> LOG.debugf("ignoring export event %s", e.getType());
+      }
+    } catch (RuntimeException ex) {
+      // this cluster's store failed: start again from the last revision recorded
+      retry("importing into this cluster's store: " + ex.getMessage());
+    }
+  }
+
+  private void refuse(String key, String why) {
+    refused.incrementAndGet();
+    LOG.warnf("cluster %s: not importing %s: %s", peer, key, why);
+  }
+
+  private void synced(long rev) {
+    if (rev <= 0 || rev < revision) {
+      retry(
+          "cluster "
+              + peer
+              + " said its state is complete up to revision "
+              + rev
+              + ", before "
+              + revision
+              + " which it had reached");
+      return;
+    }
+    if (snapshot != null) {
+      // what the peer no longer has goes
+      String prefix = Keys.Mesh.importedPrefix(peer);
+      for (Entry old : kv.list(prefix).entries()) {
+        if (!snapshot.contains(old.key().substring(prefix.length()))) {
+          kv.delete(old.key());
+        }
+      }
+      snapshot = null;
+    }
+    kv.put(Keys.Mesh.revision(peer), Long.toString(rev), 0);
+    revision = rev;
+    if (!synced || problem != null) {
+      LOG.infof("cluster %s (%s) imported up to its revision %d", peer, target, rev);
+    }
+    synced = true;
+    problem = null;
+    backoffMillis = 200;
+  }
+
+  /** Ends the current stream and tries again after a backoff. */
+  private void retry(String why) {
+    stream++;
+    cancelCall(why);
+    if (closed) {
+      return;
+    }
+    problem = why;
+    LOG.warnf("cluster %s: %s; retrying in %d ms", peer, why, backoffMillis);
+    executor.schedule(this::connect, backoffMillis, TimeUnit.MILLISECONDS);
+    backoffMillis = Math.min(backoffMillis * 2, MAX_BACKOFF_MILLIS);
+  }
+
+  private void cancelCall(String why) {
+    ClientCallStreamObserver<ExportRequest> c = call;
+    call = null;
+    if (c != null) {
+      try {
+        c.cancel(why, null);
+      } catch (RuntimeException ignored) {
+        // already ended
+      }
+    }
+  }
+
+  /** Stops importing; what was imported stays (see {@link #forget}). */
+  @Override
+  public void close() {
+    closed = true;
+    executor.execute(
+        () -> {
+          stream++;
+          cancelCall("closed");
+        });
+    executor.shutdown();
+    try {
+      executor.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    synchronized (CLAIMED) {
+      CLAIMED.values().remove(peer);
+    }
+    channel.shutdownNow();
+  }
+
+  /**
+   * Removes everything imported from {@code peer} (a disconnect; close its importer first): its
+   * state, revision and recorded ID. Returns how many keys went.
+   */
+  public static long forget(KvStore kv, String peer) {
+    List<Entry> all = kv.list(Keys.Mesh.ofCluster(peer)).entries();
+    for (Entry e : all) {
+      kv.delete(e.key());
+    }
+    return all.size();
+  }
+}
