@@ -178,35 +178,9 @@ class ControlPlaneSecurityE2EIT {
     assertEnforcing("before the first renewal");
     // a follower of a's flows through the relay, open across every renewal
     Path followErr = Files.createTempFile("porin-follow", ".err");
-    ProcessBuilder pb =
-        new ProcessBuilder(
-                Repo.ROOT.resolve("bin/porin").toString(),
-                "observe",
-                "--follow",
-                "--from-pod",
-                "t/a",
-                "-o",
-                "json")
-            .redirectError(followErr.toFile());
-    pb.environment().putAll(lab.env());
-    Process follow = pb.start();
-    java.util.concurrent.BlockingQueue<String> flows =
-        new java.util.concurrent.LinkedBlockingQueue<>();
-    Thread.ofPlatform()
-        .daemon()
-        .start(
-            () -> {
-              try (java.io.BufferedReader r =
-                  new java.io.BufferedReader(
-                      new java.io.InputStreamReader(
-                          follow.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String l = r.readLine(); l != null; l = r.readLine()) {
-                  flows.add(l);
-                }
-              } catch (java.io.IOException e) {
-                // the process ended
-              }
-            });
+    LabHarness.Running follow =
+        lab.start(followErr.toFile(), "observe", "--follow", "--from-pod", "t/a", "-o", "json");
+    java.util.concurrent.BlockingQueue<String> flows = follow.lines();
     try {
       // 60 s certificates, renewed at 40 s: past 75 s every component runs on a renewed one, and
       // every first certificate has expired; traffic flows meanwhile
@@ -238,8 +212,7 @@ class ControlPlaneSecurityE2EIT {
           .as("the follower never saw a node go unavailable")
           .doesNotContain("warning: node");
     } finally {
-      follow.destroy();
-      follow.waitFor(10, TimeUnit.SECONDS);
+      follow.close();
       Files.deleteIfExists(followErr);
     }
     Path logs = LabHarness.LAB_DIR.resolve(LAB).resolve("logs");

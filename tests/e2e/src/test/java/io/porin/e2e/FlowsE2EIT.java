@@ -3,14 +3,11 @@ package io.porin.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -270,33 +267,9 @@ class FlowsE2EIT {
   @Test
   @Order(3)
   void aFollowingReaderGetsANewFlowWithinASecond() throws Exception {
-    ProcessBuilder pb =
-        new ProcessBuilder(
-                Repo.ROOT.resolve("bin/porin").toString(),
-                "observe",
-                "--follow",
-                "--from-pod",
-                "flows/client2",
-                "-o",
-                "json")
-            .redirectError(ProcessBuilder.Redirect.DISCARD);
-    pb.environment().putAll(lab.env());
-    Process follow = pb.start();
-    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-    Thread.ofPlatform()
-        .daemon()
-        .start(
-            () -> {
-              try (BufferedReader r =
-                  new BufferedReader(
-                      new InputStreamReader(follow.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String l = r.readLine(); l != null; l = r.readLine()) {
-                  lines.add(l);
-                }
-              } catch (java.io.IOException e) {
-                // the process ended
-              }
-            });
+    LabHarness.Running follow =
+        lab.start(null, "observe", "--follow", "--from-pod", "flows/client2", "-o", "json");
+    BlockingQueue<String> lines = follow.lines();
     try {
       // The stream is open once the relay has it: wait for one flow first.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -319,8 +292,7 @@ class FlowsE2EIT {
       System.out.printf("a new flow reached the follower in %d ms%n", millis);
       assertThat(millis).as("from the packet to the follower").isLessThan(1000);
     } finally {
-      follow.destroy();
-      follow.waitFor(10, TimeUnit.SECONDS);
+      follow.close();
     }
   }
 

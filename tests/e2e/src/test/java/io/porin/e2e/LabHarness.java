@@ -101,6 +101,51 @@ final class LabHarness {
   }
 
   /** Applies YAML given as text. */
+  /**
+   * A {@code porin} command left running (e.g. {@code observe --follow}): its lines as they come.
+   */
+  record Running(Process process, java.util.concurrent.BlockingQueue<String> lines)
+      implements AutoCloseable {
+    @Override
+    public void close() throws InterruptedException {
+      process.destroy();
+      process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  /** Starts {@code porin args} in this lab's context; its stderr goes to {@code stderr}. */
+  Running start(java.io.File stderr, String... args) throws IOException {
+    List<String> argv = new java.util.ArrayList<>();
+    argv.add(Repo.ROOT.resolve("bin/porin").toString());
+    argv.addAll(List.of(args));
+    ProcessBuilder pb =
+        new ProcessBuilder(argv)
+            .redirectError(
+                stderr == null
+                    ? ProcessBuilder.Redirect.DISCARD
+                    : ProcessBuilder.Redirect.to(stderr));
+    pb.environment().putAll(env());
+    Process p = pb.start();
+    java.util.concurrent.BlockingQueue<String> lines =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    Thread.ofPlatform()
+        .daemon()
+        .start(
+            () -> {
+              try (java.io.BufferedReader r =
+                  new java.io.BufferedReader(
+                      new java.io.InputStreamReader(
+                          p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
+                for (String l = r.readLine(); l != null; l = r.readLine()) {
+                  lines.add(l);
+                }
+              } catch (IOException e) {
+                // the process ended
+              }
+            });
+    return new Running(p, lines);
+  }
+
   String apply(String yaml) throws IOException, InterruptedException {
     Path f = Files.createTempFile(TARGET, "apply", ".yaml");
     try {
