@@ -132,6 +132,54 @@ public record ClusterInfo(String name, int id, List<Cidr> podCidrs) {
     return out;
   }
 
+  /**
+   * This cluster as a peer's importer records it ({@code mesh/<peer>/info}): its ID and pod CIDRs,
+   * as JSON. The name is the key's.
+   */
+  public String record() {
+    java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("id", id);
+    m.put("podCidrs", podCidrs.stream().map(Cidr::toString).toList());
+    return io.porin.core.resource.Json.write(m);
+  }
+
+  /**
+   * Reads what {@link #record()} wrote about cluster {@code name}.
+   *
+   * @throws IllegalArgumentException naming the field and value when the text is not such a record
+   */
+  public static ClusterInfo parseRecord(String name, String text) {
+    Object tree = io.porin.core.resource.JsonReader.read(text);
+    if (!(tree instanceof java.util.Map<?, ?> m)) {
+      throw new IllegalArgumentException("cluster " + name + "'s record is not a JSON object");
+    }
+    if (!(m.get("id") instanceof Long id)
+        || id < NumericIdentity.MIN_CLUSTER_ID
+        || id > NumericIdentity.MAX_CLUSTER_ID) {
+      throw new IllegalArgumentException(
+          "cluster " + name + "'s record: id: " + m.get("id") + " is not a cluster ID");
+    }
+    List<Cidr> cidrs = new ArrayList<>();
+    if (!(m.get("podCidrs") instanceof List<?> list)) {
+      throw new IllegalArgumentException(
+          "cluster " + name + "'s record: podCidrs: " + m.get("podCidrs") + " is not a list");
+    }
+    for (Object c : list) {
+      try {
+        cidrs.add(Cidr.parse(String.valueOf(c)));
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException(
+            "cluster " + name + "'s record: podCidrs: " + c + " is not a CIDR");
+      }
+    }
+    return new ClusterInfo(name, id.intValue(), cidrs);
+  }
+
+  /** Whether an address (a host CIDR) is in one of this cluster's pod CIDRs. */
+  public boolean holds(Cidr host) {
+    return podCidrs.stream().anyMatch(c -> c.family() == host.family() && c.contains(host));
+  }
+
   private String describe() {
     return "cluster \"" + name + "\" (ID " + id + ")";
   }

@@ -325,6 +325,19 @@ public final class ResourceParser {
           .field(ServiceResource.LB_ALGORITHM_ANNOTATION)
           .invalid("is not random or maglev");
     }
+    for (String a : List.of(ServiceResource.GLOBAL_ANNOTATION, ServiceResource.SHARED_ANNOTATION)) {
+      String v = meta.annotations.get(a);
+      if (v != null && !v.equals("true") && !v.equals("false")) {
+        throw doc.field("metadata").field("annotations").field(a).invalid("is not true or false");
+      }
+    }
+    String meshAffinity = meta.annotations.get(ServiceResource.AFFINITY_ANNOTATION);
+    if (meshAffinity != null && !List.of("local", "remote", "none").contains(meshAffinity)) {
+      throw doc.field("metadata")
+          .field("annotations")
+          .field(ServiceResource.AFFINITY_ANNOTATION)
+          .invalid("is not local, remote or none");
+    }
     return new ServiceResource(
         meta.id,
         meta.labels,

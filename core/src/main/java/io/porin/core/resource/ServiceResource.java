@@ -28,6 +28,15 @@ public record ServiceResource(
   /** The annotation that picks the load-balancing algorithm (Cilium's). */
   public static final String LB_ALGORITHM_ANNOTATION = "service.cilium.io/lb-algorithm";
 
+  /** Cilium's annotation making a service global: its backends in every connected cluster. */
+  public static final String GLOBAL_ANNOTATION = "service.cilium.io/global";
+
+  /** Cilium's annotation: "false" keeps a global service's local backends from other clusters. */
+  public static final String SHARED_ANNOTATION = "service.cilium.io/shared";
+
+  /** Cilium's annotation: which clusters' backends a global service prefers. */
+  public static final String AFFINITY_ANNOTATION = "service.cilium.io/affinity";
+
   /** The ClientIP affinity timeout Kubernetes defaults to (3 hours). */
   public static final int DEFAULT_AFFINITY_TIMEOUT = 10800;
 
@@ -57,6 +66,24 @@ public record ServiceResource(
     selector = Map.copyOf(selector);
     ports = List.copyOf(ports);
     clusterIPs = List.copyOf(clusterIPs);
+  }
+
+  /**
+   * How the service spans a cluster mesh, from its annotations (checked by the parser: {@code
+   * global} and {@code shared} are "true" or "false", {@code affinity} local, remote or none).
+   */
+  public io.porin.core.service.ServiceRecord.Mesh mesh() {
+    boolean global = "true".equals(annotations.get(GLOBAL_ANNOTATION));
+    if (!global) {
+      return io.porin.core.service.ServiceRecord.Mesh.LOCAL;
+    }
+    return new io.porin.core.service.ServiceRecord.Mesh(
+        true,
+        !"false".equals(annotations.get(SHARED_ANNOTATION)),
+        io.porin.core.service.ServiceRecord.Affinity.valueOf(
+            annotations
+                .getOrDefault(AFFINITY_ANNOTATION, "none")
+                .toUpperCase(java.util.Locale.ROOT)));
   }
 
   /** Whether the service has no cluster IP (DNS answers with its backends' addresses). */

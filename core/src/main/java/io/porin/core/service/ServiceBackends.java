@@ -87,7 +87,8 @@ public final class ServiceBackends {
         ports,
         svc.affinityTimeout(),
         svc.algorithm(),
-        backends);
+        backends,
+        svc.mesh());
   }
 
   private static ServiceRecord.Backend backend(

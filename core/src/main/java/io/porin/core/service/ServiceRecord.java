@@ -17,6 +17,7 @@ import java.util.Map;
  * @param clusterIPs the service's addresses (one per family), empty when headless
  * @param affinityTimeout ClientIP session affinity in seconds, 0 for none
  * @param algorithm {@code random} or {@code maglev}
+ * @param mesh how the service spans a cluster mesh ({@link Mesh#LOCAL}: it does not)
  */
 public record ServiceRecord(
     String namespace,
@@ -27,7 +28,8 @@ public record ServiceRecord(
     List<Port> ports,
     int affinityTimeout,
     String algorithm,
-    List<Backend> backends) {
+    List<Backend> backends,
+    Mesh mesh) {
 
   /** One service port; {@code nodePort} 0 when the service has none. */
   public record Port(String name, int port, Protocol protocol, int nodePort) {}
@@ -58,7 +60,75 @@ public record ServiceRecord(
     }
   }
 
+  /** Which backends a global service prefers ({@code service.cilium.io/affinity}). */
+  public enum Affinity {
+    /** every cluster's backends alike */
+    NONE,
+    /** this cluster's backends while one is ready, else the others' */
+    LOCAL,
+    /** other clusters' backends while one is ready, else this cluster's */
+    REMOTE;
+
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * A service across a cluster mesh, as Cilium's annotations say: {@code global} merges the
+   * backends of same-named services of every connected cluster; {@code shared} (true unless said
+   * otherwise) exports this cluster's backends to the others.
+   */
+  public record Mesh(boolean global, boolean shared, Affinity affinity) {
+    public static final Mesh LOCAL = new Mesh(false, true, Affinity.NONE);
+
+    /** Whether peer clusters see this service's backends. */
+    public boolean exported() {
+      return global && shared;
+    }
+  }
+
+  /** A record of a service that does not span clusters. */
+  public ServiceRecord(
+      String namespace,
+      String name,
+      String type,
+      List<String> clusterIPs,
+      boolean headless,
+      List<Port> ports,
+      int affinityTimeout,
+      String algorithm,
+      List<Backend> backends) {
+    this(
+        namespace,
+        name,
+        type,
+        clusterIPs,
+        headless,
+        ports,
+        affinityTimeout,
+        algorithm,
+        backends,
+        Mesh.LOCAL);
+  }
+
+  /** The same service with other backends. */
+  public ServiceRecord withBackends(List<Backend> other) {
+    return new ServiceRecord(
+        namespace,
+        name,
+        type,
+        clusterIPs,
+        headless,
+        ports,
+        affinityTimeout,
+        algorithm,
+        other,
+        mesh);
+  }
+
   public ServiceRecord {
+    mesh = mesh == null ? Mesh.LOCAL : mesh;
     clusterIPs = List.copyOf(clusterIPs);
     ports = List.copyOf(ports);
     backends = List.copyOf(backends);
@@ -100,6 +170,13 @@ public record ServiceRecord(
       bs.add(bm);
     }
     m.put("backends", bs);
+    if (!mesh.equals(Mesh.LOCAL)) {
+      Map<String, Object> mm = new LinkedHashMap<>();
+      mm.put("global", mesh.global());
+      mm.put("shared", mesh.shared());
+      mm.put("affinity", mesh.affinity().label());
+      m.put("mesh", mm);
+    }
     return Json.write(m);
   }
 
@@ -160,11 +237,24 @@ public record ServiceRecord(
           ports,
           number(m.get("affinityTimeout")),
           (String) m.get("algorithm"),
-          backends);
+          backends,
+          mesh(m.get("mesh")));
     } catch (ClassCastException | NullPointerException | IllegalArgumentException e) {
       throw new IllegalArgumentException(
           "a service record is malformed (" + e.getMessage() + "): " + abbreviate(json));
     }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Mesh mesh(Object o) {
+    if (o == null) {
+      return Mesh.LOCAL;
+    }
+    Map<String, Object> mm = (Map<String, Object>) o;
+    return new Mesh(
+        Boolean.TRUE.equals(mm.get("global")),
+        !Boolean.FALSE.equals(mm.get("shared")),
+        Affinity.valueOf(((String) mm.get("affinity")).toUpperCase(java.util.Locale.ROOT)));
   }
 
   private static int number(Object o) {
