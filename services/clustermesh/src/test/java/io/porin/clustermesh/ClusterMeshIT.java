@@ -86,6 +86,24 @@ class ClusterMeshIT {
     }
   }
 
+  static String service(boolean global, boolean shared) {
+    return new io.porin.core.service.ServiceRecord(
+            "production",
+            "x",
+            "ClusterIP",
+            List.of("10.96.0.50"),
+            false,
+            List.of(),
+            0,
+            "random",
+            List.of(),
+            global
+                ? new io.porin.core.service.ServiceRecord.Mesh(
+                    true, shared, io.porin.core.service.ServiceRecord.Affinity.NONE)
+                : io.porin.core.service.ServiceRecord.Mesh.LOCAL)
+        .toJson();
+  }
+
   @Test
   @Order(1)
   void aPeerImportsTheSnapshotThenEveryChange() throws Exception {
@@ -94,6 +112,10 @@ class ClusterMeshIT {
     east.put(R + "nodes/n1", "{\"name\":\"n1\"}", 0);
     east.put(R + "nodes/n2", "{\"name\":\"n2\"}", 0);
     east.put(R + "resources/pods/default/a", "not exported", 0);
+    // services: only those global and shared are exported
+    east.put(R + "services/production/global-backend", service(true, true), 0);
+    east.put(R + "services/production/unshared", service(true, false), 0);
+    east.put(R + "services/production/local", service(false, true), 0);
     // east speaks only for its own identities: numbered in its cluster ID (1) and labelled as
     // its own, never reserved; these are not believed
     east.put(
@@ -125,8 +147,18 @@ class ClusterMeshIT {
       assertThat(p.refused()).isEqualTo(5);
       assertThat(west.list(Keys.Mesh.importedPrefix("east")).entries())
           .noneMatch(e -> e.key().contains("resources/"));
+      assertThat(imported("services/production/global-backend")).isPresent();
+      assertThat(imported("services/production/unshared")).isEmpty();
+      assertThat(imported("services/production/local")).isEmpty();
       // changes follow
       east.put(R + "endpoints/n2/10.200.1.7", "{\"identity\":65800}", 0);
+      // a service that stops being shared leaves its peers; one that becomes global joins them
+      east.put(R + "services/production/global-backend", service(true, false), 0);
+      east.put(R + "services/production/local", service(true, true), 0);
+      await(
+          "an unshared service gone",
+          () -> imported("services/production/global-backend").isEmpty());
+      await("a global service come", () -> imported("services/production/local").isPresent());
       east.delete(R + "nodes/n2");
       await("a new endpoint", () -> imported("endpoints/n2/10.200.1.7").isPresent());
       await("a node gone", () -> imported("nodes/n2").isEmpty());
@@ -183,17 +215,23 @@ class ClusterMeshIT {
     assertThat(west.list(Keys.Mesh.ofCluster("north")).entries()).isEmpty();
     // a peer whose cluster ID changed since it was connected is refused
     String recorded = west.get(Keys.Mesh.info("east")).orElseThrow().value();
-    assertThat(recorded).isEqualTo("1");
-    west.put(Keys.Mesh.info("east"), "7", 0);
+    assertThat(ClusterInfo.parseRecord("east", recorded).id()).isEqualTo(1);
+    assertThat(ClusterInfo.parseRecord("east", recorded).podCidrs())
+        .as("its pod CIDRs are recorded for this cluster's readers")
+        .isNotEmpty();
+    west.put(Keys.Mesh.info("east"), recorded.replace("\"id\":1", "\"id\":7"), 0);
     try (PeerImporter changed = importer("east", WEST, westTls())) {
       await(
           "refused",
           () -> changed.problem().orElse("").contains("now says it has cluster ID 1; it had ID 7"));
     } finally {
-      west.put(Keys.Mesh.info("east"), "1", 0);
+      west.put(Keys.Mesh.info("east"), recorded, 0);
     }
     // and one whose ID another peer holds
-    west.put(Keys.Mesh.info("south"), "1", 0);
+    west.put(
+        Keys.Mesh.info("south"),
+        new ClusterInfo("south", 1, List.of(Cidr.parse("10.99.0.0/16"))).record(),
+        0);
     try (PeerImporter taken = importer("east", WEST, westTls())) {
       await(
           "refused", () -> taken.problem().orElse("").contains("cluster ID 1 is cluster south's"));

@@ -13,6 +13,7 @@ import io.porin.agent.control.ControlPlane;
 import io.porin.agent.control.IdentityLabels;
 import io.porin.agent.control.IpcacheSync;
 import io.porin.agent.control.KubernetesPodLabels;
+import io.porin.agent.control.MeshWatch;
 import io.porin.agent.control.PodLabels;
 import io.porin.agent.control.PolicySubscriber;
 import io.porin.agent.control.Publisher;
@@ -106,6 +107,8 @@ public class Agent {
   private final ServiceTls tls;
   private final RevocationWatch revocations;
   private final String cluster;
+  private final int clusterId;
+  private volatile MeshWatch mesh;
 
   public Agent(
       AgentConfig config,
@@ -115,6 +118,7 @@ public class Agent {
       RevocationWatch revocations,
       io.porin.service.cluster.ClusterConfig clusterConfig) {
     this.cluster = io.porin.service.cluster.ClusterConfig.checked(clusterConfig);
+    this.clusterId = clusterConfig.id();
     this.tls = tls;
     this.revocations = revocations;
     this.config = config;
@@ -172,7 +176,7 @@ public class Agent {
       revocations.onChange(() -> ic.ignoreNodes(revokedNode));
       startupProblem = "programming services";
       services = new ServiceSync(datapath.loadBalancer(), a.nodeAddresses().orElse(List.of()));
-      closing(new ServiceWatch(kv, services));
+      ServiceWatch serviceWatch = closing(new ServiceWatch(kv, services));
       if (a.socketLbCgroup().isPresent()) {
         datapath.attachSocketLb(Path.of(a.socketLbCgroup().get()));
         LOG.infof("socket load balancing on cgroup %s", a.socketLbCgroup().get());
@@ -206,6 +210,8 @@ public class Agent {
       followLabels(labels, lifecycle);
       IdentityLabels identityLabels = closing(new IdentityLabels(control, scheduler));
       identityLabels.start();
+      // connected clusters, from what this cluster's clustermesh service imported
+      mesh = closing(new MeshWatch(clusterId, ipcache, identityLabels, serviceWatch)).start(kv);
       scheduler.scheduleWithFixedDelay(
           () -> keepIdentitiesAlive(parts.identities()), 0, 10, TimeUnit.SECONDS);
       ConntrackCollector conntrack = new ConntrackCollector(datapath, endpoints, System::nanoTime);

@@ -5,6 +5,11 @@ import io.porin.api.mesh.v1.ClusterMesh;
 import io.porin.api.mesh.v1.ExportEvent;
 import io.porin.api.mesh.v1.ExportRequest;
 import io.porin.api.mesh.v1.InfoRequest;
+import io.porin.api.mesh.v1.MeshStatus;
+import io.porin.api.mesh.v1.PeerStatus;
+import io.porin.api.mesh.v1.StatusRequest;
+import io.porin.clustermesh.imports.PeerImporter;
+import io.porin.core.service.ServiceRecord;
 import io.porin.kvstore.Entry;
 import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
@@ -30,6 +35,7 @@ public class MeshService implements ClusterMesh {
 
   @Inject KvStore kv;
   @Inject ClusterInfo self;
+  @Inject List<PeerImporter> importers;
   private final java.util.concurrent.atomic.AtomicInteger streams =
       new java.util.concurrent.atomic.AtomicInteger();
 
@@ -70,7 +76,7 @@ public class MeshService implements ClusterMesh {
                         public void onReset(Snapshot snapshot) {
                           em.emit(event(ExportEvent.Type.SNAPSHOT, "", "", snapshot.revision()));
                           for (Entry e : snapshot.entries()) {
-                            Optional<String> key = Keys.Mesh.exported(e.key());
+                            Optional<String> key = exported(e.key(), e.value());
                             key.ifPresent(
                                 k ->
                                     em.emit(
@@ -91,8 +97,11 @@ public class MeshService implements ClusterMesh {
                               continue;
                             }
                             any = true;
-                            em.emit(
+                            boolean put =
                                 e.type() == WatchEvent.Type.PUT
+                                    && exported(e.entry().key(), e.entry().value()).isPresent();
+                            em.emit(
+                                put
                                     ? event(
                                         ExportEvent.Type.PUT,
                                         key.get(),
@@ -123,6 +132,83 @@ public class MeshService implements ClusterMesh {
                     }
                   });
             });
+  }
+
+  /**
+   * A key's relative name when it is exported with this value: services only when global and shared
+   * (a service that stops being so is sent as deleted).
+   */
+  static Optional<String> exported(String key, String value) {
+    Optional<String> rel = Keys.Mesh.exported(key);
+    if (rel.isPresent() && rel.get().startsWith("services/")) {
+      try {
+        if (!ServiceRecord.parse(value).mesh().exported()) {
+          return Optional.empty();
+        }
+      } catch (IllegalArgumentException e) {
+        return Optional.empty();
+      }
+    }
+    return rel;
+  }
+
+  @Override
+  public Uni<MeshStatus> status(StatusRequest request) {
+    return Uni.createFrom()
+        .item(
+            () -> {
+              MeshStatus.Builder b =
+                  MeshStatus.newBuilder().setSelf(self).setExportStreams(streams.get());
+              for (PeerImporter p : importers) {
+                b.addPeers(peerStatus(p));
+              }
+              return b.build();
+            })
+        .runSubscriptionOn(io.smallrye.mutiny.infrastructure.Infrastructure.getDefaultWorkerPool());
+  }
+
+  private PeerStatus peerStatus(PeerImporter p) {
+    PeerStatus.Builder b =
+        PeerStatus.newBuilder()
+            .setName(p.peer())
+            .setAddress(p.target())
+            .setSynced(p.synced() && p.problem().isEmpty())
+            .setRevision(p.revision())
+            .setProblem(p.problem().orElse(""))
+            .setRefused(p.refused())
+            .setSnapshots(p.snapshots());
+    String prefix = Keys.Mesh.importedPrefix(p.peer());
+    long ids = 0;
+    long endpoints = 0;
+    long nodes = 0;
+    long services = 0;
+    for (Entry e : kv.list(prefix).entries()) {
+      String rel = e.key().substring(prefix.length());
+      if (rel.startsWith("identities/id/")) {
+        ids++;
+      } else if (rel.startsWith("endpoints/")) {
+        endpoints++;
+      } else if (rel.startsWith("nodes/")) {
+        nodes++;
+      } else if (rel.startsWith("services/")) {
+        services++;
+      }
+    }
+    kv.get(Keys.Mesh.info(p.peer()))
+        .ifPresent(
+            e -> {
+              try {
+                b.setClusterId(
+                    io.porin.core.mesh.ClusterInfo.parseRecord(p.peer(), e.value()).id());
+              } catch (IllegalArgumentException ignored) {
+                // not recorded properly: no ID shown
+              }
+            });
+    return b.setIdentities(ids)
+        .setEndpoints(endpoints)
+        .setNodes(nodes)
+        .setGlobalServices(services)
+        .build();
   }
 
   private static ExportEvent event(ExportEvent.Type type, String key, String value, long rev) {

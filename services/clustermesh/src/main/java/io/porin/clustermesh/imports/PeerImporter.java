@@ -93,6 +93,11 @@ public final class PeerImporter implements AutoCloseable {
     return peer;
   }
 
+  /** Its clustermesh service, host:port. */
+  public String target() {
+    return target;
+  }
+
   /** Empty when connected and synced; else why not. */
   public Optional<String> problem() {
     return Optional.ofNullable(problem);
@@ -214,14 +219,15 @@ public final class PeerImporter implements AutoCloseable {
     if (!clashes.isEmpty()) {
       return "refusing to import: " + String.join("; ", clashes);
     }
-    Optional<Entry> recorded = kv.get(Keys.Mesh.info(peer));
-    if (recorded.isPresent() && !recorded.get().value().equals(Integer.toString(remote.id()))) {
+    Optional<ClusterInfo> recorded =
+        kv.get(Keys.Mesh.info(peer)).flatMap(e -> parsed(peer, e.value()));
+    if (recorded.isPresent() && recorded.get().id() != remote.id()) {
       return "cluster "
           + peer
           + " now says it has cluster ID "
           + remote.id()
           + "; it had ID "
-          + recorded.get().value()
+          + recorded.get().id()
           + " when it was connected (its identities are numbered in it): disconnect it first";
     }
     synchronized (CLAIMED) {
@@ -233,16 +239,26 @@ public final class PeerImporter implements AutoCloseable {
         String other = Keys.Mesh.peerOf(e.key());
         if (e.key().equals(Keys.Mesh.info(other))
             && !other.equals(peer)
-            && e.value().equals(Integer.toString(remote.id()))) {
+            && parsed(other, e.value()).map(c -> c.id() == remote.id()).orElse(false)) {
           return "cluster ID " + remote.id() + " is cluster " + other + "'s, not " + peer + "'s";
         }
       }
       CLAIMED.put(remote.id(), peer);
     }
-    if (recorded.isEmpty()) {
-      kv.put(Keys.Mesh.info(peer), Integer.toString(remote.id()), 0);
+    if (!recorded.equals(Optional.of(remote))) {
+      // its ID (pinned) and pod CIDRs, which this cluster's readers check its records against
+      kv.put(Keys.Mesh.info(peer), remote.record(), 0);
     }
     return null;
+  }
+
+  private static Optional<ClusterInfo> parsed(String peer, String record) {
+    try {
+      return Optional.of(ClusterInfo.parseRecord(peer, record));
+    } catch (IllegalArgumentException e) {
+      LOG.warnf("the record of cluster %s is unreadable (%s): written again", peer, e.getMessage());
+      return Optional.empty();
+    }
   }
 
   private void apply(ExportEvent e) {

@@ -15,6 +15,13 @@ public interface ClusterConfig {
   @WithDefault(ClusterInfo.DEFAULT_NAME)
   String name();
 
+  /**
+   * This cluster's ID in a mesh (1..255, as the identity service's); 0 when not given. Agents
+   * refuse a peer that claims it.
+   */
+  @WithDefault("0")
+  int id();
+
   /** The name, checked: a bad one stops start-up, named. */
   static String checked(ClusterConfig config) {
     String name = config.name();

@@ -7,7 +7,17 @@ import org.junit.jupiter.api.Test;
 
 class ClusterConfigTest {
   static ClusterConfig named(String name) {
-    return () -> name;
+    return new ClusterConfig() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public int id() {
+        return 0;
+      }
+    };
   }
 
   @Test

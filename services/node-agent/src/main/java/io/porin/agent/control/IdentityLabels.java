@@ -43,9 +43,20 @@ public final class IdentityLabels implements AutoCloseable {
     this.executor = executor;
   }
 
+  /** Connected clusters' identities (from the imported state, checked by {@link MeshWatch}). */
+  private volatile Map<Integer, List<String>> remote = Map.of();
+
   /** The labels of an identity (empty when unknown). */
   public List<String> of(int identity) {
-    return labels.get().getOrDefault(identity, List.of());
+    List<String> l = labels.get().get(identity);
+    return l != null ? l : remote.getOrDefault(identity, List.of());
+  }
+
+  /** Replaces the identities of connected clusters. */
+  public void setRemote(Map<Integer, io.porin.core.labels.LabelSet> identities) {
+    Map<Integer, List<String>> m = new HashMap<>();
+    identities.forEach((id, l) -> m.put(id, l.strings()));
+    remote = Map.copyOf(m);
   }
 
   public void start() {

@@ -57,10 +57,18 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
   private final java.util.concurrent.atomic.AtomicReference<Map<java.net.InetAddress, Peer>> peers =
       new java.util.concurrent.atomic.AtomicReference<>(Map.of());
 
-  /** What the cluster says about an address: a pod (on any node), or a node. */
-  public record Peer(String namespace, String pod, String node, int endpointId, int identity) {
+  /**
+   * What the cluster says about an address: a pod (on any node, or of a connected cluster: then
+   * {@code cluster} names it and {@code node} is {@code <cluster>/<node>}), or a node.
+   */
+  public record Peer(
+      String namespace, String pod, String node, int endpointId, int identity, String cluster) {
+    public Peer(String namespace, String pod, String node, int endpointId, int identity) {
+      this(namespace, pod, node, endpointId, identity, "");
+    }
+
     public Peer(String namespace, String pod, String node, int endpointId) {
-      this(namespace, pod, node, endpointId, 0);
+      this(namespace, pod, node, endpointId, 0, "");
     }
 
     public boolean isPod() {
@@ -72,6 +80,14 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
   public Peer peer(java.net.InetAddress address) {
     return peers.get().get(address);
   }
+
+  /** Connected clusters' endpoints (checked by {@link MeshWatch}), below this cluster's own. */
+  private Map<Cidr, Integer> remoteEntries = Map.of();
+
+  private Map<java.net.InetAddress, Peer> remotePeers = Map.of();
+
+  /** Connected clusters' pod CIDRs, each via its node's address. */
+  private Map<String, String> remoteRoutes = Map.of();
 
   private final Map<String, Map<Cidr, Integer>> nodes = new HashMap<>();
   private final Map<String, List<String>> nodeRouteTargets = new HashMap<>();
@@ -111,6 +127,52 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
   public synchronized void setCidrIdentities(Map<Cidr, Integer> c) {
     cidrs = Map.copyOf(c);
     flush();
+  }
+
+  /**
+   * Connected clusters' endpoints and nodes: their endpoints' addresses map to their identities
+   * (never over this cluster's own records), and, with node routes on, each of their nodes' pod
+   * CIDRs is routed via that node's address (or, when it is not on this node's link, via the next
+   * hop this node takes to it, as a routed underlay between data centres).
+   */
+  public synchronized void setRemote(
+      Map<Cidr, io.porin.core.mesh.MeshImports.RemoteEndpoint> endpoints,
+      List<io.porin.core.mesh.MeshImports.RemoteNode> remoteNodes) {
+    Map<Cidr, Integer> entries = new HashMap<>();
+    Map<java.net.InetAddress, Peer> p = new HashMap<>();
+    endpoints.forEach(
+        (c, e) -> {
+          entries.put(c, e.identity());
+          p.put(
+              java.net.InetAddress.ofLiteral(Cidr.format(c.family(), c.network())),
+              new Peer(
+                  e.namespace(),
+                  e.pod(),
+                  e.cluster() + "/" + e.node(),
+                  0,
+                  e.identity(),
+                  e.cluster()));
+        });
+    Map<String, String> routesWanted = new TreeMap<>();
+    for (var n : remoteNodes) {
+      for (Cidr c : n.podCidrs()) {
+        boolean v6 = c.family() == Cidr.Family.IPV6;
+        n.addresses().stream()
+            .filter(a -> a.contains(":") == v6)
+            .findFirst()
+            .ifPresent(via -> routesWanted.put(c.toString(), via));
+      }
+    }
+    remoteEntries = Map.copyOf(entries);
+    remotePeers = Map.copyOf(p);
+    remoteRoutes = Map.copyOf(routesWanted);
+    syncRoutes();
+    flush();
+  }
+
+  /** Connected clusters' endpoints in the ipcache. */
+  public synchronized int remoteSize() {
+    return remoteEntries.size();
   }
 
   public synchronized int size() {
@@ -400,9 +462,14 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
                       String[] p = t.split(" via ");
                       want.put(p[0], p[1]);
                     }));
+    remoteRoutes.forEach(want::putIfAbsent);
     for (Map.Entry<String, String> r : want.entrySet()) {
       if (!r.getValue().equals(routes.get(r.getKey()))) {
         Command.Result res = Command.tryIp("route", "replace", r.getKey(), "via", r.getValue());
+        if (!res.ok() && remoteRoutes.containsKey(r.getKey())) {
+          // a node of another cluster, not on this link: via the next hop towards it
+          res = viaNextHop(r.getKey(), r.getValue());
+        }
         if (res.ok()) {
           routes.put(r.getKey(), r.getValue());
         } else {
@@ -418,9 +485,24 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
     }
   }
 
+  /** Routes {@code cidr} the way this node reaches {@code address} (its gateway). */
+  private static Command.Result viaNextHop(String cidr, String address) {
+    Command.Result get = Command.tryIp("route", "get", address);
+    if (!get.ok()) {
+      return get;
+    }
+    String[] words = get.output().trim().split("\\s+");
+    for (int i = 0; i + 1 < words.length; i++) {
+      if (words[i].equals("via")) {
+        return Command.tryIp("route", "replace", cidr, "via", words[i + 1]);
+      }
+    }
+    return get;
+  }
+
   private void flush() {
     Map<Cidr, Integer> endpoints = new HashMap<>();
-    Map<java.net.InetAddress, Peer> p = new HashMap<>();
+    Map<java.net.InetAddress, Peer> p = new HashMap<>(remotePeers);
     published.forEach(
         (key, rec) -> {
           if (accepted(key, rec)) {
@@ -442,6 +524,7 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
             want.putAll(prefixes);
           }
         });
+    want.putAll(remoteEntries);
     want.putAll(endpoints);
     want.putAll(local);
     Map<Cidr, Integer> changed = new HashMap<>();

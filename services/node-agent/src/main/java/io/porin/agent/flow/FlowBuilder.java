@@ -313,7 +313,7 @@ public final class FlowBuilder {
                 .setPodName(l.pod())
                 .addAllLabels(l.labels());
           }
-          return b.build();
+          return withCluster(b).build();
         });
   }
 
@@ -335,8 +335,20 @@ public final class FlowBuilder {
                       }
                     }
                   });
-          return b.addAllLabels(directory.labels(identity)).build();
+          return withCluster(b.addAllLabels(directory.labels(identity))).build();
         });
+  }
+
+  private static final String CLUSTER_LABEL = "k8s:io.cilium.k8s.policy.cluster=";
+
+  /** The endpoint's cluster, as its identity's labels name it (empty for world, host, ...). */
+  private static Endpoint.Builder withCluster(Endpoint.Builder b) {
+    for (String l : b.getLabelsList()) {
+      if (l.startsWith(CLUSTER_LABEL)) {
+        return b.setClusterName(l.substring(CLUSTER_LABEL.length()));
+      }
+    }
+    return b;
   }
 
   private String cachedText(InetAddress a) {

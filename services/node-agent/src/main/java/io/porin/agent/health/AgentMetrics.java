@@ -73,6 +73,9 @@ public final class AgentMetrics {
     Gauge.builder("porin_agent_ipcache_entries", ipcache, IpcacheSync::size)
         .description("Entries in the kernel ipcache")
         .register(registry);
+    Gauge.builder("porin_agent_ipcache_remote_cluster_entries", ipcache, IpcacheSync::remoteSize)
+        .description("Entries in the kernel ipcache for endpoints of connected clusters")
+        .register(registry);
     FunctionCounter.builder(
             "porin_ipcache_refused_records_total", ipcache, i -> (double) i.refusedRecords())
         .description(

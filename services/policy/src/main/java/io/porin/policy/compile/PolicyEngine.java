@@ -1,9 +1,9 @@
 package io.porin.policy.compile;
 
-import io.porin.core.identity.NumericIdentity;
 import io.porin.core.ipam.Cidr;
 import io.porin.core.labels.LabelFilter;
 import io.porin.core.labels.LabelSet;
+import io.porin.core.mesh.MeshImports;
 import io.porin.core.policy.IdentityPolicy;
 import io.porin.core.policy.PolicyChanges;
 import io.porin.core.policy.PolicyCompiler;
@@ -376,54 +376,12 @@ public final class PolicyEngine implements AutoCloseable {
    * is checked again here).
    */
   private void recomputeRemote() {
-    Map<String, Integer> peerIds = new HashMap<>();
-    meshRecords.forEach(
-        (k, e) -> {
-          String peer = Keys.Mesh.peerOf(k);
-          if (k.equals(Keys.Mesh.info(peer))) {
-            try {
-              peerIds.put(peer, Integer.parseInt(e.value()));
-            } catch (NumberFormatException ex) {
-              LOG.warnf("ignoring %s: not a cluster ID", k);
-            }
-          }
-        });
-    Map<Integer, LabelSet> wanted = new HashMap<>();
-    meshRecords.forEach(
-        (k, e) -> {
-          long id = Keys.Mesh.importedIdentity(k);
-          if (id < 0) {
-            return;
-          }
-          String peer = Keys.Mesh.peerOf(k);
-          Integer peerId = peerIds.get(peer);
-          NumericIdentity n = new NumericIdentity((int) id);
-          if (peerId == null
-              || id > 0xFFFFFFL
-              || !n.isClusterScoped()
-              || n.clusterId() != peerId
-              || peerId == compiler.settings().clusterId()) {
-            LOG.debugf("ignoring imported identity %s: not cluster %s's", k, peer);
-            return;
-          }
-          try {
-            LabelSet labels = LabelSet.parseCanonical(e.value());
-            boolean own =
-                labels
-                    .get(
-                        io.porin.core.labels.LabelSource.K8S,
-                        io.porin.core.labels.Label.POLICY_CLUSTER)
-                    .map(l -> l.value().equals(peer))
-                    .orElse(false);
-            if (own && !labels.hasReserved()) {
-              wanted.put((int) id, labels);
-            } else {
-              LOG.debugf("ignoring imported identity %s: labels not of cluster %s", k, peer);
-            }
-          } catch (RuntimeException ex) {
-            LOG.debugf("ignoring imported identity %s: %s", k, ex.getMessage());
-          }
-        });
+    MeshImports view = new MeshImports(compiler.settings().clusterId());
+    Map<String, String> relative = new HashMap<>();
+    meshRecords.forEach((k, e) -> relative.put(k.substring(Keys.Mesh.PREFIX.length()), e.value()));
+    view.reset(relative);
+    Map<Integer, LabelSet> wanted = view.identities();
+    view.drainRefusals().forEach(r -> LOG.debugf("ignoring %s", r));
     for (int id : new ArrayList<>(remote.keySet())) {
       if (!wanted.containsKey(id)) {
         remote.remove(id);

@@ -477,7 +477,12 @@ class PolicyServiceIT {
     n.requests = PoliciesGrpc.newStub(channel).subscribe(n);
     n.subscribe("node-2", DATABASE);
     n.untilSynced();
-    kv.put(io.porin.kvstore.Keys.Mesh.info("west"), "2", 0);
+    kv.put(
+        io.porin.kvstore.Keys.Mesh.info("west"),
+        new io.porin.core.mesh.ClusterInfo(
+                "west", 2, java.util.List.of(io.porin.core.ipam.Cidr.parse("10.201.0.0/16")))
+            .record(),
+        0);
     kv.put(io.porin.kvstore.Keys.Mesh.imported("west", "identities/id/" + remoteApi), westApi, 0);
     // labels posing as this cluster's pods ("default") are not believed either
     int posing = 2 << 16 | 302;

@@ -1,0 +1,116 @@
+package io.porin.agent.control;
+
+import io.porin.agent.service.ServiceWatch;
+import io.porin.core.mesh.MeshImports;
+import io.porin.kvstore.Entry;
+import io.porin.kvstore.Keys;
+import io.porin.kvstore.KvStore;
+import io.porin.kvstore.Snapshot;
+import io.porin.kvstore.WatchEvent;
+import io.porin.kvstore.WatchListener;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * Connected clusters, as this cluster's clustermesh service imported them into etcd ({@code
+ * /porin/v1/mesh/<peer>/...}; the agent never talks to another cluster): their endpoints into the
+ * ipcache and their nodes' pod CIDRs into routes ({@link IpcacheSync}), their identities' labels
+ * for flows ({@link IdentityLabels}), their global services' backends into the load balancer
+ * ({@link ServiceWatch}). Every record is checked again here ({@link MeshImports}); what is not
+ * believed is logged once and counted. While a peer is unreachable its last imported state stays.
+ */
+public final class MeshWatch implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(MeshWatch.class);
+
+  private final MeshImports imports;
+  private final IpcacheSync ipcache;
+  private final IdentityLabels labels;
+  private final ServiceWatch services;
+  private final AtomicLong refused = new AtomicLong();
+  private volatile int clusters;
+  private volatile int endpoints;
+  private AutoCloseable watch = () -> {};
+
+  public MeshWatch(
+      int localClusterId, IpcacheSync ipcache, IdentityLabels labels, ServiceWatch services) {
+    this.imports = new MeshImports(localClusterId);
+    this.ipcache = ipcache;
+    this.labels = labels;
+    this.services = services;
+  }
+
+  public MeshWatch start(KvStore kv) {
+    watch =
+        kv.watch(
+            Keys.Mesh.PREFIX,
+            0,
+            new WatchListener() {
+              @Override
+              public void onReset(Snapshot snapshot) {
+                Map<String, String> all = new HashMap<>();
+                for (Entry e : snapshot.entries()) {
+                  all.put(relative(e.key()), e.value());
+                }
+                synchronized (MeshWatch.this) {
+                  imports.reset(all);
+                  publish();
+                }
+              }
+
+              @Override
+              public void onEvents(List<WatchEvent> events) {
+                synchronized (MeshWatch.this) {
+                  for (WatchEvent e : events) {
+                    if (e.type() == WatchEvent.Type.PUT) {
+                      imports.put(relative(e.entry().key()), e.entry().value());
+                    } else {
+                      imports.delete(relative(e.entry().key()));
+                    }
+                  }
+                  publish();
+                }
+              }
+            });
+    return this;
+  }
+
+  private static String relative(String key) {
+    return key.substring(Keys.Mesh.PREFIX.length());
+  }
+
+  private void publish() {
+    var remoteEndpoints = imports.endpoints();
+    ipcache.setRemote(remoteEndpoints, imports.nodes());
+    labels.setRemote(imports.identities());
+    services.setRemote(imports.services());
+    clusters = imports.clusters().size();
+    endpoints = remoteEndpoints.size();
+    for (String r : imports.drainRefusals()) {
+      refused.incrementAndGet();
+      LOG.warnf("not believing %s", r);
+    }
+  }
+
+  /** Records of connected clusters not believed. */
+  public long refused() {
+    return refused.get();
+  }
+
+  /** Connected clusters with a valid record. */
+  public int clusters() {
+    return clusters;
+  }
+
+  /** Endpoints of connected clusters in the ipcache. */
+  public int remoteEndpoints() {
+    return endpoints;
+  }
+
+  @Override
+  public void close() throws Exception {
+    watch.close();
+  }
+}
