@@ -30,6 +30,13 @@ final class NetnsReexec {
     if (!parsed.hasSubcommand() || LOCAL.contains(parsed.subcommand().commandSpec().name())) {
       return Optional.empty();
     }
+    ParseResult sub = parsed.subcommand();
+    if (sub.commandSpec().name().equals("clustermesh")
+        && sub.hasSubcommand()
+        && !sub.subcommand().commandSpec().name().equals("status")) {
+      // enable, connect and disconnect manage labs (both of them, for connect)
+      return Optional.empty();
+    }
     for (ParseResult p = parsed; p != null; p = p.hasSubcommand() ? p.subcommand() : null) {
       if (p.isUsageHelpRequested() || p.isVersionHelpRequested()) {
         return Optional.empty();

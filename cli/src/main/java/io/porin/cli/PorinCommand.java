@@ -34,7 +34,8 @@ import picocli.CommandLine.Mixin;
       io.porin.cli.connectivity.ConnectivityCommand.class,
       io.porin.cli.observe.ObserveCommand.class,
       io.porin.cli.ca.CaCommand.class,
-      io.porin.cli.audit.AuditCommand.class
+      io.porin.cli.audit.AuditCommand.class,
+      io.porin.cli.mesh.ClusterMeshCommand.class
     })
 public class PorinCommand {
   @Mixin GlobalOptions options;

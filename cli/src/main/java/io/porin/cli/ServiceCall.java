@@ -52,6 +52,14 @@ public final class ServiceCall {
       String address(Contexts.Context c) {
         return c.relay();
       }
+    },
+    /** Beside the identity service (its host), on 9406. */
+    CLUSTERMESH("clustermesh", "clustermesh") {
+      @Override
+      String address(Contexts.Context c) {
+        String id = c.identity();
+        return id.substring(0, id.lastIndexOf(':')) + ":9406";
+      }
     };
 
     private final String label;

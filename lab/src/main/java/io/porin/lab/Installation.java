@@ -63,6 +63,7 @@ public record Installation(Path home) {
             serviceJar("policy"),
             serviceJar("relay"),
             serviceJar("dns"),
+            serviceJar("clustermesh"),
             agentJar(),
             cniPlugin(),
             podProgram())) {

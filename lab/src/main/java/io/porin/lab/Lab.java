@@ -55,6 +55,16 @@ public final class Lab {
   private final Installation installation;
   private final Consumer<String> progress;
 
+  public static final int CLUSTERMESH_PORT = 9406;
+
+  LabDirectory dir() {
+    return dir;
+  }
+
+  Consumer<String> progress() {
+    return progress;
+  }
+
   public Lab(LabDirectory dir, Installation installation, Consumer<String> progress) {
     this.dir = dir;
     this.installation = installation;
@@ -326,6 +336,10 @@ public final class Lab {
       awaitHttp(s, "agent/" + n.name, n.netns, health(s, AGENT_PORT), 120);
       progress.accept("      " + n.name + "  agent ready");
       routeUnderlay(s);
+      for (String peer : s.links) {
+        // the linked labs' underlays, as the other nodes have them
+        dir.load(peer).ifPresent(p -> LabMesh.routeNode(s, n, p));
+      }
       dir.save(s);
       return n.name;
     } catch (IOException e) {
@@ -515,7 +529,9 @@ public final class Lab {
    * starts it again, waiting until it is ready; how long it was away is reported.
    */
   public void restartControlPlane(String lab, String component, boolean kill) {
-    if (!component.equals("etcd") && !CONTROL_PLANE_SERVICES.contains(component)) {
+    if (!component.equals("etcd")
+        && !component.equals("clustermesh")
+        && !CONTROL_PLANE_SERVICES.contains(component)) {
       throw new LabException(
           "\""
               + component
@@ -541,6 +557,12 @@ public final class Lab {
             s.controlPlane.netns,
             "http://127.0.0.1:" + ETCD_METRICS_PORT + "/health",
             30);
+      } else if (component.equals("clustermesh")) {
+        if (!s.clustermesh) {
+          throw new LabException(
+              "lab " + lab + " runs no clustermesh service (porin clustermesh enable)");
+        }
+        new LabMesh(this).start(s);
       } else {
         startControlPlaneService(s, component);
         awaitHttp(s, component, s.controlPlane.netns, health(s, portOf(component)), 120);
@@ -562,6 +584,7 @@ public final class Lab {
                 "--enable-native-access=ALL-UNNAMED",
                 "-Dporin.agent.node-name=" + n.name,
                 "-Dporin.cluster.name=" + s.name,
+                "-Dporin.cluster.id=" + s.clusterId,
                 "-Dporin.agent.node-addresses=" + n.address4 + "," + n.address6,
                 "-Dporin.agent.state-dir=" + nodeDir.resolve("state"),
                 "-Dporin.agent.pin-dir=" + n.pinDir,
@@ -581,13 +604,18 @@ public final class Lab {
         s, "agent/" + n.name, n.netns, argv, "-Dporin.agent.state-dir=" + nodeDir.resolve("state"));
   }
 
-  private void startService(
+  void startService(
       LabState s, String service, String netns, List<String> common, List<String> own) {
     List<String> argv = new ArrayList<>(List.of(installation.java().toString()));
     argv.addAll(SERVICE_JVM);
     argv.addAll(common);
     argv.addAll(own);
-    argv.addAll(tlsSettings(s, PeerIdentity.service(service)));
+    // a setting of its own (e.g. the clustermesh service's CA bundle) wins over the lab's
+    java.util.Set<String> ownKeys = new java.util.HashSet<>();
+    own.forEach(o -> ownKeys.add(o.substring(0, Math.max(0, o.indexOf('=')))));
+    tlsSettings(s, PeerIdentity.service(service)).stream()
+        .filter(t -> !ownKeys.contains(t.substring(0, Math.max(0, t.indexOf('=')))))
+        .forEach(argv::add);
     argv.addAll(List.of("-jar", installation.serviceJar(service).toString()));
     start(s, service, netns, argv, "-Dporin-lab.dir=" + dir.of(s.name));
   }
@@ -618,7 +646,7 @@ public final class Lab {
     Host.addNetns(netns);
   }
 
-  private static void ipIn(String netns, String... args) {
+  static void ipIn(String netns, String... args) {
     List<String> argv = new ArrayList<>(List.of("ip", "-n", netns));
     argv.addAll(List.of(args));
     Host.check(argv.toArray(String[]::new));
@@ -656,7 +684,7 @@ public final class Lab {
   }
 
   /** A component's readiness URL on its namespace's loopback. */
-  private static String health(LabState s, int port) {
+  static String health(LabState s, int port) {
     return (s.insecure ? "http" : "https") + "://127.0.0.1:" + port + "/q/health/ready";
   }
 
@@ -674,7 +702,7 @@ public final class Lab {
    * Runs etcdctl in the control plane's namespace (as the lab's admin when the lab has
    * certificates); with {@code tolerateExisting}, "already exists" counts as done.
    */
-  private Host.Result etcdctl(LabState s, List<String> args, boolean tolerateExisting) {
+  Host.Result etcdctl(LabState s, List<String> args, boolean tolerateExisting) {
     String endpoint = (s.insecure ? "http" : "https") + "://127.0.0.1:" + ETCD_PORT;
     List<String> argv =
         new ArrayList<>(
@@ -692,7 +720,7 @@ public final class Lab {
     return r;
   }
 
-  private void awaitHttp(LabState s, String role, String netns, String url, int seconds) {
+  void awaitHttp(LabState s, String role, String netns, String url, int seconds) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     List<String> curl = url.startsWith("https") ? curlTls(s) : List.of();
     while (System.nanoTime() < deadline) {

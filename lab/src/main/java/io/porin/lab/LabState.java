@@ -66,6 +66,15 @@ public final class LabState {
   /** Every process this lab started, by role ({@code etcd}, {@code agent/<node>}, ...). */
   public Map<String, Proc> processes = new TreeMap<>();
 
+  /** Whether this lab runs its clustermesh service ({@code porin clustermesh enable}). */
+  public boolean clustermesh;
+
+  /** Labs whose underlays this one's is linked to ({@code porin lab link}), by name. */
+  public List<String> links = new ArrayList<>();
+
+  /** Connected clusters ({@code porin clustermesh connect}): name to clustermesh host:port. */
+  public Map<String, String> meshPeers = new TreeMap<>();
+
   /** Every pod, by {@code namespace/name}. */
   public Map<String, Pod> pods = new TreeMap<>();
 

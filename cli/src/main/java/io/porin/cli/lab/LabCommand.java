@@ -47,7 +47,8 @@ import picocli.CommandLine.Spec;
       LabCommand.Exec.class,
       LabCommand.Restart.class,
       LabCommand.AddNode.class,
-      LabCommand.Ip.class
+      LabCommand.Ip.class,
+      LabCommand.Link.class
     })
 public class LabCommand {
   /** The lab's name when none is given. */
@@ -458,6 +459,36 @@ public class LabCommand {
   }
 
   /** The lab a command means: --name, else the context's lab, else the default name. */
+  @Command(
+      name = "link",
+      description = {
+        "Link two running labs' networks as two data centres are: their routers (the control",
+        "plane namespaces) get a link and routes to each other's underlay and pod pools, their",
+        "nodes a route to the other's underlay. Then porin clustermesh connect can join them.",
+        "The labs need different --cluster-id and --pod-cidr."
+      })
+  static class Link implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "LAB")
+    String a;
+
+    @Parameters(index = "1", paramLabel = "OTHER")
+    String b;
+
+    @Override
+    public Integer call() {
+      new io.porin.lab.LabMesh(
+              new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec)))
+          .link(a, b);
+      if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
+        spec.commandLine().getOut().println("{\"linked\":[\"" + a + "\",\"" + b + "\"]}");
+      }
+      spec.commandLine().getOut().flush();
+      return 0;
+    }
+  }
+
   static String labName(CommandSpec spec, Optional<String> name) {
     return name.orElseGet(
         () -> {
