@@ -68,6 +68,13 @@ public class ObserveCommand implements Callable<Integer> {
       description = "Flows from or to endpoints with these labels (a selector)")
   List<String> labels = new ArrayList<>();
 
+  @Option(
+      names = "--cluster",
+      description =
+          "Flows from or to pods of this cluster of a mesh (their io.cilium.k8s.policy.cluster"
+              + " label); with --label, pods with those labels in this cluster")
+  String cluster;
+
   @Option(names = "--from-label", description = "Flows from endpoints with these labels")
   List<String> fromLabels = new ArrayList<>();
 
@@ -203,7 +210,7 @@ public class ObserveCommand implements Callable<Integer> {
                         pods,
                         fromPods,
                         toPods,
-                        labels,
+                        ObserveFilters.inCluster(labels, cluster),
                         fromLabels,
                         toLabels,
                         identities,

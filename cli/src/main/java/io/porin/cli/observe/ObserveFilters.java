@@ -39,6 +39,24 @@ public final class ObserveFilters {
 
   private ObserveFilters() {}
 
+  /**
+   * --cluster: the either-side label selectors narrowed to one cluster of a mesh (each selector and
+   * the cluster's label, or that label alone); unchanged without a cluster.
+   */
+  public static List<String> inCluster(List<String> labels, String cluster) {
+    if (cluster == null) {
+      return labels;
+    }
+    if (cluster.isBlank() || cluster.contains(",") || cluster.contains("=")) {
+      throw new IllegalArgumentException("--cluster: \"" + cluster + "\" is not a cluster name");
+    }
+    String label = "k8s:io.cilium.k8s.policy.cluster=" + cluster;
+    if (labels.isEmpty()) {
+      return List.of(label);
+    }
+    return labels.stream().map(l -> l + "," + label).toList();
+  }
+
   /** A service as "namespace/name"; a bare name is in -n's namespace when one is given. */
   static String service(String flag, String value, List<String> namespaces) {
     if (value.isBlank() || value.chars().filter(c -> c == '/').count() > 1) {

@@ -180,7 +180,10 @@ public class PolicyCommand {
   }
 
   static class From {
-    @Option(names = "--from-pod", paramLabel = "NS/NAME")
+    @Option(
+        names = "--from-pod",
+        paramLabel = "NS/NAME",
+        description = "A pod; CLUSTER/NS/NAME: a pod of a connected cluster")
     String pod;
 
     @Option(names = "--from-identity", paramLabel = "N")
@@ -191,7 +194,10 @@ public class PolicyCommand {
   }
 
   static class To {
-    @Option(names = "--to-pod", paramLabel = "NS/NAME")
+    @Option(
+        names = "--to-pod",
+        paramLabel = "NS/NAME",
+        description = "A pod; CLUSTER/NS/NAME: a pod of a connected cluster")
     String pod;
 
     @Option(names = "--to-identity", paramLabel = "N")

@@ -42,6 +42,20 @@ class ObserveFiltersTest {
   }
 
   @Test
+  void clusterNarrowsEitherSideLabelsToThatCluster() {
+    String west = "k8s:io.cilium.k8s.policy.cluster=west";
+    assertThat(ObserveFilters.inCluster(List.of(), null)).isEmpty();
+    assertThat(ObserveFilters.inCluster(List.of("app=api"), null)).containsExactly("app=api");
+    assertThat(ObserveFilters.inCluster(List.of(), "west")).containsExactly(west);
+    assertThat(ObserveFilters.inCluster(List.of("app=api", "app=db"), "west"))
+        .containsExactly("app=api," + west, "app=db," + west);
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> ObserveFilters.inCluster(List.of(), "a=b"))
+        .hasMessageContaining("--cluster")
+        .hasMessageContaining("a=b");
+  }
+
+  @Test
   void noFlagsNoFilter() {
     assertThat(
             ObserveFilters.of(

@@ -276,10 +276,11 @@ public final class PeerImporter implements AutoCloseable {
             refuse(e.getKey(), why);
             return;
           }
-          kv.put(Keys.Mesh.imported(peer, e.getKey()), e.getValue(), 0);
+          pending.put(Keys.Mesh.imported(peer, e.getKey()), e.getValue());
           if (snapshot != null) {
             snapshot.add(e.getKey());
           }
+          flushIfFull();
         }
         case DELETE -> {
           String why = ImportRules.deleteRefusal(e.getKey());
@@ -287,7 +288,8 @@ public final class PeerImporter implements AutoCloseable {
             refuse(e.getKey(), why);
             return;
           }
-          kv.delete(Keys.Mesh.imported(peer, e.getKey()));
+          pending.put(Keys.Mesh.imported(peer, e.getKey()), null);
+          flushIfFull();
         }
         case SYNCED -> synced(e.getRevision());
         default -> LOG.debugf("ignoring export event %s", e.getType());
@@ -296,6 +298,42 @@ public final class PeerImporter implements AutoCloseable {
       // this cluster's store failed: start again from the last revision recorded
       retry("importing into this cluster's store: " + ex.getMessage());
     }
+  }
+
+  /**
+   * Changes not yet written, in order (a null value deletes): written as one transaction when a
+   * batch is complete (SYNCED) or {@link #BATCH} changes are waiting, so a snapshot of thousands of
+   * records takes tens of transactions, not thousands of writes.
+   */
+  private final java.util.LinkedHashMap<String, String> pending = new java.util.LinkedHashMap<>();
+
+  /** Operations per transaction (etcd refuses more than 128). */
+  static final int BATCH = 100;
+
+  private void flushIfFull() {
+    if (pending.size() >= BATCH) {
+      flush(null);
+    }
+  }
+
+  /** Writes what is pending, and the revision reached when given, in one transaction. */
+  private void flush(String revisionReached) {
+    if (pending.isEmpty() && revisionReached == null) {
+      return;
+    }
+    io.porin.kvstore.Transaction tx = kv.transaction();
+    for (var op : pending.entrySet()) {
+      if (op.getValue() == null) {
+        tx.delete(op.getKey());
+      } else {
+        tx.put(op.getKey(), op.getValue());
+      }
+    }
+    if (revisionReached != null) {
+      tx.put(Keys.Mesh.revision(peer), revisionReached);
+    }
+    tx.commit();
+    pending.clear();
   }
 
   private void refuse(String key, String why) {
@@ -315,17 +353,19 @@ public final class PeerImporter implements AutoCloseable {
               + " which it had reached");
       return;
     }
+    flush(null);
     if (snapshot != null) {
       // what the peer no longer has goes
       String prefix = Keys.Mesh.importedPrefix(peer);
       for (Entry old : kv.list(prefix).entries()) {
         if (!snapshot.contains(old.key().substring(prefix.length()))) {
-          kv.delete(old.key());
+          pending.put(old.key(), null);
+          flushIfFull();
         }
       }
       snapshot = null;
     }
-    kv.put(Keys.Mesh.revision(peer), Long.toString(rev), 0);
+    flush(Long.toString(rev));
     revision = rev;
     if (!synced || problem != null) {
       LOG.infof("cluster %s (%s) imported up to its revision %d", peer, target, rev);
@@ -338,6 +378,8 @@ public final class PeerImporter implements AutoCloseable {
   /** Ends the current stream and tries again after a backoff. */
   private void retry(String why) {
     stream++;
+    // what was not written is sent again from the last revision recorded
+    pending.clear();
     cancelCall(why);
     if (closed) {
       return;

@@ -56,7 +56,7 @@ public final class MeshWatch implements AutoCloseable {
                 }
                 synchronized (MeshWatch.this) {
                   imports.reset(all);
-                  publish();
+                  changed();
                 }
               }
 
@@ -70,7 +70,7 @@ public final class MeshWatch implements AutoCloseable {
                       imports.delete(relative(e.entry().key()));
                     }
                   }
-                  publish();
+                  changed();
                 }
               }
             });
@@ -80,6 +80,36 @@ public final class MeshWatch implements AutoCloseable {
   private static String relative(String key) {
     return key.substring(Keys.Mesh.PREFIX.length());
   }
+
+  /**
+   * Publishes soon: changes arriving within {@link #COALESCE_MILLIS} (a peer's snapshot comes as
+   * many small batches) are published together, each publication being a pass over everything.
+   */
+  private void changed() {
+    if (!scheduled) {
+      scheduled = true;
+      publisher.schedule(
+          () -> {
+            synchronized (MeshWatch.this) {
+              scheduled = false;
+              try {
+                publish();
+              } catch (RuntimeException e) {
+                LOG.errorf(e, "applying connected clusters' state");
+              }
+            }
+          },
+          COALESCE_MILLIS,
+          java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+  }
+
+  static final long COALESCE_MILLIS = 20;
+
+  private final java.util.concurrent.ScheduledExecutorService publisher =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          r -> Thread.ofPlatform().name("porin-mesh-watch").daemon().unstarted(r));
+  private boolean scheduled;
 
   private void publish() {
     var remoteEndpoints = imports.endpoints();
@@ -112,5 +142,6 @@ public final class MeshWatch implements AutoCloseable {
   @Override
   public void close() throws Exception {
     watch.close();
+    publisher.shutdownNow();
   }
 }

@@ -362,11 +362,27 @@ public final class PolicyEngine implements AutoCloseable {
     }
   }
 
-  /** Whether a key under mesh/ is one the engine reads: a peer's recorded ID or identity. */
+  /**
+   * Whether a key under mesh/ is one the engine reads: a peer's record, identity or endpoint (for
+   * traces naming a remote pod).
+   */
   private static boolean meshRecord(String key) {
     String peer = Keys.Mesh.peerOf(key);
     return !peer.isEmpty()
-        && (key.equals(Keys.Mesh.info(peer)) || Keys.Mesh.importedIdentity(key) >= 0);
+        && (key.equals(Keys.Mesh.info(peer))
+            || Keys.Mesh.importedIdentity(key) >= 0
+            || key.startsWith(Keys.Mesh.importedPrefix(peer) + "endpoints/"));
+  }
+
+  /** What the engine believes of the connected clusters (parses each record once). */
+  private MeshImports meshView;
+
+  /** Connected clusters' pods, "cluster/namespace/name" to identity. */
+  private volatile Map<String, Integer> remotePods = Map.of();
+
+  /** The identity of a connected cluster's pod, "cluster/namespace/name". */
+  public java.util.Optional<Integer> remotePod(String key) {
+    return java.util.Optional.ofNullable(remotePods.get(key));
   }
 
   /**
@@ -376,11 +392,21 @@ public final class PolicyEngine implements AutoCloseable {
    * is checked again here).
    */
   private void recomputeRemote() {
-    MeshImports view = new MeshImports(compiler.settings().clusterId());
+    if (meshView == null) {
+      meshView = new MeshImports(compiler.settings().clusterId());
+    }
+    MeshImports view = meshView;
     Map<String, String> relative = new HashMap<>();
     meshRecords.forEach((k, e) -> relative.put(k.substring(Keys.Mesh.PREFIX.length()), e.value()));
+    // values already parsed are kept (by key and value)
     view.reset(relative);
     Map<Integer, LabelSet> wanted = view.identities();
+    Map<String, Integer> pods = new HashMap<>();
+    view.endpoints()
+        .values()
+        .forEach(
+            ep -> pods.put(ep.cluster() + "/" + ep.namespace() + "/" + ep.pod(), ep.identity()));
+    remotePods = Map.copyOf(pods);
     view.drainRefusals().forEach(r -> LOG.debugf("ignoring %s", r));
     for (int id : new ArrayList<>(remote.keySet())) {
       if (!wanted.containsKey(id)) {

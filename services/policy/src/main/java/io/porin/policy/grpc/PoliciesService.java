@@ -282,9 +282,23 @@ public class PoliciesService implements Policies {
         dp.decide(peer.identity, peer.address, peer.family, protocol, port));
   }
 
-  private static Side side(PolicyEngine.State state, String field, TraceEndpoint e) {
+  private Side side(PolicyEngine.State state, String field, TraceEndpoint e) {
     return switch (e.getEndpointCase()) {
       case POD -> {
+        if (e.getPod().chars().filter(c -> c == '/').count() == 2) {
+          // CLUSTER/NS/NAME: a pod of a connected cluster (its policy is enforced there)
+          int id =
+              engine
+                  .remotePod(e.getPod())
+                  .orElseThrow(
+                      () ->
+                          GrpcCalls.notFound(
+                              field
+                                  + ".pod: pod "
+                                  + e.getPod()
+                                  + " is not known among the connected clusters' endpoints"));
+          yield new Side(id, null, Cidr.Family.IPV4, false);
+        }
         int id = podIdentity(state, field + ".pod", e.getPod());
         yield new Side(id, null, Cidr.Family.IPV4, true);
       }
