@@ -233,9 +233,12 @@ public final class LabMesh {
         own.add("-Dporin.clustermesh.peer-cas=" + String.join(",", cas));
       }
     }
-    if (!s.insecure) {
-      // this service alone trusts the peers' CAs too (their clustermesh services call it)
-      own.add("-Dporin.tls.ca=" + bundle(home, s));
+    if (!s.insecure && !s.meshPeers.isEmpty()) {
+      // this service's port alone trusts the peers' CAs too (their clustermesh services call it);
+      // its own connections (etcd, the identity service) trust the lab's CA only
+      List<String> cas = new ArrayList<>();
+      s.meshPeers.keySet().forEach(peer -> cas.add(peerCa(home, peer).toString()));
+      own.add("-Dporin.tls.client-cas=" + String.join(",", cas));
     }
     lab.startService(
         s,
@@ -250,28 +253,6 @@ public final class LabMesh {
 
   static Path peerCa(Path home, String peer) {
     return home.resolve("mesh/" + peer + "-ca.crt");
-  }
-
-  /** This lab's CA and its peers' (the last settings win over the lab's defaults). */
-  private static Path bundle(Path home, LabState s) {
-    try {
-      Path out = home.resolve("mesh/ca-bundle.crt");
-      Files.createDirectories(out.getParent());
-      StringBuilder b = new StringBuilder(Files.readString(LabPki.caFile(home)));
-      for (String peer : s.meshPeers.keySet()) {
-        b.append(Files.readString(peerCa(home, peer)));
-      }
-      Path tmp = out.resolveSibling("ca-bundle.crt.tmp");
-      Files.writeString(tmp, b.toString());
-      Files.move(
-          tmp,
-          out,
-          java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      return out;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   /**

@@ -59,6 +59,26 @@ public final class ClusterTls {
     return new ClusterTls(keys, other, clock);
   }
 
+  /**
+   * A trust for this component's own server port that also accepts clients with certificates of the
+   * CAs in {@code caFiles} (the clustermesh service: its peers' clustermesh services), honouring
+   * this component's deny list; this component's own connections keep trusting its cluster's CA
+   * only.
+   */
+  public PeerTrust clientTrustAlso(
+      List<Path> caFiles, Predicate<PeerIdentity> accept, String expectation) {
+    List<X509Certificate> all = new java.util.ArrayList<>(ca);
+    for (Path f : caFiles) {
+      List<X509Certificate> more = Pem.read(f).certificates();
+      if (more.isEmpty()) {
+        throw new TlsException(f + " holds no CA certificate");
+      }
+      all.addAll(more);
+    }
+    return new PeerTrust(
+        List.copyOf(all), accept, expectation, id -> revocations.revokedAt(id), clock, "client");
+  }
+
   /** Honours {@code r} from now on (the cluster's deny list, once it is read from etcd). */
   public void useRevocations(Revocations r) {
     this.revocations = r;

@@ -31,9 +31,17 @@ public final class MeshImports {
   public record RemoteEndpoint(
       String cluster, String node, String namespace, String pod, int identity, Cidr address) {}
 
-  /** A node of a peer cluster: its underlay addresses and the pod CIDRs behind it. */
+  /**
+   * A node of a peer cluster: its underlay addresses, the pod CIDRs behind it, its WireGuard public
+   * key ("" when its cluster has no encryption) and port (0: not given).
+   */
   public record RemoteNode(
-      String cluster, String name, List<String> addresses, List<Cidr> podCidrs, String publicKey) {}
+      String cluster,
+      String name,
+      List<String> addresses,
+      List<Cidr> podCidrs,
+      String publicKey,
+      int wireguardPort) {}
 
   private final int localClusterId;
   private final Map<String, String> raw = new TreeMap<>();
@@ -49,15 +57,23 @@ public final class MeshImports {
     raw.clear();
     raw.putAll(all);
     trees.keySet().retainAll(all.keySet());
+    said.clear();
   }
 
   public void put(String key, String value) {
     raw.put(key, value);
+    forgetRefusals(key);
   }
 
   public void delete(String key) {
     raw.remove(key);
     trees.remove(key);
+    forgetRefusals(key);
+  }
+
+  /** A record that changed may be refused again (and said again); what went is forgotten. */
+  private void forgetRefusals(String key) {
+    said.removeIf(r -> r.startsWith(key + ": "));
   }
 
   /** A parsed value, read once per value. */
@@ -74,7 +90,16 @@ public final class MeshImports {
     return p.tree();
   }
 
-  /** The peers with a valid record, by name. */
+  /** The widest pod CIDR a peer may claim, per family (as wide as a cluster pool gets). */
+  static final int MIN_PREFIX_V4 = 8;
+
+  static final int MIN_PREFIX_V6 = 16;
+
+  /**
+   * The peers with a valid record, by name: an ID that is not this cluster's, pod CIDRs no wider
+   * than /{@value #MIN_PREFIX_V4} (IPv6 /{@value #MIN_PREFIX_V6}) that overlap no other peer's (two
+   * peers claiming the same addresses are both refused: neither can be believed about them).
+   */
   public Map<String, ClusterInfo> clusters() {
     Map<String, ClusterInfo> out = new TreeMap<>();
     raw.forEach(
@@ -84,8 +109,21 @@ public final class MeshImports {
             String peer = k.substring(0, slash);
             try {
               ClusterInfo c = ClusterInfo.parseRecord(peer, v);
+              String wide =
+                  c.podCidrs().stream()
+                      .filter(
+                          x ->
+                              x.prefixLength()
+                                  < (x.family() == Cidr.Family.IPV4
+                                      ? MIN_PREFIX_V4
+                                      : MIN_PREFIX_V6))
+                      .map(Cidr::toString)
+                      .findFirst()
+                      .orElse(null);
               if (c.id() == localClusterId) {
                 refuse(k, "cluster " + peer + " claims this cluster's ID " + c.id());
+              } else if (wide != null) {
+                refuse(k, "cluster " + peer + "'s pod CIDR " + wide + " is wider than a pool");
               } else {
                 out.put(peer, c);
               }
@@ -94,7 +132,49 @@ public final class MeshImports {
             }
           }
         });
+    java.util.Set<String> clashing = new java.util.HashSet<>();
+    for (ClusterInfo a : out.values()) {
+      for (ClusterInfo b : out.values()) {
+        if (a.name().compareTo(b.name()) < 0 && (overlap(a, b) != null || a.id() == b.id())) {
+          String why =
+              a.id() == b.id() ? "the same cluster ID " + a.id() : "pod CIDRs " + overlap(a, b);
+          refuse(a.name() + "/info", "clusters " + a.name() + " and " + b.name() + " claim " + why);
+          refuse(b.name() + "/info", "clusters " + a.name() + " and " + b.name() + " claim " + why);
+          clashing.add(a.name());
+          clashing.add(b.name());
+        }
+      }
+    }
+    out.keySet().removeAll(clashing);
     return out;
+  }
+
+  private static String overlap(ClusterInfo a, ClusterInfo b) {
+    for (Cidr x : a.podCidrs()) {
+      for (Cidr y : b.podCidrs()) {
+        if (x.family() == y.family() && x.overlaps(y)) {
+          return x + " and " + y;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** An address as an agent writes it: a canonical literal, or null. */
+  private static Cidr hostOf(String text) {
+    try {
+      java.net.InetAddress a = java.net.InetAddress.ofLiteral(text);
+      Cidr c = Cidr.parse(text.contains(":") ? text + "/128" : text + "/32");
+      boolean canonical =
+          c.family() == Cidr.Family.IPV4
+              ? Cidr.format(c.family(), c.network()).equals(text)
+              : text.equals(text.strip()) && !text.isEmpty();
+      return a.getAddress().length == (c.family() == Cidr.Family.IPV4 ? 4 : 16) && canonical
+          ? c
+          : null;
+    } catch (RuntimeException e) {
+      return null;
+    }
   }
 
   /** The peers' identities and their labels. */
@@ -113,6 +193,10 @@ public final class MeshImports {
             id = Long.parseLong(rest);
           } catch (NumberFormatException e) {
             refuse(key, "not an identity number");
+            return;
+          }
+          if (!Long.toString(id).equals(rest)) {
+            refuse(key, "\"" + rest + "\" is not an identity number as written (canonical)");
             return;
           }
           String why = identityProblem(id, c);
@@ -153,7 +237,11 @@ public final class MeshImports {
           String node = rest.substring(0, slash);
           String ip = rest.substring(slash + 1);
           try {
-            Cidr host = Cidr.parse(ip.contains(":") ? ip + "/128" : ip + "/32");
+            Cidr host = hostOf(ip);
+            if (host == null) {
+              refuse(key, "\"" + ip + "\" is not an address");
+              return;
+            }
             Map<?, ?> v = (Map<?, ?>) tree(key, value);
             long identity = ((Number) v.get("identity")).longValue();
             String why = identityProblem(identity, c);
@@ -199,8 +287,10 @@ public final class MeshImports {
             List<String> addresses = new ArrayList<>();
             for (Object a : (List<?>) v.get("addresses")) {
               String s = String.valueOf(a);
-              Cidr host = Cidr.parse(s.contains(":") ? s + "/128" : s + "/32");
-              if (c.holds(host)) {
+              Cidr host = hostOf(s);
+              if (host == null) {
+                refuse(key, "node " + name + "'s address \"" + s + "\" is not an address");
+              } else if (c.holds(host)) {
                 refuse(key, "node " + name + " claims the pod address " + s);
               } else {
                 addresses.add(s);
@@ -219,12 +309,17 @@ public final class MeshImports {
                 }
               }
             }
-            String publicKey =
-                v.get("wireguard") instanceof Map<?, ?> wg
-                        && wg.get("publicKey") instanceof String k
-                    ? k
-                    : "";
-            out.add(new RemoteNode(peer, name, addresses, cidrs, publicKey));
+            String publicKey = "";
+            int port = 0;
+            if (v.get("wireguard") instanceof Map<?, ?> wg) {
+              if (wg.get("publicKey") instanceof String k) {
+                publicKey = k;
+              }
+              if (wg.get("port") instanceof Long p && p > 0 && p <= 65535) {
+                port = p.intValue();
+              }
+            }
+            out.add(new RemoteNode(peer, name, addresses, cidrs, publicKey, port));
           } catch (RuntimeException e) {
             refuse(key, "not a node record: " + e.getMessage());
           }
@@ -256,8 +351,13 @@ public final class MeshImports {
             List<ServiceRecord.Backend> backends = new ArrayList<>();
             for (ServiceRecord.Backend b : r.backends()) {
               boolean inside =
-                  b.addresses().stream()
-                      .allMatch(a -> c.holds(Cidr.parse(a.contains(":") ? a + "/128" : a + "/32")));
+                  !b.addresses().isEmpty()
+                      && b.addresses().stream()
+                          .allMatch(
+                              a -> {
+                                Cidr h = hostOf(a);
+                                return h != null && c.holds(h);
+                              });
               if (inside) {
                 backends.add(
                     new ServiceRecord.Backend(

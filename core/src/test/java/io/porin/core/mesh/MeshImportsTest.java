@@ -85,7 +85,8 @@ class MeshImportsTest {
                 "west-node1",
                 List.of("172.30.2.11", "fd00:ac1e:2::11"),
                 List.of(Cidr.parse("10.201.1.0/24"), Cidr.parse("fd00:201:0:1::/64")),
-                "abc="));
+                "abc=",
+                51871));
     var svc = i.services().get("production/global-backend");
     assertThat(svc).hasSize(1);
     assertThat(svc.getFirst().backends().getFirst().node()).isEqualTo("west/west-node1");
@@ -104,6 +105,8 @@ class MeshImportsTest {
           an endpoint with a reserved number in the peer's ID | west/state/endpoints/west-node1/10.201.1.9 | {"identity":131073,"namespace":"x","pod":"p"} | endpoints
           an endpoint with a node-local identity | west/state/endpoints/west-node1/10.201.1.9 | {"identity":16777217,"namespace":"x","pod":"p"} | endpoints
           an endpoint record that is not JSON | west/state/endpoints/west-node1/10.201.1.9 | nope | endpoints
+          an endpoint address that is not written as an address | west/state/endpoints/west-node1/010.201.1.9 | {"identity":131372,"namespace":"x","pod":"p"} | endpoints
+          an identity number that is not written canonically | west/state/identities/id/0131373 | k8s:app=x;k8s:io.cilium.k8s.policy.cluster=west | identities
           an identity of another cluster ID | west/state/identities/id/65836 | k8s:app=x;k8s:io.cilium.k8s.policy.cluster=west | identities
           an identity labelled with another cluster | west/state/identities/id/131373 | k8s:app=x;k8s:io.cilium.k8s.policy.cluster=east | identities
           an identity with reserved labels | west/state/identities/id/131373 | reserved:host;k8s:io.cilium.k8s.policy.cluster=west | identities
@@ -112,6 +115,7 @@ class MeshImportsTest {
           a node record under another node's name | west/state/nodes/west-node2 | {"name":"west-node1","addresses":["172.30.2.12"],"ipv4Cidrs":[]} | nodes
           a service that is not global | west/state/services/production/other | SVC-LOCAL | services
           a service backend outside the peer's pod CIDRs | west/state/services/production/other | SVC-OUTSIDE | services
+          a service backend address with a space | west/state/services/production/other | SVC-SPACE | services
           """)
   void refusedAndSaid(String what, String key, String value, String view) {
     Map<String, String> m = west();
@@ -159,6 +163,35 @@ class MeshImportsTest {
     assertThat(same.clusters()).isEmpty();
     assertThat(same.endpoints()).isEmpty();
     assertThat(same.drainRefusals()).anyMatch(r -> r.contains("claims this cluster's ID 2"));
+  }
+
+  @Test
+  void peersClaimingTheSameAddressesOrAWholeAddressSpaceCountForNothing() {
+    Map<String, String> m = west();
+    m.put(
+        "south/info", new ClusterInfo("south", 3, List.of(Cidr.parse("10.201.128.0/17"))).record());
+    m.put("north/info", new ClusterInfo("north", 4, List.of(Cidr.parse("2000::/3"))).record());
+    m.put("far/info", new ClusterInfo("far", 5, List.of(Cidr.parse("10.99.0.0/16"))).record());
+    MeshImports i = of(m, 1);
+    assertThat(i.clusters()).containsOnlyKeys("far");
+    assertThat(i.endpoints()).isEmpty();
+    assertThat(i.drainRefusals())
+        .anyMatch(r -> r.contains("clusters south and west claim pod CIDRs"))
+        .anyMatch(r -> r.contains("north's pod CIDR 2000::/3 is wider than a pool"));
+  }
+
+  @Test
+  void aRefusalIsSaidAgainWhenTheRecordChangesAndForgottenWhenItGoes() {
+    MeshImports i = of(west(), 1);
+    String key = "west/state/endpoints/west-node1/10.200.1.5";
+    i.put(key, "{\"identity\":" + W1 + "}");
+    i.endpoints();
+    assertThat(i.drainRefusals()).hasSize(1);
+    i.put(key, "{\"identity\":" + (W1 + 1) + "}");
+    i.endpoints();
+    assertThat(i.drainRefusals()).hasSize(1);
+    i.delete(key);
+    assertThat(i.refusedCount()).isZero();
   }
 
   @Test

@@ -107,6 +107,12 @@ class ClusterMeshIT {
   @Test
   @Order(1)
   void aPeerImportsTheSnapshotThenEveryChange() throws Exception {
+    // which node holds which pod addresses (IPAM): endpoints and node records are exported only
+    // when their node holds what they claim
+    east.put(Keys.Ipam.block("ipv4", "10.200.0.0/24"), "n1", 0);
+    east.put(Keys.Ipam.block("ipv4", "10.200.1.0/24"), "n2", 0);
+    east.put(R + "endpoints/n2/10.200.0.9", "{\"identity\":65800}", 0);
+    east.put(R + "nodes/n3", "{\"name\":\"n3\",\"ipv4Cidrs\":[\"10.200.0.0/24\"]}", 0);
     east.put(R + "identities/id/65800", "k8s:app=backend;k8s:io.cilium.k8s.policy.cluster=east", 0);
     east.put(R + "endpoints/n1/10.200.0.5", "{\"identity\":65800}", 0);
     east.put(R + "nodes/n1", "{\"name\":\"n1\"}", 0);
@@ -147,6 +153,8 @@ class ClusterMeshIT {
       assertThat(p.refused()).isEqualTo(5);
       assertThat(west.list(Keys.Mesh.importedPrefix("east")).entries())
           .noneMatch(e -> e.key().contains("resources/"));
+      assertThat(imported("endpoints/n2/10.200.0.9")).as("n1's address, published by n2").isEmpty();
+      assertThat(imported("nodes/n3")).as("a node claiming n1's block").isEmpty();
       assertThat(imported("services/production/global-backend")).isPresent();
       assertThat(imported("services/production/unshared")).isEmpty();
       assertThat(imported("services/production/local")).isEmpty();
@@ -283,6 +291,33 @@ class ClusterMeshIT {
 
   @Test
   @Order(7)
+  void aPeerCannotGrowThisClustersStoreBeyondItsQuota() throws Exception {
+    PeerImporter.forget(west, "east");
+    long eastKeys =
+        east.list(R).entries().stream()
+            .filter(e -> Keys.Mesh.exported(e.key()).isPresent())
+            .count();
+    assertThat(eastKeys).isGreaterThan(3);
+    try (PeerImporter p =
+        new PeerImporter("east", "127.0.0.1:" + EtcdTestResource.port, WEST, west, westTls())
+            .maxKeys(3)
+            .start()) {
+      await("east imported", p::synced);
+      assertThat(west.list(Keys.Mesh.importedPrefix("east")).entries()).hasSize(3);
+      assertThat(p.refused()).isPositive();
+      // what is refused for the quota leaves room when records go
+      String gone = west.list(Keys.Mesh.importedPrefix("east")).entries().getFirst().key();
+      String relative = gone.substring(Keys.Mesh.importedPrefix("east").length());
+      east.delete(R + relative);
+      await("the deleted record gone", () -> west.get(gone).isEmpty());
+      east.put(R + "nodes/quota-late", "{\"name\":\"quota-late\"}", 0);
+      await("a new record taken in its place", () -> imported("nodes/quota-late").isPresent());
+      assertThat(west.list(Keys.Mesh.importedPrefix("east")).entries()).hasSize(3);
+    }
+  }
+
+  @Test
+  @Order(8)
   void aDisconnectRemovesEverythingImported() {
     assertThat(west.list(Keys.Mesh.ofCluster("east")).entries()).isNotEmpty();
     assertThat(PeerImporter.forget(west, "east")).isPositive();

@@ -2,16 +2,13 @@ package io.porin.clustermesh;
 
 import io.porin.kvstore.testing.TestPki;
 import io.porin.service.testing.EtcdTestResource;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
  * The clustermesh service of cluster "east" (ID 1, pods 10.200.0.0/16) over a real etcd, trusting
- * its own CA and the CA of cluster "west" (a bundle in {@code porin.tls.ca}).
+ * its own CA and, for the clients of its port only, the CA of cluster "west" ({@code
+ * porin.tls.client-cas}).
  */
 public class MeshResource extends EtcdTestResource {
   /** The peer cluster's CA. */
@@ -35,14 +32,7 @@ public class MeshResource extends EtcdTestResource {
   @Override
   public Map<String, String> start() {
     Map<String, String> config = new HashMap<>(super.start());
-    try {
-      Path bundle = Path.of("target", "test-pki", "east-and-west-ca.pem").toAbsolutePath();
-      Files.writeString(
-          bundle, Files.readString(pki().caFile()) + Files.readString(west().caFile()));
-      config.put("porin.tls.ca", bundle.toString());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    config.put("porin.tls.client-cas", west().caFile().toAbsolutePath().toString());
     return config;
   }
 }

@@ -211,7 +211,20 @@ public class Agent {
       IdentityLabels identityLabels = closing(new IdentityLabels(control, scheduler));
       identityLabels.start();
       // connected clusters, from what this cluster's clustermesh service imported
-      mesh = closing(new MeshWatch(clusterId, ipcache, identityLabels, serviceWatch)).start(kv);
+      mesh =
+          closing(
+                  new MeshWatch(
+                      clusterId,
+                      ipcache,
+                      identityLabels,
+                      serviceWatch,
+                      nodes -> {
+                        WireGuardAgent wg = wireGuard;
+                        if (wg != null) {
+                          wg.setRemote(nodes);
+                        }
+                      }))
+              .start(kv);
       scheduler.scheduleWithFixedDelay(
           () -> keepIdentitiesAlive(parts.identities()), 0, 10, TimeUnit.SECONDS);
       ConntrackCollector conntrack = new ConntrackCollector(datapath, endpoints, System::nanoTime);

@@ -22,9 +22,10 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Two linked 2-node labs, {@value #EAST} (cluster ID 1) and {@value #WEST} (ID 2, pods in
- * 10.201.0.0/16), joined with {@code porin clustermesh connect}; seed 04 (a global service and a
- * policy whose selector has no cluster) applied unchanged to both. Pods reach pods of the other
- * cluster by address as the policy allows and no further; the global service has both clusters'
+ * 10.201.0.0/16), both with WireGuard on, joined with {@code porin clustermesh connect}; seed 04 (a
+ * global service and a policy whose selector has no cluster) applied unchanged to both. Pods reach
+ * pods of the other cluster by address as the policy allows and no further, through WireGuard (the
+ * link between the clusters carries no pod address in clear); the global service has both clusters'
  * backends (affinity local prefers this cluster's while one is ready); the dropped cross-cluster
  * pair is in {@code porin observe} with its policy and the cluster; {@code policy trace} names a
  * remote pod; the clustermesh service killed while a cross-cluster TCP transfer runs: the transfer
@@ -106,8 +107,9 @@ class ClusterMeshE2EIT {
   static void up() throws Exception {
     lab.porin("lab", "down", "--name", EAST);
     lab.porin("lab", "down", "--name", WEST);
-    lab.up(EAST, 2, 1);
-    lab.up(WEST, 2, 2, "--pod-cidr", "10.201.0.0/16");
+    // WireGuard on in both clusters: traffic between them goes through it too
+    lab.up(EAST, 2, 1, "--encryption", "wireguard");
+    lab.up(WEST, 2, 2, "--pod-cidr", "10.201.0.0/16", "--encryption", "wireguard");
     for (String c : List.of(EAST, WEST)) {
       apply(c, scenario(c));
       in(c, "apply", "-f", SEED.toString());
@@ -218,6 +220,47 @@ class ClusterMeshE2EIT {
 
   @Test
   @Order(3)
+  void trafficBetweenTheClustersGoesThroughWireGuard() throws Exception {
+    // every east node has west's nodes as WireGuard peers
+    for (String n : List.of(EAST + "-node1", EAST + "-node2")) {
+      JsonNode status = json(EAST, "encrypt", "status", "--node", n);
+      String peers = status.toString();
+      assertThat(peers)
+          .contains(WEST + "/" + WEST + "-node1")
+          .contains(WEST + "/" + WEST + "-node2");
+    }
+    Path pcap = LabHarness.TARGET.resolve("mesh-link.txt");
+    Process tcpdump =
+        new ProcessBuilder(
+                "nsenter", "--net=/run/netns/" + EAST + "-cp", "tcpdump", "-n", "-l", "-i", "mesh2")
+            .redirectErrorStream(false)
+            .redirectOutput(pcap.toFile())
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    try {
+      Thread.sleep(1000);
+      LabHarness.Pod backendW = west.get("backend-" + WEST);
+      assertThat(
+              LabHarness.probeAll(
+                  east.get("frontend-" + EAST),
+                  List.of("tcp " + backendW.ipv4() + " 8080", "tcp " + backendW.ipv6() + " 8080"),
+                  2000))
+          .containsExactly(true, true);
+      Thread.sleep(500);
+    } finally {
+      tcpdump.destroy();
+      tcpdump.waitFor(5, TimeUnit.SECONDS);
+    }
+    String seen = Files.readString(pcap);
+    assertThat(seen).as("packets on the link between the clusters").contains(".51871: UDP");
+    for (LabHarness.Pod p : List.of(east.get("frontend-" + EAST), west.get("backend-" + WEST))) {
+      assertThat(seen).as("pod addresses in clear on the link").doesNotContain(p.ipv4() + ".");
+    }
+    assertThat(seen).doesNotContain(".8080");
+  }
+
+  @Test
+  @Order(4)
   void theDroppedCrossClusterPairIsObservedWithItsPolicyAndCluster() throws Exception {
     String ledger = west.get("ledger-" + WEST).ipv4();
     JsonNode drop =
@@ -290,7 +333,7 @@ class ClusterMeshE2EIT {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void theGlobalServiceHasBothClustersBackendsAndAffinityLocalPrefersThisOnes() throws Exception {
     String be = east.get("backend-" + EAST).ipv4();
     String bw = west.get("backend-" + WEST).ipv4();
@@ -357,7 +400,7 @@ class ClusterMeshE2EIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void theClustermeshServiceRestartedUnderTrafficLosesNothing() throws Exception {
     // a west pod without a server of its own, selected by the policy (app=backend), running iperf3
     apply(WEST, pod(WEST, "stream-" + WEST, "backend", "node1", false));
@@ -417,8 +460,77 @@ class ClusterMeshE2EIT {
         .containsExactly(true);
   }
 
+  static void etcdctl(String lab, String... args) throws Exception {
+    List<String> argv =
+        new ArrayList<>(
+            List.of(
+                "nsenter",
+                "--net=/var/run/netns/" + lab + "-cp",
+                "etcdctl",
+                "--endpoints",
+                "https://127.0.0.1:2379"));
+    argv.addAll(LabHarness.adminTls(lab));
+    argv.addAll(List.of(args));
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+  }
+
+  static double refusedRecords(String node) throws Exception {
+    String metrics = LabHarness.curlTls(EAST, node, 9404, "/q/metrics");
+    for (String line : metrics.lines().toList()) {
+      if (line.startsWith("porin_ipcache_refused_records_total")) {
+        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    throw new AssertionError("no porin_ipcache_refused_records_total in " + node + "'s metrics");
+  }
+
   @Test
-  @Order(6)
+  @Order(7)
+  void importedRecordsClaimingThisNodesOwnNetworksAreNotBelieved() throws Exception {
+    // as if a peer (or anyone with the clustermesh service's etcd role) claimed part of east's
+    // underlay as its pod CIDR, with a node routing it and a pod at east's router address
+    String node = EAST + "-node1";
+    double before = refusedRecords(node);
+    int evilId = 9 << 16 | 300;
+    etcdctl(EAST, "put", "/porin/v1/mesh/evil/info", "{\"id\":9,\"podCidrs\":[\"172.30.1.0/25\"]}");
+    etcdctl(
+        EAST,
+        "put",
+        "/porin/v1/mesh/evil/state/identities/id/" + evilId,
+        "k8s:app=evil;k8s:io.cilium.k8s.policy.cluster=evil");
+    etcdctl(
+        EAST,
+        "put",
+        "/porin/v1/mesh/evil/state/nodes/evil-n1",
+        "{\"name\":\"evil-n1\",\"addresses\":[\"172.30.2.50\"],\"ipv4Cidrs\":[\"172.30.1.0/26\"]}");
+    etcdctl(
+        EAST,
+        "put",
+        "/porin/v1/mesh/evil/state/endpoints/evil-n1/172.30.1.1",
+        "{\"identity\":" + evilId + ",\"namespace\":\"x\",\"pod\":\"p\"}");
+    try {
+      await("the forged records refused", () -> refusedRecords(node), n -> n >= before + 2);
+      Process ip = new ProcessBuilder("ip", "-n", node, "route").start();
+      String routes = new String(ip.getInputStream().readAllBytes());
+      assertThat(ip.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(routes).doesNotContain("172.30.1.0/26");
+      // the lab's router is still reached as it was (its traffic not sent to the forged node)
+      assertThat(
+              LabHarness.probeAll(
+                  east.get("frontend-" + EAST),
+                  List.of("tcp " + west.get("backend-" + WEST).ipv4() + " 8080"),
+                  1500))
+          .containsExactly(true);
+    } finally {
+      etcdctl(EAST, "del", "--prefix", "/porin/v1/mesh/evil/");
+    }
+  }
+
+  @Test
+  @Order(8)
   void disconnectRemovesWhatWasImported() throws Exception {
     String bw = west.get("backend-" + WEST).ipv4();
     in(EAST, "clustermesh", "disconnect", "--destination-context", WEST);

@@ -53,5 +53,12 @@ public interface MeshConfig {
      * (no other cluster's certificate can pose as that peer).
      */
     Optional<List<String>> peerCas();
+
+    /**
+     * How many records one peer may have imported into this cluster's etcd; beyond, its new records
+     * are refused (and counted).
+     */
+    @WithDefault("200000")
+    int maxKeysPerPeer();
   }
 }

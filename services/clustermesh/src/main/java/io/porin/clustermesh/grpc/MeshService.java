@@ -9,7 +9,6 @@ import io.porin.api.mesh.v1.MeshStatus;
 import io.porin.api.mesh.v1.PeerStatus;
 import io.porin.api.mesh.v1.StatusRequest;
 import io.porin.clustermesh.imports.PeerImporter;
-import io.porin.core.service.ServiceRecord;
 import io.porin.kvstore.Entry;
 import io.porin.kvstore.Keys;
 import io.porin.kvstore.KvStore;
@@ -67,61 +66,103 @@ public class MeshService implements ClusterMesh {
     return Multi.createFrom()
         .emitter(
             em -> {
-              AutoCloseable watch =
-                  kv.watch(
-                      Keys.ROOT,
-                      from,
-                      new WatchListener() {
-                        @Override
-                        public void onReset(Snapshot snapshot) {
-                          em.emit(event(ExportEvent.Type.SNAPSHOT, "", "", snapshot.revision()));
-                          for (Entry e : snapshot.entries()) {
-                            Optional<String> key = exported(e.key(), e.value());
-                            key.ifPresent(
-                                k ->
-                                    em.emit(
-                                        event(
-                                            ExportEvent.Type.PUT, k, e.value(), e.modRevision())));
-                          }
-                          em.emit(event(ExportEvent.Type.SYNCED, "", "", snapshot.revision()));
-                        }
-
-                        @Override
-                        public void onEvents(List<WatchEvent> events) {
-                          boolean any = false;
-                          long last = 0;
-                          for (WatchEvent e : events) {
-                            last = Math.max(last, e.revision());
-                            Optional<String> key = Keys.Mesh.exported(e.entry().key());
-                            if (key.isEmpty()) {
-                              continue;
+              ExportFilter filter = new ExportFilter();
+              // a resumed stream gets no snapshot: the blocks as they are now
+              try {
+                kv.list(Keys.Ipam.BLOCKS_PREFIX)
+                    .entries()
+                    .forEach(e -> filter.block(e.key(), e.value()));
+              } catch (RuntimeException e) {
+                em.fail(
+                    io.grpc.Status.UNAVAILABLE
+                        .withDescription("this cluster's store: " + e.getMessage())
+                        .asRuntimeException());
+                streams.decrementAndGet();
+                return;
+              }
+              AutoCloseable watch;
+              try {
+                watch =
+                    kv.watch(
+                        Keys.ROOT,
+                        from,
+                        new WatchListener() {
+                          @Override
+                          public void onReset(Snapshot snapshot) {
+                            em.emit(event(ExportEvent.Type.SNAPSHOT, "", "", snapshot.revision()));
+                            // the IPAM blocks first: they say which node holds which address
+                            for (Entry e : snapshot.entries()) {
+                              if (e.key().startsWith(Keys.Ipam.BLOCKS_PREFIX)) {
+                                filter.block(e.key(), e.value());
+                              }
                             }
-                            any = true;
-                            boolean put =
-                                e.type() == WatchEvent.Type.PUT
-                                    && exported(e.entry().key(), e.entry().value()).isPresent();
-                            em.emit(
-                                put
-                                    ? event(
-                                        ExportEvent.Type.PUT,
-                                        key.get(),
-                                        e.entry().value(),
-                                        e.revision())
-                                    : event(ExportEvent.Type.DELETE, key.get(), "", e.revision()));
+                            for (Entry e : snapshot.entries()) {
+                              Optional<String> key = filter.exported(e.key(), e.value());
+                              key.ifPresent(
+                                  k ->
+                                      em.emit(
+                                          event(
+                                              ExportEvent.Type.PUT,
+                                              k,
+                                              e.value(),
+                                              e.modRevision())));
+                            }
+                            em.emit(event(ExportEvent.Type.SYNCED, "", "", snapshot.revision()));
                           }
-                          if (any) {
-                            em.emit(event(ExportEvent.Type.SYNCED, "", "", last));
-                          }
-                        }
 
-                        @Override
-                        public void onClosed(Throwable cause) {
-                          em.fail(
-                              io.grpc.Status.UNAVAILABLE
-                                  .withDescription("this cluster's store: " + cause)
-                                  .asRuntimeException());
-                        }
-                      });
+                          @Override
+                          public void onEvents(List<WatchEvent> events) {
+                            boolean any = false;
+                            long last = 0;
+                            for (WatchEvent e : events) {
+                              last = Math.max(last, e.revision());
+                              if (e.entry().key().startsWith(Keys.Ipam.BLOCKS_PREFIX)) {
+                                filter.block(
+                                    e.entry().key(),
+                                    e.type() == WatchEvent.Type.PUT ? e.entry().value() : null);
+                              }
+                              Optional<String> key = Keys.Mesh.exported(e.entry().key());
+                              if (key.isEmpty()) {
+                                continue;
+                              }
+                              any = true;
+                              boolean put =
+                                  e.type() == WatchEvent.Type.PUT
+                                      && filter
+                                          .exported(e.entry().key(), e.entry().value())
+                                          .isPresent();
+                              em.emit(
+                                  put
+                                      ? event(
+                                          ExportEvent.Type.PUT,
+                                          key.get(),
+                                          e.entry().value(),
+                                          e.revision())
+                                      : event(
+                                          ExportEvent.Type.DELETE, key.get(), "", e.revision()));
+                            }
+                            if (any) {
+                              em.emit(event(ExportEvent.Type.SYNCED, "", "", last));
+                            }
+                          }
+
+                          @Override
+                          public void onClosed(Throwable cause) {
+                            em.fail(
+                                io.grpc.Status.UNAVAILABLE
+                                    .withDescription("this cluster's store: " + cause)
+                                    .asRuntimeException());
+                          }
+                        });
+              } catch (RuntimeException e) {
+                // the slot is given back: a store that failed does not use up the streams
+                streams.decrementAndGet();
+                em.fail(
+                    io.grpc.Status.UNAVAILABLE
+                        .withDescription("this cluster's store: " + e.getMessage())
+                        .asRuntimeException());
+                return;
+              }
               em.onTermination(
                   () -> {
                     streams.decrementAndGet();
@@ -132,24 +173,6 @@ public class MeshService implements ClusterMesh {
                     }
                   });
             });
-  }
-
-  /**
-   * A key's relative name when it is exported with this value: services only when global and shared
-   * (a service that stops being so is sent as deleted).
-   */
-  static Optional<String> exported(String key, String value) {
-    Optional<String> rel = Keys.Mesh.exported(key);
-    if (rel.isPresent() && rel.get().startsWith("services/")) {
-      try {
-        if (!ServiceRecord.parse(value).mesh().exported()) {
-          return Optional.empty();
-        }
-      } catch (IllegalArgumentException e) {
-        return Optional.empty();
-      }
-    }
-    return rel;
   }
 
   @Override

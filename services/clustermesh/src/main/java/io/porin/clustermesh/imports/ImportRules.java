@@ -24,8 +24,9 @@ final class ImportRules {
     if (Keys.Mesh.exported(Keys.ROOT + key).isEmpty() || key.contains("..")) {
       return "not a key a cluster exports";
     }
-    if (value.length() > MAX_VALUE_BYTES) {
-      return "a value of " + value.length() + " bytes, more than " + MAX_VALUE_BYTES;
+    int bytes = bytes(value);
+    if (bytes > MAX_VALUE_BYTES) {
+      return "a value of " + bytes + " bytes, more than " + MAX_VALUE_BYTES;
     }
     if (key.startsWith(IDS)) {
       String why = identityNumber(key.substring(IDS.length()), peer, peerClusterId);
@@ -35,6 +36,25 @@ final class ImportRules {
       return identityLabels(value, peer);
     }
     return null;
+  }
+
+  /** A value's size as etcd stores it (UTF-8). */
+  static int bytes(String value) {
+    int n = 0;
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c < 0x80) {
+        n++;
+      } else if (c < 0x800) {
+        n += 2;
+      } else if (Character.isHighSurrogate(c)) {
+        n += 4;
+        i++;
+      } else {
+        n += 3;
+      }
+    }
+    return n;
   }
 
   /** Why a deleted key is not one to act on, or null. */

@@ -64,6 +64,20 @@ public final class PeerImporter implements AutoCloseable {
   // keys seen since a SNAPSHOT began (null: not in a snapshot)
   private Set<String> snapshot;
 
+  /** The records imported from this peer (relative keys), bounded by {@link #maxKeys}. */
+  private final Set<String> known = new HashSet<>();
+
+  private int maxKeys = DEFAULT_MAX_KEYS;
+
+  /** How many records one peer may have imported here (a peer cannot grow this etcd unbounded). */
+  public static final int DEFAULT_MAX_KEYS = 200_000;
+
+  /** Sets the most records this peer may have imported here. */
+  public PeerImporter maxKeys(int max) {
+    this.maxKeys = max;
+    return this;
+  }
+
   /**
    * @param peer the peer cluster's name, as it must answer
    * @param target its clustermesh service, {@code host:port}
@@ -138,6 +152,9 @@ public final class PeerImporter implements AutoCloseable {
       }
       peerClusterId = remote.id();
       from = kv.get(Keys.Mesh.revision(peer)).map(e -> Long.parseLong(e.value())).orElse(0L);
+      String prefix = Keys.Mesh.importedPrefix(peer);
+      known.clear();
+      kv.list(prefix).entries().forEach(e -> known.add(e.key().substring(prefix.length())));
     } catch (RuntimeException e) {
       retry("connecting to " + target + ": " + e.getMessage());
       return;
@@ -276,11 +293,21 @@ public final class PeerImporter implements AutoCloseable {
             refuse(e.getKey(), why);
             return;
           }
-          pending.put(Keys.Mesh.imported(peer, e.getKey()), e.getValue());
           if (snapshot != null) {
             snapshot.add(e.getKey());
           }
-          flushIfFull();
+          if (!known.contains(e.getKey()) && known.size() >= maxKeys) {
+            refuse(
+                e.getKey(),
+                "cluster "
+                    + peer
+                    + " already has "
+                    + known.size()
+                    + " records here, the most allowed");
+            return;
+          }
+          known.add(e.getKey());
+          queue(Keys.Mesh.imported(peer, e.getKey()), e.getValue());
         }
         case DELETE -> {
           String why = ImportRules.deleteRefusal(e.getKey());
@@ -288,8 +315,8 @@ public final class PeerImporter implements AutoCloseable {
             refuse(e.getKey(), why);
             return;
           }
-          pending.put(Keys.Mesh.imported(peer, e.getKey()), null);
-          flushIfFull();
+          known.remove(e.getKey());
+          queue(Keys.Mesh.imported(peer, e.getKey()), null);
         }
         case SYNCED -> synced(e.getRevision());
         default -> LOG.debugf("ignoring export event %s", e.getType());
@@ -310,10 +337,26 @@ public final class PeerImporter implements AutoCloseable {
   /** Operations per transaction (etcd refuses more than 128). */
   static final int BATCH = 100;
 
+  /** Bytes per transaction (etcd refuses requests over 1.5 MiB). */
+  static final int BATCH_BYTES = 1024 * 1024;
+
+  private int pendingBytes;
+
   private void flushIfFull() {
-    if (pending.size() >= BATCH) {
+    if (pending.size() >= BATCH || pendingBytes >= BATCH_BYTES) {
       flush(null);
     }
+  }
+
+  /** Queues a change; a value that would not fit with the others is written first. */
+  private void queue(String key, String value) {
+    int bytes = key.length() + (value == null ? 0 : ImportRules.bytes(value));
+    if (pendingBytes + bytes > BATCH_BYTES) {
+      flush(null);
+    }
+    pending.put(key, value);
+    pendingBytes += bytes;
+    flushIfFull();
   }
 
   /** Writes what is pending, and the revision reached when given, in one transaction. */
@@ -334,6 +377,8 @@ public final class PeerImporter implements AutoCloseable {
     }
     tx.commit();
     pending.clear();
+    pendingBytes = 0;
+    pendingBytes = 0;
   }
 
   private void refuse(String key, String why) {
@@ -342,7 +387,9 @@ public final class PeerImporter implements AutoCloseable {
   }
 
   private void synced(long rev) {
-    if (rev <= 0 || rev < revision) {
+    // after a snapshot any revision stands (the peer's etcd may have been restored from a backup);
+    // within a stream revisions never go back
+    if (rev <= 0 || (snapshot == null && rev < revision)) {
       retry(
           "cluster "
               + peer
@@ -359,8 +406,8 @@ public final class PeerImporter implements AutoCloseable {
       String prefix = Keys.Mesh.importedPrefix(peer);
       for (Entry old : kv.list(prefix).entries()) {
         if (!snapshot.contains(old.key().substring(prefix.length()))) {
-          pending.put(old.key(), null);
-          flushIfFull();
+          known.remove(old.key().substring(prefix.length()));
+          queue(old.key(), null);
         }
       }
       snapshot = null;

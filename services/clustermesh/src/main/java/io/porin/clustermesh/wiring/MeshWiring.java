@@ -105,7 +105,9 @@ public class MeshWiring {
         }
         peerTls = java.util.Optional.of(peerTls.get().trusting(ca));
       }
-      out.add(new PeerImporter(name, p.substring(eq + 1).strip(), self, kv, peerTls));
+      out.add(
+          new PeerImporter(name, p.substring(eq + 1).strip(), self, kv, peerTls)
+              .maxKeys(config.clustermesh().maxKeysPerPeer()));
     }
     out.forEach(PeerImporter::start);
     return List.copyOf(out);

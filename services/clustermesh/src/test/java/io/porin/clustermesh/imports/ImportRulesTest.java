@@ -52,4 +52,16 @@ class ImportRulesTest {
     assertThat(ImportRules.deleteRefusal("resources/pods/a/b")).isNotNull();
     assertThat(ImportRules.deleteRefusal("endpoints/n1/10.201.0.5")).isNull();
   }
+
+  @org.junit.jupiter.api.Test
+  void sizesAreCountedInBytesAsEtcdStoresThem() {
+    // 200k characters of three bytes each: 600 KiB in etcd, though fewer characters than the limit
+    String wide = "€".repeat(200 * 1024);
+    assertThat(ImportRules.refusal("west", 2, "nodes/n1", wide)).contains("614400 bytes");
+    for (String s : new String[] {"", "a", "é", "€", "😀", "a€😀é"}) {
+      assertThat(ImportRules.bytes(s))
+          .as(s)
+          .isEqualTo(s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+    }
+  }
 }

@@ -16,8 +16,10 @@ public class ServiceTls {
   private static final Logger LOG = Logger.getLogger(ServiceTls.class);
 
   private final ClusterTls cluster;
+  private final java.util.List<java.nio.file.Path> clientCas;
 
   public ServiceTls(TlsConfig config) {
+    clientCas = config.clientCas().orElse(java.util.List.of());
     if (config.insecure()) {
       LOG.warn(
           "*** porin.tls.insecure=true: this service accepts PLAINTEXT from ANYONE, treats every"
@@ -43,6 +45,13 @@ public class ServiceTls {
   /** True when running without TLS ({@code porin.tls.insecure=true}). */
   public boolean insecure() {
     return cluster == null;
+  }
+
+  /**
+   * CAs trusted besides the cluster's for this service's clients ({@code porin.tls.client-cas}).
+   */
+  public java.util.List<java.nio.file.Path> clientCas() {
+    return clientCas;
   }
 
   /** The service's TLS, empty when insecure. */

@@ -14,6 +14,12 @@ public interface TlsConfig {
   /** This component's certificate (PEM; a Porin bundle holds the key too). */
   Optional<Path> cert();
 
+  /**
+   * CA certificates trusted, besides this cluster's, for the clients of this service's own port
+   * only, never for its own connections (the clustermesh service: its peers' CAs).
+   */
+  Optional<java.util.List<Path>> clientCas();
+
   /** This component's private key (PEM, mode 0600); defaults to {@code cert} (a bundle). */
   Optional<Path> key();
 

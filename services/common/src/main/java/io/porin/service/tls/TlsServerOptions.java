@@ -41,7 +41,12 @@ public class TlsServerOptions implements HttpServerOptionsCustomizer {
                     .setKeyCertOptions(KeyCertOptions.wrap(c.keyManager()))
                     .setTrustOptions(
                         TrustOptions.wrap(
-                            c.clientTrust(ClusterTls.anyone(), "certificates of this cluster")))
+                            tls.clientCas().isEmpty()
+                                ? c.clientTrust(ClusterTls.anyone(), "certificates of this cluster")
+                                : c.clientTrustAlso(
+                                    tls.clientCas(),
+                                    ClusterTls.anyone(),
+                                    "certificates of this cluster or of its peers")))
                     .setClientAuth(ClientAuth.REQUIRED)
                     .setSslEngineOptions(new FreshHandshakes()));
   }

@@ -138,10 +138,18 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
   public synchronized void setRemote(
       Map<Cidr, io.porin.core.mesh.MeshImports.RemoteEndpoint> endpoints,
       List<io.porin.core.mesh.MeshImports.RemoteNode> remoteNodes) {
+    // what this node routes itself (its links, its cluster's pods): never a connected cluster's
+    List<Cidr> own = nodeRoutes ? ownRoutes() : List.of();
     Map<Cidr, Integer> entries = new HashMap<>();
     Map<java.net.InetAddress, Peer> p = new HashMap<>();
     endpoints.forEach(
         (c, e) -> {
+          if (overlapsAny(c, own)) {
+            refuse(
+                "mesh " + e.cluster() + " " + c,
+                "cluster " + e.cluster() + " claims " + c + ", which this node routes itself");
+            return;
+          }
           entries.put(c, e.identity());
           p.put(
               java.net.InetAddress.ofLiteral(Cidr.format(c.family(), c.network())),
@@ -156,6 +164,18 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
     Map<String, String> routesWanted = new TreeMap<>();
     for (var n : remoteNodes) {
       for (Cidr c : n.podCidrs()) {
+        if (overlapsAny(c, own)) {
+          refuse(
+              "mesh " + n.cluster() + "/" + n.name() + " " + c,
+              "cluster "
+                  + n.cluster()
+                  + "'s node "
+                  + n.name()
+                  + " claims "
+                  + c
+                  + ", which overlaps a route of this node's own");
+          continue;
+        }
         boolean v6 = c.family() == Cidr.Family.IPV6;
         n.addresses().stream()
             .filter(a -> a.contains(":") == v6)
@@ -168,6 +188,73 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
     remoteRoutes = Map.copyOf(routesWanted);
     syncRoutes();
     flush();
+  }
+
+  /**
+   * The routing protocol number of the routes made for connected clusters' pod CIDRs (one no
+   * routing daemon names in iproute2's rt_protos), so they are told from every other route.
+   */
+  static final String MESH_PROTO = "117";
+
+  private List<Cidr> ownRoutesCache = List.of();
+  private long ownRoutesAt;
+
+  /**
+   * The prefixes of this node's routes other than those made for connected clusters (read at most
+   * every 2 s).
+   */
+  private List<Cidr> ownRoutes() {
+    long now = System.nanoTime();
+    if (now - ownRoutesAt < 2_000_000_000L && ownRoutesAt != 0) {
+      return ownRoutesCache;
+    }
+    List<Cidr> out = new ArrayList<>();
+    for (String family : List.of("-4", "-6")) {
+      Command.Result r = Command.tryIp(family, "route", "show", "table", "main");
+      if (!r.ok()) {
+        continue;
+      }
+      for (String line : r.output().split("\n")) {
+        String[] w = line.trim().split("\\s+");
+        if (w.length == 0
+            || w[0].isEmpty()
+            || w[0].equals("default")
+            || line.contains("proto " + MESH_PROTO)) {
+          continue;
+        }
+        String prefix = w[0].contains("/") ? w[0] : w[0] + (w[0].contains(":") ? "/128" : "/32");
+        try {
+          Cidr c = Cidr.parse(prefix);
+          if (!nodeRouteCidrs().contains(c.toString())) {
+            out.add(c);
+          }
+        } catch (RuntimeException e) {
+          // not a prefix (e.g. a multicast or unreachable keyword): not a route to compare with
+        }
+      }
+    }
+    // this cluster's other nodes' pod CIDRs, as routed by this class, count as this node's own
+    for (String c : nodeRouteCidrs()) {
+      out.add(Cidr.parse(c));
+    }
+    ownRoutesCache = List.copyOf(out);
+    ownRoutesAt = now;
+    return ownRoutesCache;
+  }
+
+  private Set<String> nodeRouteCidrs() {
+    Set<String> out = new HashSet<>();
+    nodeRouteTargets.values().forEach(ts -> ts.forEach(t -> out.add(t.split(" via ")[0])));
+    return out;
+  }
+
+  private static boolean overlapsAny(Cidr c, List<Cidr> prefixes) {
+    for (Cidr o : prefixes) {
+      if (o.family() == c.family() && o.overlaps(c)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Connected clusters' endpoints in the ipcache. */
@@ -465,8 +552,13 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
     remoteRoutes.forEach(want::putIfAbsent);
     for (Map.Entry<String, String> r : want.entrySet()) {
       if (!r.getValue().equals(routes.get(r.getKey()))) {
-        Command.Result res = Command.tryIp("route", "replace", r.getKey(), "via", r.getValue());
-        if (!res.ok() && remoteRoutes.containsKey(r.getKey())) {
+        boolean mesh = !nodeRouteCidrs().contains(r.getKey());
+        Command.Result res =
+            mesh
+                ? Command.tryIp(
+                    "route", "replace", r.getKey(), "via", r.getValue(), "proto", MESH_PROTO)
+                : Command.tryIp("route", "replace", r.getKey(), "via", r.getValue());
+        if (!res.ok() && mesh) {
           // a node of another cluster, not on this link: via the next hop towards it
           res = viaNextHop(r.getKey(), r.getValue());
         }
@@ -479,7 +571,13 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
     }
     for (String cidr : Set.copyOf(routes.keySet())) {
       if (!want.containsKey(cidr)) {
-        Command.tryIp("route", "del", cidr);
+        Command.Result res =
+            nodeRouteCidrs().contains(cidr) || !routes.containsKey(cidr)
+                ? Command.tryIp("route", "del", cidr)
+                : Command.tryIp("route", "del", cidr, "proto", MESH_PROTO);
+        if (!res.ok()) {
+          LOG.warnf("removing the route to %s: %s", cidr, res.output());
+        }
         routes.remove(cidr);
       }
     }
@@ -494,10 +592,10 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
     String[] words = get.output().trim().split("\\s+");
     for (int i = 0; i + 1 < words.length; i++) {
       if (words[i].equals("via")) {
-        return Command.tryIp("route", "replace", cidr, "via", words[i + 1]);
+        return Command.tryIp("route", "replace", cidr, "via", words[i + 1], "proto", MESH_PROTO);
       }
     }
-    return get;
+    return new Command.Result(1, "no next hop towards " + address + ": " + get.output().trim());
   }
 
   private void flush() {
@@ -518,13 +616,14 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
         });
     peers.set(Map.copyOf(p));
     Map<Cidr, Integer> want = new HashMap<>(cidrs);
+    // connected clusters' endpoints below this cluster's nodes, endpoints and local pods
+    want.putAll(remoteEntries);
     nodes.forEach(
         (name, prefixes) -> {
           if (!revokedNode.test(name)) {
             want.putAll(prefixes);
           }
         });
-    want.putAll(remoteEntries);
     want.putAll(endpoints);
     want.putAll(local);
     Map<Cidr, Integer> changed = new HashMap<>();

@@ -19,8 +19,9 @@ import org.jboss.logging.Logger;
  * /porin/v1/mesh/<peer>/...}; the agent never talks to another cluster): their endpoints into the
  * ipcache and their nodes' pod CIDRs into routes ({@link IpcacheSync}), their identities' labels
  * for flows ({@link IdentityLabels}), their global services' backends into the load balancer
- * ({@link ServiceWatch}). Every record is checked again here ({@link MeshImports}); what is not
- * believed is logged once and counted. While a peer is unreachable its last imported state stays.
+ * ({@link ServiceWatch}), their nodes' WireGuard keys into peers. Every record is checked again
+ * here ({@link MeshImports}); what is not believed is logged once and counted. While a peer is
+ * unreachable its last imported state stays.
  */
 public final class MeshWatch implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(MeshWatch.class);
@@ -29,17 +30,26 @@ public final class MeshWatch implements AutoCloseable {
   private final IpcacheSync ipcache;
   private final IdentityLabels labels;
   private final ServiceWatch services;
+  private final java.util.function.Consumer<List<MeshImports.RemoteNode>> remoteNodes;
   private final AtomicLong refused = new AtomicLong();
   private volatile int clusters;
   private volatile int endpoints;
   private AutoCloseable watch = () -> {};
 
+  /**
+   * @param remoteNodes told the connected clusters' nodes (WireGuard peers)
+   */
   public MeshWatch(
-      int localClusterId, IpcacheSync ipcache, IdentityLabels labels, ServiceWatch services) {
+      int localClusterId,
+      IpcacheSync ipcache,
+      IdentityLabels labels,
+      ServiceWatch services,
+      java.util.function.Consumer<List<MeshImports.RemoteNode>> remoteNodes) {
     this.imports = new MeshImports(localClusterId);
     this.ipcache = ipcache;
     this.labels = labels;
     this.services = services;
+    this.remoteNodes = remoteNodes;
   }
 
   public MeshWatch start(KvStore kv) {
@@ -113,14 +123,25 @@ public final class MeshWatch implements AutoCloseable {
 
   private void publish() {
     var remoteEndpoints = imports.endpoints();
-    ipcache.setRemote(remoteEndpoints, imports.nodes());
-    labels.setRemote(imports.identities());
-    services.setRemote(imports.services());
+    var nodes = imports.nodes();
+    // each reader on its own: one that fails does not hold back the others
+    step("the ipcache and routes", () -> ipcache.setRemote(remoteEndpoints, nodes));
+    step("WireGuard peers", () -> remoteNodes.accept(nodes));
+    step("identities' labels", () -> labels.setRemote(imports.identities()));
+    step("global services", () -> services.setRemote(imports.services()));
     clusters = imports.clusters().size();
     endpoints = remoteEndpoints.size();
     for (String r : imports.drainRefusals()) {
       refused.incrementAndGet();
       LOG.warnf("not believing %s", r);
+    }
+  }
+
+  private static void step(String what, Runnable r) {
+    try {
+      r.run();
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "connected clusters' state into %s", what);
     }
   }
 

@@ -56,6 +56,12 @@ final class PeerSync {
   /** The last good record of each other node, read. */
   private final Map<String, Node> records = new TreeMap<>();
 
+  /**
+   * Connected clusters' nodes, as {@code <cluster>/<node>} (checked by the agent's mesh watch:
+   * their pod CIDRs lie in their cluster's, which do not overlap this cluster's).
+   */
+  private final Map<String, Node> remote = new TreeMap<>();
+
   private Map<String, NodePeer> applied = new HashMap<>();
   private Map<Cidr, Boolean> appliedPrefixes = new HashMap<>();
   private Set<String> strayKeys = new HashSet<>();
@@ -118,6 +124,32 @@ final class PeerSync {
     apply();
   }
 
+  /**
+   * Replaces the nodes of connected clusters: each with a WireGuard key becomes a peer like this
+   * cluster's nodes (its pods steered into the device); one without (its cluster has no encryption)
+   * stays in clear, or is dropped in strict mode.
+   */
+  synchronized void setRemote(List<io.porin.core.mesh.MeshImports.RemoteNode> nodes) {
+    remote.clear();
+    for (var n : nodes) {
+      String name = n.cluster() + "/" + n.name();
+      String key = n.publicKey().isEmpty() ? null : n.publicKey();
+      if (key != null) {
+        try {
+          WireGuardKeys.parsePublic(key);
+        } catch (RuntimeException e) {
+          LOG.warnf("node %s: not a WireGuard public key (%s): no peer", name, e.getMessage());
+          key = null;
+        }
+      }
+      List<String> addresses = new ArrayList<>();
+      n.addresses().forEach(a -> addresses.add(InetAddress.ofLiteral(a).getHostAddress()));
+      int port = n.wireguardPort() == 0 ? defaultPort : n.wireguardPort();
+      remote.put(name, new Node(name, key, port, addresses, n.podCidrs()));
+    }
+    apply();
+  }
+
   /** Everything again (a restarted wireguard-go comes back empty). */
   synchronized void reapply() {
     applied = new HashMap<>();
@@ -136,9 +168,9 @@ final class PeerSync {
     return out;
   }
 
-  /** The nodes other than this one that the node list holds. */
+  /** The nodes other than this one that the node list holds, and connected clusters' nodes. */
   synchronized int otherNodes() {
-    return records.size();
+    return records.size() + remote.size();
   }
 
   synchronized boolean synced() {
@@ -202,6 +234,9 @@ final class PeerSync {
    * from a node that has it).
    */
   private Map<String, NodePeer> desired() {
+    // this cluster's nodes first, then connected clusters'
+    Map<String, Node> records = new java.util.LinkedHashMap<>(this.records);
+    remote.forEach(records::putIfAbsent);
     List<String> order = new ArrayList<>();
     records.keySet().stream().filter(applied::containsKey).forEach(order::add);
     records.keySet().stream().filter(k -> !applied.containsKey(k)).forEach(order::add);

@@ -64,6 +64,14 @@ public final class WireGuardAgent implements AutoCloseable {
     this.keys = WireGuardKeys.loadOrCreate(keyFile);
   }
 
+  /** Connected clusters' nodes: WireGuard peers too when their cluster has encryption on. */
+  public void setRemote(List<io.porin.core.mesh.MeshImports.RemoteNode> nodes) {
+    PeerSync p = peers;
+    if (p != null) {
+      p.setRemote(nodes);
+    }
+  }
+
   /** The public key to publish (base64). */
   public String publicKey() {
     return keys.publicBase64();

@@ -170,6 +170,43 @@ class PeerSyncTest {
   }
 
   @Test
+  void connectedClustersNodesArePeersWhenTheirClusterHasKeysAndGoWithTheDisconnect() {
+    PeerSync s = sync();
+    s.reset(Map.of("n1", record("n1", 1, K1)));
+    log.clear();
+    s.setRemote(
+        List.of(
+            new io.porin.core.mesh.MeshImports.RemoteNode(
+                "west",
+                "west-node1",
+                List.of("172.30.2.11"),
+                List.of(Cidr.parse("10.201.1.0/24")),
+                K2.publicBase64(),
+                0),
+            new io.porin.core.mesh.MeshImports.RemoteNode(
+                "west",
+                "west-node2",
+                List.of("172.30.2.12"),
+                List.of(Cidr.parse("10.201.2.0/24")),
+                "",
+                0)));
+    WireGuardDevice.Peer p = devicePeers.get(K2.publicBase64());
+    assertThat(p.endpoint().toString()).isEqualTo("/172.30.2.11:51871");
+    assertThat(p.allowedIps())
+        .extracting(Cidr::toString)
+        .containsExactly("10.201.1.0/24", "172.30.2.11/32");
+    // the keyless node's pods are known (strict mode drops what would go there in clear)
+    assertThat(map).containsEntry(Cidr.parse("10.201.1.0/24"), true);
+    assertThat(map).containsEntry(Cidr.parse("10.201.2.0/24"), false);
+    assertThat(s.nodeOfKey(K2.publicBase64())).isEqualTo("west/west-node1");
+    // this cluster's own node is untouched
+    assertThat(devicePeers).containsKey(K1.publicBase64());
+    s.setRemote(List.of());
+    assertThat(devicePeers).containsOnlyKeys(K1.publicBase64());
+    assertThat(map).doesNotContainKeys(Cidr.parse("10.201.1.0/24"), Cidr.parse("10.201.2.0/24"));
+  }
+
+  @Test
   void aNodeLeavingIsUnsteeredBeforeItsPeerGoes() {
     PeerSync s = sync();
     s.reset(Map.of("n1", record("n1", 1, K1), "n2", record("n2", 2, K2)));
