@@ -54,7 +54,8 @@ public class LabCommand {
   /** The lab's name when none is given. */
   public static final String DEFAULT_NAME = "lab";
 
-  static Consumer<String> progress(CommandSpec spec) {
+  /** Progress lines: on stdout, or on stderr when stdout is JSON. */
+  public static Consumer<String> progress(CommandSpec spec) {
     boolean json = GlobalOptions.of(spec).output() == OutputFormat.JSON;
     PrintWriter w = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
     return line -> {

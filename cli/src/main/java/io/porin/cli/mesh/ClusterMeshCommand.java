@@ -21,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -43,15 +42,6 @@ import picocli.CommandLine.Spec;
     })
 public class ClusterMeshCommand {
 
-  static Consumer<String> progress(CommandSpec spec) {
-    boolean json = GlobalOptions.of(spec).output() == OutputFormat.JSON;
-    PrintWriter w = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
-    return line -> {
-      w.println(line);
-      w.flush();
-    };
-  }
-
   /** The lab a context stands for (these commands manage labs). */
   static String labOf(Contexts.Named ctx, String option) {
     String lab = ctx.context().lab();
@@ -66,9 +56,29 @@ public class ClusterMeshCommand {
     return lab;
   }
 
+  /** The two clusters of connect and disconnect: --context's and --destination-context's. */
+  static class Pair {
+    @Option(
+        names = "--destination-context",
+        required = true,
+        description = "The other cluster's context")
+    String destination;
+
+    /** Their labs: this context's, then the destination's. */
+    List<String> labs(CommandSpec spec) {
+      Contexts.Named b =
+          Contexts.load(Contexts.defaultPath()).resolve(java.util.Optional.of(destination));
+      return List.of(
+          labOf(GlobalOptions.of(spec).context(), "--context"), labOf(b, "--destination-context"));
+    }
+  }
+
   static LabMesh mesh(CommandSpec spec) {
     return new LabMesh(
-        new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec)));
+        new Lab(
+            LabDirectory.fromEnvironment(),
+            Installation.find(),
+            io.porin.cli.lab.LabCommand.progress(spec)));
   }
 
   static void done(CommandSpec spec, Map<String, Object> json, String text) {
@@ -107,11 +117,7 @@ public class ClusterMeshCommand {
   static class Connect implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(
-        names = "--destination-context",
-        required = true,
-        description = "The other cluster's context")
-    String destination;
+    @picocli.CommandLine.Mixin Pair pair;
 
     @Option(
         names = "--timeout",
@@ -120,11 +126,9 @@ public class ClusterMeshCommand {
 
     @Override
     public Integer call() {
-      Contexts.Named a = GlobalOptions.of(spec).context();
-      Contexts.Named b =
-          Contexts.load(Contexts.defaultPath()).resolve(java.util.Optional.of(destination));
-      String la = labOf(a, "--context");
-      String lb = labOf(b, "--destination-context");
+      List<String> labs = pair.labs(spec);
+      String la = labs.get(0);
+      String lb = labs.get(1);
       long t0 = System.nanoTime();
       mesh(spec).connect(la, lb, timeout);
       double seconds = (System.nanoTime() - t0) / 1e9;
@@ -146,19 +150,13 @@ public class ClusterMeshCommand {
   static class Disconnect implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(
-        names = "--destination-context",
-        required = true,
-        description = "The other cluster's context")
-    String destination;
+    @picocli.CommandLine.Mixin Pair pair;
 
     @Override
     public Integer call() {
-      Contexts.Named a = GlobalOptions.of(spec).context();
-      Contexts.Named b =
-          Contexts.load(Contexts.defaultPath()).resolve(java.util.Optional.of(destination));
-      String la = labOf(a, "--context");
-      String lb = labOf(b, "--destination-context");
+      List<String> labs = pair.labs(spec);
+      String la = labs.get(0);
+      String lb = labs.get(1);
       mesh(spec).disconnect(la, lb);
       done(
           spec,

@@ -77,19 +77,10 @@ class ClusterMeshE2EIT {
     return LabHarness.JSON.readTree(in(cluster, a.toArray(String[]::new)));
   }
 
+  /** A cluster's pods by name (every pod of these tests is in namespace production). */
   static Map<String, LabHarness.Pod> pods(String cluster) throws Exception {
     Map<String, LabHarness.Pod> m = new HashMap<>();
-    for (JsonNode p : json(cluster, "get", "pods", "-A").path("pods")) {
-      LabHarness.Pod pod =
-          new LabHarness.Pod(
-              p.path("namespace").asText(),
-              p.path("name").asText(),
-              p.path("node").asText(),
-              p.path("ipv4").asText(),
-              p.path("ipv6").asText(),
-              p.path("netns").asText());
-      m.put(pod.name(), pod);
-    }
+    lab.podsOf(cluster).values().forEach(p -> m.put(p.name(), p));
     return m;
   }
 
@@ -305,31 +296,25 @@ class ClusterMeshE2EIT {
           .contains(WEST);
     }
     // the trace across clusters says the same
-    JsonNode denied =
-        json(
-            EAST,
-            "policy",
-            "trace",
-            "--from-pod",
-            "production/frontend-" + EAST,
-            "--to-pod",
-            WEST + "/production/ledger-" + WEST,
-            "--port",
-            "8080");
+    JsonNode denied = traceFromFrontendTo(WEST + "/production/ledger-" + WEST);
     assertThat(denied.path("verdict").asText()).isEqualTo("DENY");
-    JsonNode allowed =
-        json(
-            EAST,
-            "policy",
-            "trace",
-            "--from-pod",
-            "production/frontend-" + EAST,
-            "--to-pod",
-            WEST + "/production/backend-" + WEST,
-            "--port",
-            "8080");
+    JsonNode allowed = traceFromFrontendTo(WEST + "/production/backend-" + WEST);
     assertThat(allowed.path("verdict").asText()).isEqualTo("ALLOW");
     assertThat(allowed.path("egress").toString()).contains("allow-cross-cluster");
+  }
+
+  /** {@code porin policy trace} in east from its frontend to a pod, port 8080. */
+  static JsonNode traceFromFrontendTo(String pod) throws Exception {
+    return json(
+        EAST,
+        "policy",
+        "trace",
+        "--from-pod",
+        "production/frontend-" + EAST,
+        "--to-pod",
+        pod,
+        "--port",
+        "8080");
   }
 
   @Test

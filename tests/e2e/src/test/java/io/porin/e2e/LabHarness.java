@@ -201,7 +201,16 @@ final class LabHarness {
   }
 
   Map<String, Pod> pods() throws IOException, InterruptedException {
-    JsonNode j = JSON.readTree(ok("get", "pods", "-A", "-o", "json"));
+    return pods(ok("get", "pods", "-A", "-o", "json"));
+  }
+
+  /** The pods of another lab of this harness's context file, by namespace/name. */
+  Map<String, Pod> podsOf(String context) throws IOException, InterruptedException {
+    return pods(ok("--context", context, "get", "pods", "-A", "-o", "json"));
+  }
+
+  private static Map<String, Pod> pods(String json) throws IOException {
+    JsonNode j = JSON.readTree(json);
     Map<String, Pod> m = new HashMap<>();
     for (JsonNode p : j.path("pods")) {
       Pod pod =
