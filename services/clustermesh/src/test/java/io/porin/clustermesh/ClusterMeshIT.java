@@ -291,6 +291,32 @@ class ClusterMeshIT {
 
   @Test
   @Order(7)
+  void aSnapshotOlderThanWhatWasImportedIsRefusedAndNothingOfItApplied() throws Exception {
+    // west recorded a revision of east's that east's store does not have now (an old snapshot
+    // replayed, or east's etcd restored from a backup): east answers with a snapshot of its
+    // current,
+    // older revision
+    long ahead = east.revision() + 1000;
+    west.put(Keys.Mesh.revision("east"), Long.toString(ahead), 0);
+    String sentinel = Keys.Mesh.imported("east", "nodes/n1");
+    west.put(sentinel, "{\"name\":\"n1\",\"newer\":true}", 0);
+    try (PeerImporter p = importer("east", WEST, westTls())) {
+      await(
+          "refused",
+          () ->
+              p.problem()
+                  .orElse("")
+                  .contains("older than revision " + ahead + " already imported"));
+      assertThat(west.get(sentinel).orElseThrow().value()).contains("newer");
+      assertThat(west.get(Keys.Mesh.revision("east")).orElseThrow().value())
+          .isEqualTo(Long.toString(ahead));
+    } finally {
+      west.delete(Keys.Mesh.revision("east"));
+    }
+  }
+
+  @Test
+  @Order(8)
   void aPeerCannotGrowThisClustersStoreBeyondItsQuota() throws Exception {
     PeerImporter.forget(west, "east");
     long eastKeys =
@@ -317,7 +343,7 @@ class ClusterMeshIT {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void aDisconnectRemovesEverythingImported() {
     assertThat(west.list(Keys.Mesh.ofCluster("east")).entries()).isNotEmpty();
     assertThat(PeerImporter.forget(west, "east")).isPositive();

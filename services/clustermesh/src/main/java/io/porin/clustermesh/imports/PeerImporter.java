@@ -282,6 +282,19 @@ public final class PeerImporter implements AutoCloseable {
     try {
       switch (e.getType()) {
         case SNAPSHOT -> {
+          if (e.getRevision() < revision) {
+            // an older state than the one imported (replayed, or the peer's store restored from a
+            // backup): nothing of it is applied; disconnecting and connecting again accepts it
+            retry(
+                "cluster "
+                    + peer
+                    + " sent a snapshot of its revision "
+                    + e.getRevision()
+                    + ", older than revision "
+                    + revision
+                    + " already imported; refused");
+            return;
+          }
           // until its SYNCED, what is imported mixes the old state and the new
           synced = false;
           snapshot = new HashSet<>();
@@ -387,9 +400,7 @@ public final class PeerImporter implements AutoCloseable {
   }
 
   private void synced(long rev) {
-    // after a snapshot any revision stands (the peer's etcd may have been restored from a backup);
-    // within a stream revisions never go back
-    if (rev <= 0 || (snapshot == null && rev < revision)) {
+    if (rev <= 0 || rev < revision) {
       retry(
           "cluster "
               + peer

@@ -186,6 +186,20 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
     remoteEntries = Map.copyOf(entries);
     remotePeers = Map.copyOf(p);
     remoteRoutes = Map.copyOf(routesWanted);
+    if (nodeRoutes && !adopted) {
+      // routes this agent made before a restart: kept if still wanted, removed if not (a peer
+      // disconnected meanwhile)
+      adopted = true;
+      for (String family : List.of("-4", "-6")) {
+        Command.Result r = Command.tryIp(family, "route", "show", "proto", MESH_PROTO);
+        for (String line : r.ok() ? r.output().split("\n") : new String[0]) {
+          String[] w = line.trim().split("\\s+");
+          if (w.length > 2 && w[1].equals("via")) {
+            routes.putIfAbsent(w[0], w[2]);
+          }
+        }
+      }
+    }
     syncRoutes();
     flush();
   }
@@ -196,6 +210,7 @@ public final class IpcacheSync implements LocalIpcache, AutoCloseable {
    */
   static final String MESH_PROTO = "117";
 
+  private boolean adopted;
   private List<Cidr> ownRoutesCache = List.of();
   private long ownRoutesAt;
 
