@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -425,10 +424,5 @@ public final class LabMesh {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  /** What {@code porin clustermesh status} shows of a lab without asking its service. */
-  public static Map<String, String> peers(LabState s) {
-    return Map.copyOf(s.meshPeers);
   }
 }

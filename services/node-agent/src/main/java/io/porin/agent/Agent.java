@@ -108,7 +108,6 @@ public class Agent {
   private final RevocationWatch revocations;
   private final String cluster;
   private final int clusterId;
-  private volatile MeshWatch mesh;
 
   public Agent(
       AgentConfig config,
@@ -211,20 +210,19 @@ public class Agent {
       IdentityLabels identityLabels = closing(new IdentityLabels(control, scheduler));
       identityLabels.start();
       // connected clusters, from what this cluster's clustermesh service imported
-      mesh =
-          closing(
-                  new MeshWatch(
-                      clusterId,
-                      ipcache,
-                      identityLabels,
-                      serviceWatch,
-                      nodes -> {
-                        WireGuardAgent wg = wireGuard;
-                        if (wg != null) {
-                          wg.setRemote(nodes);
-                        }
-                      }))
-              .start(kv);
+      closing(
+              new MeshWatch(
+                  clusterId,
+                  ipcache,
+                  identityLabels,
+                  serviceWatch,
+                  nodes -> {
+                    WireGuardAgent wg = wireGuard;
+                    if (wg != null) {
+                      wg.setRemote(nodes);
+                    }
+                  }))
+          .start(kv);
       scheduler.scheduleWithFixedDelay(
           () -> keepIdentitiesAlive(parts.identities()), 0, 10, TimeUnit.SECONDS);
       ConntrackCollector conntrack = new ConntrackCollector(datapath, endpoints, System::nanoTime);

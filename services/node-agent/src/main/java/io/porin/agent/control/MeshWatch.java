@@ -11,7 +11,6 @@ import io.porin.kvstore.WatchListener;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
 /**
@@ -31,9 +30,6 @@ public final class MeshWatch implements AutoCloseable {
   private final IdentityLabels labels;
   private final ServiceWatch services;
   private final java.util.function.Consumer<List<MeshImports.RemoteNode>> remoteNodes;
-  private final AtomicLong refused = new AtomicLong();
-  private volatile int clusters;
-  private volatile int endpoints;
   private AutoCloseable watch = () -> {};
 
   /**
@@ -129,10 +125,7 @@ public final class MeshWatch implements AutoCloseable {
     step("WireGuard peers", () -> remoteNodes.accept(nodes));
     step("identities' labels", () -> labels.setRemote(imports.identities()));
     step("global services", () -> services.setRemote(imports.services()));
-    clusters = imports.clusters().size();
-    endpoints = remoteEndpoints.size();
     for (String r : imports.drainRefusals()) {
-      refused.incrementAndGet();
       LOG.warnf("not believing %s", r);
     }
   }
@@ -143,21 +136,6 @@ public final class MeshWatch implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.errorf(e, "connected clusters' state into %s", what);
     }
-  }
-
-  /** Records of connected clusters not believed. */
-  public long refused() {
-    return refused.get();
-  }
-
-  /** Connected clusters with a valid record. */
-  public int clusters() {
-    return clusters;
-  }
-
-  /** Endpoints of connected clusters in the ipcache. */
-  public int remoteEndpoints() {
-    return endpoints;
   }
 
   @Override
