@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(clang llvm libbpf-dev bpftool iproute2 etcd-server etcd-client wireguard-go
-  wireguard-tools iperf3 tcpdump curl netcat-openbsd libc6-dev iptables)
+  wireguard-tools iperf3 tcpdump curl netcat-openbsd libc6-dev iptables kubectl)
 
 build=1
 for arg in "$@"; do

@@ -41,7 +41,8 @@ import picocli.CommandLine.Spec;
       CaCommand.Init.class,
       CaCommand.Issue.class,
       CaCommand.Revoke.class,
-      CaCommand.Revoked.class
+      CaCommand.Revoked.class,
+      CaCommand.Kubernetes.class
     })
 public class CaCommand {
 
@@ -80,6 +81,103 @@ public class CaCommand {
         spec.commandLine().getErr().println("porin: " + e.getMessage());
         return 1;
       }
+    }
+  }
+
+  @Command(
+      name = "kubernetes",
+      description = {
+        "Print what a Kubernetes installation needs of the CA, as a manifest for",
+        "kubectl apply -f -: ConfigMap porin-ca (the CA certificate, which every component",
+        "trusts), Secret porin-ca-key (the CA key, for the identity service only) and Secret",
+        "porin-etcd-tls (etcd's certificate). Creates the CA in --dir unless one is there; keep",
+        "that directory (porin ca issue --kind admin makes your own certificate from it)."
+      })
+  static class Kubernetes implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--dir", required = true, description = "The CA's directory")
+    Path dir;
+
+    @Option(names = "--cluster", description = "The cluster's name, in a new CA's subject")
+    String cluster = "default";
+
+    @Option(names = "--namespace", description = "Porin's namespace (default porin-system)")
+    String namespace = "porin-system";
+
+    @Option(
+        names = "--etcd-address",
+        description = "An address or DNS name clients reach etcd at, besides its members' names")
+    List<String> etcdAddresses = new ArrayList<>();
+
+    @Option(names = "--etcd-validity", description = "How long etcd's certificate lives")
+    String etcdValidity = "8760h";
+
+    @Override
+    public Integer call() {
+      PrintWriter err = spec.commandLine().getErr();
+      try {
+        Duration validity = Durations.parse("--etcd-validity", etcdValidity);
+        CertificateAuthority ca = CertificateAuthority.init(dir, cluster);
+        List<String> names = new ArrayList<>(etcdAddresses);
+        names.addAll(
+            List.of(
+                "*.porin-etcd." + namespace + ".svc",
+                "*.porin-etcd." + namespace + ".svc.cluster.local",
+                "localhost",
+                "127.0.0.1"));
+        var etcd = ca.issue(io.porin.kvstore.KvStore.ETCD_IDENTITY, names, validity);
+        String caPem = io.porin.tls.Pem.encode(List.of(ca.certificate()), null);
+        String caKey = java.nio.file.Files.readString(dir.resolve(CertificateAuthority.KEY_FILE));
+        String etcdBundle =
+            io.porin.tls.Pem.encode(List.of(etcd.certificate(), ca.certificate()), etcd.key());
+        List<Object> items =
+            List.of(
+                object("ConfigMap", "porin-ca", "data", Map.of("ca.crt", caPem)),
+                object(
+                    "Secret",
+                    "porin-ca-key",
+                    "stringData",
+                    Map.of("ca.crt", caPem, "ca.key", caKey)),
+                object("Secret", "porin-etcd-tls", "stringData", Map.of("tls.pem", etcdBundle)));
+        Output.json(
+            spec.commandLine().getOut(),
+            Map.of("apiVersion", "v1", "kind", "List", "items", items));
+        err.println(
+            "porin: the CA of "
+                + dir.toAbsolutePath()
+                + " and etcd's certificate (until "
+                + etcd.certificate().getNotAfter().toInstant()
+                + "), for kubectl apply -f -");
+        return 0;
+      } catch (IllegalArgumentException | TlsException e) {
+        err.println("porin: " + e.getMessage());
+        return CommandLineSetup.BAD_INPUT;
+      } catch (java.io.IOException e) {
+        err.println("porin: cannot read the CA key: " + e.getMessage());
+        return 1;
+      }
+    }
+
+    private Map<String, Object> object(
+        String kind, String name, String dataField, Map<String, String> data) {
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("apiVersion", "v1");
+      o.put("kind", kind);
+      o.put(
+          "metadata",
+          Map.of(
+              "name",
+              name,
+              "namespace",
+              namespace,
+              "labels",
+              Map.of("app.kubernetes.io/part-of", "porin")));
+      if (kind.equals("Secret")) {
+        o.put("type", "Opaque");
+      }
+      o.put(dataField, data);
+      return o;
     }
   }
 

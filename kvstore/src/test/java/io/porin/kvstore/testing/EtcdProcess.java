@@ -58,6 +58,14 @@ public final class EtcdProcess implements AutoCloseable {
     return etcd;
   }
 
+  /**
+   * Starts a fresh etcd that speaks mutual TLS only, with access control still off (as a new
+   * cluster's etcd before anything turned it on).
+   */
+  public static EtcdProcess startTls(String name, TestPki pki) {
+    return start(name, pki);
+  }
+
   private static EtcdProcess start(String name, TestPki pki) {
     try {
       Path base = Path.of("target", "etcd-tests").toAbsolutePath();

@@ -18,7 +18,7 @@ public class ServiceTls {
   private final ClusterTls cluster;
   private final java.util.List<java.nio.file.Path> clientCas;
 
-  public ServiceTls(TlsConfig config) {
+  public ServiceTls(TlsConfig config, jakarta.enterprise.inject.Instance<FirstCertificate> own) {
     clientCas = config.clientCas().orElse(java.util.List.of());
     if (config.insecure()) {
       LOG.warn(
@@ -34,12 +34,66 @@ public class ServiceTls {
               + " (porin ca init / porin ca issue make them; porin.tls.insecure=true runs without,"
               + " for development)");
     }
+    firstCertificate(config, own);
     cluster =
         ClusterTls.load(
             config.ca().get(), config.cert().get(), config.key().orElse(config.cert().get()));
     LOG.infof(
         "mutual TLS on: this service is %s (certificate valid until %s)",
         cluster.self(), cluster.notAfter());
+  }
+
+  /**
+   * Gets a first certificate when the bundle is missing or expired and there is a way to get one:
+   * the service's own (the identity service issues its own) or joining ({@code porin.tls.join.*}).
+   */
+  private static void firstCertificate(
+      TlsConfig config, jakarta.enterprise.inject.Instance<FirstCertificate> own) {
+    java.nio.file.Path bundle = config.cert().get();
+    if (!expiredOrMissing(bundle)) {
+      return;
+    }
+    FirstCertificate first;
+    if (own.isResolvable()) {
+      first = own.get();
+    } else if (config.join().address().isPresent()) {
+      if (config.key().isPresent() && !config.key().get().equals(bundle)) {
+        throw new TlsException(
+            "porin.tls.key is set: a joining component keeps its key in the bundle"
+                + " (porin.tls.cert) and needs no porin.tls.key");
+      }
+      first =
+          new JoinClient(
+              config.join().address().get(),
+              config
+                  .join()
+                  .tokenFile()
+                  .orElseThrow(
+                      () ->
+                          new TlsException(
+                              "porin.tls.join.address is set but porin.tls.join.token-file is"
+                                  + " not")),
+              config.ca().get(),
+              config.join().timeout(),
+              LOG::info);
+    } else {
+      return;
+    }
+    first.obtain(bundle);
+  }
+
+  /** True when {@code bundle} does not exist or its certificate has expired. */
+  static boolean expiredOrMissing(java.nio.file.Path bundle) {
+    if (!java.nio.file.Files.exists(bundle)) {
+      return true;
+    }
+    try {
+      var certs = io.porin.tls.Pem.read(bundle).certificates();
+      return certs.isEmpty()
+          || certs.getFirst().getNotAfter().toInstant().isBefore(java.time.Instant.now());
+    } catch (RuntimeException e) {
+      return true;
+    }
   }
 
   /** True when running without TLS ({@code porin.tls.insecure=true}). */

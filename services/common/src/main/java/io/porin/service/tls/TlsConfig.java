@@ -35,4 +35,23 @@ public interface TlsConfig {
    * component does not renew by itself (the identity service signs its own).
    */
   Optional<String> renewFrom();
+
+  /** How this component gets its first certificate when it has none (a pod's first start). */
+  Join join();
+
+  /** Joining: a first certificate from the identity service's join port, for a token. */
+  interface Join {
+    /**
+     * The identity service's join port, {@code host:port}; empty: no joining (the certificate is
+     * given, as in a lab).
+     */
+    Optional<String> address();
+
+    /** The file holding the token that proves who this component is (a projected token). */
+    Optional<Path> tokenFile();
+
+    /** How long joining may take (the identity service may not be up yet) before start-up fails. */
+    @WithDefault("5m")
+    java.time.Duration timeout();
+  }
 }

@@ -22,6 +22,9 @@ public abstract class EtcdTestResource implements QuarkusTestResourceLifecycleMa
   /** The service's HTTP and gRPC port. */
   public static volatile int port;
 
+  /** The service's probe port (plain HTTP, health only). */
+  public static volatile int probePort;
+
   /** The service's own settings for the test. */
   protected abstract Map<String, String> settings();
 
@@ -47,6 +50,8 @@ public abstract class EtcdTestResource implements QuarkusTestResourceLifecycleMa
     config.put("porin.etcd.timeout", "2s");
     config.put("quarkus.http.port", Integer.toString(port));
     config.put("quarkus.http.test-port", Integer.toString(port));
+    probePort = EtcdProcess.freePort();
+    config.put("porin.probe.port", Integer.toString(probePort));
     config.putAll(pki().settingsFor(self));
     return config;
   }

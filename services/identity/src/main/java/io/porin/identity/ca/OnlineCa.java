@@ -61,16 +61,23 @@ public final class OnlineCa implements LocalSigner {
 
   @Override
   public List<X509Certificate> sign(PeerIdentity self, X509Certificate current, PublicKey key) {
-    CertificateAuthority authority =
-        ca.orElseThrow(
-            () ->
-                Status.FAILED_PRECONDITION
-                    .withDescription(
-                        "this identity service holds no CA key (porin.ca.dir): certificates are"
-                            + " renewed from outside")
-                    .asRuntimeException());
-    X509Certificate leaf = authority.sign(self, key, addresses(current), validity);
-    return List.of(leaf, authority.certificate());
+    return List.of(
+        authority().sign(self, key, addresses(current), validity), authority().certificate());
+  }
+
+  /** A first certificate for {@code id} (a join): its identity only, no addresses. */
+  public List<X509Certificate> issue(PeerIdentity id, PublicKey key) {
+    return List.of(authority().sign(id, key, List.of(), validity), authority().certificate());
+  }
+
+  private CertificateAuthority authority() {
+    return ca.orElseThrow(
+        () ->
+            Status.FAILED_PRECONDITION
+                .withDescription(
+                    "this identity service holds no CA key (porin.ca.dir): certificates are"
+                        + " renewed from outside")
+                .asRuntimeException());
   }
 
   /** The IP and DNS names of a certificate (its URI, the identity, is written anew). */

@@ -30,6 +30,31 @@ public interface PorinConfig {
     /** How long renewed certificates live. */
     @WithDefault("24h")
     Duration leafValidity();
+
+    /** The join port: first certificates for components that prove who they are with a token. */
+    Join join();
+  }
+
+  /** The join port (Kubernetes: projected service account tokens, checked by the API server). */
+  interface Join {
+    /** The port; 0 (the default) opens none. */
+    @WithDefault("0")
+    int port();
+
+    /** The address to listen on. */
+    @WithDefault("0.0.0.0")
+    String host();
+
+    /** Porin's namespace: only its service accounts' tokens join. Required with a port. */
+    Optional<String> namespace();
+
+    /** The audience the tokens must be issued for. */
+    @WithDefault("porin")
+    String audience();
+
+    /** Whether joined components are given their etcd users and roles here (Kubernetes: yes). */
+    @WithDefault("true")
+    boolean admitToEtcd();
   }
 
   /** etcd connection. */
@@ -60,6 +85,12 @@ public interface PorinConfig {
     /** How often unreferenced identities are looked for. */
     @WithDefault("30s")
     Duration gcInterval();
+
+    /**
+     * The {@code coordination.k8s.io} Lease that makes one replica the collector, as {@code
+     * namespace/name}; empty (a lab): every replica collects (passes are idempotent).
+     */
+    Optional<String> gcLease();
 
     /**
      * Extra label prefixes for the label filter, in Cilium's {@code --labels} syntax: {@code

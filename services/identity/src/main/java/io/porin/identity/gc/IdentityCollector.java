@@ -38,6 +38,7 @@ public final class IdentityCollector implements AutoCloseable {
   private final Map<Long, Instant> unreferencedSince = new ConcurrentHashMap<>();
   private final AtomicLong deleted = new AtomicLong();
   private volatile Thread loop;
+  private volatile AutoCloseable alongside;
 
   public IdentityCollector(KvStore kv, Duration grace, Clock clock) {
     this.kv = kv;
@@ -101,6 +102,15 @@ public final class IdentityCollector implements AutoCloseable {
 
   /** Runs a pass every {@code interval} on a virtual thread until {@link #close()}. */
   public IdentityCollector start(Duration interval) {
+    return start(interval, () -> true);
+  }
+
+  /**
+   * As {@link #start(Duration)}, passing only while {@code leading} says this replica is the
+   * collector (a Lease). A replica that is not forgets what it saw, so a new collector waits the
+   * whole grace period again before it deletes anything.
+   */
+  public IdentityCollector start(Duration interval, java.util.function.BooleanSupplier leading) {
     loop =
         Thread.ofVirtual()
             .name("identity-gc")
@@ -109,7 +119,11 @@ public final class IdentityCollector implements AutoCloseable {
                   while (!Thread.currentThread().isInterrupted()) {
                     try {
                       Thread.sleep(interval);
-                      collectOnce();
+                      if (leading.getAsBoolean()) {
+                        collectOnce();
+                      } else {
+                        unreferencedSince.clear();
+                      }
                     } catch (InterruptedException e) {
                       return;
                     } catch (KvStoreException e) {
@@ -122,12 +136,25 @@ public final class IdentityCollector implements AutoCloseable {
     return this;
   }
 
-  /** Stops the passes. */
+  /** Closes {@code c} (the Lease) when this collector is closed. */
+  public void onClose(AutoCloseable c) {
+    alongside = c;
+  }
+
+  /** Stops the passes (and gives up the Lease). */
   @Override
   public void close() {
     Thread t = loop;
     if (t != null) {
       t.interrupt();
+    }
+    AutoCloseable a = alongside;
+    if (a != null) {
+      try {
+        a.close();
+      } catch (Exception e) {
+        LOG.debugf("closing the collector's Lease: %s", e.getMessage());
+      }
     }
   }
 }

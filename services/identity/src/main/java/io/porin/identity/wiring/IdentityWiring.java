@@ -86,14 +86,40 @@ public class IdentityWiring {
   @Produces
   @Singleton
   @Startup
-  IdentityCollector collector(KvStore kv, PorinConfig config, MeterRegistry registry) {
+  IdentityCollector collector(
+      KvStore kv,
+      PorinConfig config,
+      MeterRegistry registry,
+      jakarta.enterprise.inject.Instance<io.fabric8.kubernetes.client.KubernetesClient>
+          kubernetes) {
     IdentityCollector collector =
-        new IdentityCollector(kv, config.identity().gcGracePeriod(), Clock.systemUTC())
-            .start(config.identity().gcInterval());
+        new IdentityCollector(kv, config.identity().gcGracePeriod(), Clock.systemUTC());
+    if (config.identity().gcLease().isPresent()) {
+      io.porin.identity.gc.GcLease lease =
+          new io.porin.identity.gc.GcLease(
+              kubernetes.get(), config.identity().gcLease().get(), holderName());
+      collector.start(config.identity().gcInterval(), lease::leading);
+      collector.onClose(lease);
+    } else {
+      collector.start(config.identity().gcInterval());
+    }
     FunctionCounter.builder("porin.identity.gc.deleted", collector, IdentityCollector::deletedTotal)
         .description("Identities deleted by garbage collection on this replica")
         .register(registry);
     return collector;
+  }
+
+  /** This replica's name for the Lease: its pod's (HOSTNAME), else the host's. */
+  static String holderName() {
+    String pod = System.getenv("HOSTNAME");
+    if (pod != null && !pod.isBlank()) {
+      return pod;
+    }
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      return "identity-" + ProcessHandle.current().pid();
+    }
   }
 
   void closeCollector(@Disposes IdentityCollector collector) {
