@@ -119,8 +119,7 @@ class ManifestsTest {
         if (agent) {
           assertThat(sc.getCapabilities().getAdd())
               .as("the agent's capabilities (each named in agent.yaml)")
-              .containsExactlyInAnyOrder(
-                  "BPF", "PERFMON", "NET_ADMIN", "SYS_ADMIN", "SYS_RESOURCE");
+              .containsExactlyInAnyOrder("BPF", "NET_ADMIN", "SYS_ADMIN");
           continue;
         }
         if (!sc.getCapabilities().getAdd().isEmpty()) {

@@ -288,8 +288,21 @@ class RbacTest {
                     .endStatus()
                     .build())
         .always();
+    client
+        .nodes()
+        .resource(
+            new io.fabric8.kubernetes.api.model.NodeBuilder()
+                .withNewMetadata()
+                .withName("n1")
+                .endMetadata()
+                .build())
+        .create();
     drain();
-    assertThat(new KubernetesJoinVerifier(client, Manifests.NAMESPACE, "porin").verify("t").name())
+    assertThat(
+            new KubernetesJoinVerifier(client, Manifests.NAMESPACE, "porin")
+                .verify(io.porin.kvstore.testing.TestTokens.jwt("agent", "porin", 600))
+                .identity()
+                .name())
         .isEqualTo("n1");
     GcLease lease = new GcLease(client, Manifests.NAMESPACE + "/porin-identity-gc", "identity-0");
     try {

@@ -53,6 +53,7 @@ public final class EtcdAccess {
                 List.of(
                     rw(Keys.Identities.PREFIX),
                     rw(Keys.Revocations.PREFIX),
+                    rw(Keys.Joins.PREFIX),
                     rw(Keys.Audit.ofService("identity")));
             case "ipam" -> List.of(rw(Keys.Ipam.PREFIX));
             case "clustermesh" -> List.of(rw(Keys.Mesh.PREFIX));

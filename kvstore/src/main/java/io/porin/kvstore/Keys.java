@@ -226,6 +226,20 @@ public final class Keys {
   }
 
   /** The cluster CA's deny list: {@code ca/revoked/<kind>/<name>} holds when, and by whom. */
+  /**
+   * Joins (Kubernetes): {@code ca/joins/<pod uid>} -> the identity and the SHA-256 of the key the
+   * pod joined with, on a lease: a pod joins once.
+   */
+  public static final class Joins {
+    public static final String PREFIX = ROOT + "ca/joins/";
+
+    private Joins() {}
+
+    public static String of(String podUid) {
+      return PREFIX + podUid;
+    }
+  }
+
   public static final class Revocations {
     public static final String PREFIX = ROOT + "ca/revoked/";
 

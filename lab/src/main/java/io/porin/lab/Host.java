@@ -72,6 +72,16 @@ public final class Host {
   }
 
   /** {@code nsenter --net=<netns> argv...}. */
+  private static volatile java.util.Set<String> capabilities;
+
+  /** Whether the kernel (as setpriv knows it) has a capability of this name (e.g. net_admin). */
+  public static boolean knownCapability(String name) {
+    if (capabilities == null) {
+      capabilities = java.util.Set.of(check("setpriv", "--list-caps").strip().split("\\s+"));
+    }
+    return capabilities.contains(name);
+  }
+
   public static List<String> inNetns(String netns, List<String> argv) {
     List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=" + netnsPath(netns)));
     cmd.addAll(argv);

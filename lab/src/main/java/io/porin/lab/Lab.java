@@ -80,6 +80,25 @@ public final class Lab {
     return up(spec, "none", false);
   }
 
+  private java.util.List<String> agentCapabilities;
+
+  /**
+   * Makes the next lab brought up run its agents with these capabilities only (as the Kubernetes
+   * manifests grant them), checked against the kernel's names.
+   */
+  public Lab withAgentCapabilities(java.util.List<String> capabilities) {
+    java.util.List<String> names = new ArrayList<>();
+    for (String c : capabilities) {
+      String n = c.strip().toLowerCase(java.util.Locale.ROOT).replaceFirst("^cap_", "");
+      if (!n.matches("[a-z_]{2,32}") || !Host.knownCapability(n)) {
+        throw new LabException("--agent-capabilities: \"" + c + "\" is not a capability");
+      }
+      names.add(n);
+    }
+    this.agentCapabilities = java.util.List.copyOf(names);
+    return this;
+  }
+
   /**
    * Brings a lab up with encryption between its nodes: {@code none} or {@code wireguard} (strict:
    * pod traffic between nodes that cannot be encrypted is dropped).
@@ -141,6 +160,7 @@ public final class Lab {
       s.encryptionStrict = strict;
       s.insecure = insecure;
       s.certValidity = certValidity.toString();
+      s.agentCapabilities = agentCapabilities;
       s.status = "starting";
       dir.save(s);
       try {
@@ -600,6 +620,23 @@ public final class Lab {
                 "-Dquarkus.http.host=0.0.0.0"));
     argv.addAll(tlsSettings(s, PeerIdentity.node(n.name)));
     argv.addAll(List.of("-jar", installation.agentJar().toString()));
+    if (s.agentCapabilities != null) {
+      // as a container runtime would: root, with these capabilities and no others
+      List<String> bounded =
+          new ArrayList<>(
+              List.of(
+                  "setpriv",
+                  "--bounding-set",
+                  "-all"
+                      + s.agentCapabilities.stream()
+                          .map(c -> ",+" + c)
+                          .collect(java.util.stream.Collectors.joining()),
+                  "--inh-caps",
+                  "-all",
+                  "--"));
+      bounded.addAll(argv);
+      argv = bounded;
+    }
     start(
         s, "agent/" + n.name, n.netns, argv, "-Dporin.agent.state-dir=" + nodeDir.resolve("state"));
   }

@@ -50,6 +50,13 @@ public final class LabState {
    */
   public String certValidity;
 
+  /**
+   * The only capabilities the node agents may use (lower-case names, e.g. {@code net_admin}), as a
+   * container runtime grants them: the agents (and what they start) run with a bounding set of
+   * these. Null: every capability root has.
+   */
+  public java.util.List<String> agentCapabilities;
+
   /** starting, up, or failed (with {@link #detail}). */
   public String status;
 

@@ -144,6 +144,14 @@ public class LabCommand {
                 + " (default 24h; short ones show renewal at work)")
     String certValidity = "24h";
 
+    @Option(
+        names = "--agent-capabilities",
+        split = ",",
+        description =
+            "Run the node agents with these capabilities only, as a container runtime grants"
+                + " them (e.g. those of k8s/base/agent.yaml); default: all of root's")
+    List<String> agentCapabilities;
+
     @Override
     public Integer call() throws IOException {
       java.time.Duration validity = io.porin.cli.Durations.parse("--cert-validity", certValidity);
@@ -158,9 +166,11 @@ public class LabCommand {
                     + " runs WITHOUT TLS: anyone who reaches its ports reads and writes"
                     + " everything");
       }
-      LabState s =
-          new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec))
-              .up(labSpec, encryption, encryptionStrict, insecure, validity);
+      Lab lab = new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec));
+      if (agentCapabilities != null) {
+        lab.withAgentCapabilities(agentCapabilities);
+      }
+      LabState s = lab.up(labSpec, encryption, encryptionStrict, insecure, validity);
       Contexts.load(Contexts.defaultPath()).with(s.name, context(s), true);
       int dns = clusterDns(spec, s);
       if (dns != 0) {

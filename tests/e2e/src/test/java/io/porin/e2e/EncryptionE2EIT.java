@@ -65,7 +65,15 @@ class EncryptionE2EIT {
 
   @BeforeAll
   static void up() throws Exception {
-    lab.up(LAB, 3, CLUSTER_ID, "--encryption", "wireguard");
+    // the agents run with the capabilities the Kubernetes manifest grants them, and no others
+    lab.up(
+        LAB,
+        3,
+        CLUSTER_ID,
+        "--encryption",
+        "wireguard",
+        "--agent-capabilities",
+        LabHarness.manifestAgentCapabilities());
     lab.apply(SCENARIO);
     pods = lab.pods();
     lab.ok("status", "--wait", "60s");

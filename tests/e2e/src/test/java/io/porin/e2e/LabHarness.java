@@ -81,6 +81,20 @@ final class LabHarness {
     return r.stdout();
   }
 
+  /**
+   * The capabilities k8s/base/agent.yaml grants the node agent, as {@code --agent-capabilities}
+   * takes them: labs that run their agents with exactly these check that the manifest grants
+   * enough.
+   */
+  static String manifestAgentCapabilities() throws IOException {
+    String yaml = java.nio.file.Files.readString(Repo.ROOT.resolve("k8s/base/agent.yaml"));
+    var m = java.util.regex.Pattern.compile("(?m)^\\s*add: \\[([A-Z_, ]+)\\]").matcher(yaml);
+    if (!m.find()) {
+      throw new IllegalStateException("k8s/base/agent.yaml grants the agent no capabilities");
+    }
+    return m.group(1).replace(" ", "").toLowerCase(java.util.Locale.ROOT);
+  }
+
   /** Brings a lab up (removing a leftover of the same name first). */
   void up(String name, int nodes, int clusterId, String... more)
       throws IOException, InterruptedException {

@@ -57,19 +57,20 @@ public final class JoinClient implements FirstCertificate {
     KeyPair pair = CertificateAuthority.newKeyPair();
     HttpClient http = client(ca);
     Instant deadline = Instant.now().plus(timeout);
-    String body =
-        new JsonObject()
-            .put("token", token())
-            .put("publicKey", Base64.getEncoder().encodeToString(pair.getPublic().getEncoded()))
-            .encode();
-    HttpRequest request =
-        HttpRequest.newBuilder(URI.create("https://" + address + "/v1/join"))
-            .timeout(Duration.ofSeconds(30))
-            .header("content-type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build();
     String last = "";
     while (true) {
+      // the token is read for each attempt: the kubelet replaces it before it expires
+      String body =
+          new JsonObject()
+              .put("token", token())
+              .put("publicKey", Base64.getEncoder().encodeToString(pair.getPublic().getEncoded()))
+              .encode();
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create("https://" + address + "/v1/join"))
+              .timeout(Duration.ofSeconds(30))
+              .header("content-type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(body))
+              .build();
       try {
         HttpResponse<String> answer = http.send(request, HttpResponse.BodyHandlers.ofString());
         JsonObject json = parse(answer.body());

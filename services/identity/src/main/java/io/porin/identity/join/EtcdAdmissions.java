@@ -64,10 +64,13 @@ public final class EtcdAdmissions implements AutoCloseable {
       CertificateAuthority ca, Path caFile, List<String> endpoints, Duration timeout) {
     Path dir;
     try {
+      // memory, not disk, where there is a /dev/shm (a container's is its own)
+      Path shm = Path.of("/dev/shm");
+      var mode = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
       dir =
-          Files.createTempDirectory(
-              "porin-admissions",
-              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+          Files.isDirectory(shm) && Files.isWritable(shm)
+              ? Files.createTempDirectory(shm, "porin-admissions", mode)
+              : Files.createTempDirectory("porin-admissions", mode);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -80,6 +83,30 @@ public final class EtcdAdmissions implements AutoCloseable {
     EtcdAccess.enable(root);
     LOG.info("etcd access control on; joined components are admitted as they join");
     return a;
+  }
+
+  /** Removes revoked identities' etcd users whenever the deny list changes. */
+  public EtcdAdmissions follow(io.porin.service.tls.RevocationWatch watch) {
+    watch.onChange(() -> removeRevoked(watch.all().keySet()));
+    return this;
+  }
+
+  /**
+   * A revoked identity loses its etcd user at once (etcd checks only the CA, not the deny list);
+   * admitted again, it gets a new one.
+   */
+  void removeRevoked(java.util.Set<PeerIdentity> revoked) {
+    for (PeerIdentity id : revoked) {
+      if (id.equals(ADMIN) || id.equals(PeerIdentity.service("identity"))) {
+        continue;
+      }
+      try {
+        EtcdAccess.remove(root, id);
+        admitted.remove(id);
+      } catch (RuntimeException e) {
+        LOG.warnf("could not remove the etcd user of revoked %s: %s", id, e.getMessage());
+      }
+    }
   }
 
   /** Admits {@code id} (once per identity and run; admitting again changes nothing). */

@@ -18,6 +18,9 @@ import org.jboss.logging.Logger;
 public class JoinPort {
   private static final Logger LOG = Logger.getLogger(JoinPort.class);
 
+  /** Longer than a certificate lives: a pod's join is remembered while it could matter. */
+  static final java.time.Duration JOIN_RECORD_TTL = java.time.Duration.ofHours(48);
+
   private final JoinServer server;
   private final EtcdAdmissions admissions;
 
@@ -27,7 +30,9 @@ public class JoinPort {
       ServiceTls tls,
       OnlineCa ca,
       Vertx vertx,
-      Instance<KubernetesClient> kubernetes)
+      Instance<KubernetesClient> kubernetes,
+      io.porin.service.tls.RevocationWatch revocations,
+      io.porin.kvstore.KvStore kv)
       throws Exception {
     PorinConfig.Join join = config.ca().join();
     if (join.port() == 0) {
@@ -49,10 +54,11 @@ public class JoinPort {
     admissions =
         join.admitToEtcd()
             ? EtcdAdmissions.start(
-                io.porin.tls.CertificateAuthority.load(config.ca().dir().orElseThrow()),
-                tlsConfig.ca().orElseThrow(),
-                config.etcd().endpoints(),
-                config.etcd().timeout())
+                    io.porin.tls.CertificateAuthority.load(config.ca().dir().orElseThrow()),
+                    tlsConfig.ca().orElseThrow(),
+                    config.etcd().endpoints(),
+                    config.etcd().timeout())
+                .follow(revocations)
             : null;
     server =
         new JoinServer(
@@ -60,6 +66,9 @@ public class JoinPort {
                 new KubernetesJoinVerifier(kubernetes.get(), namespace, join.audience()),
                 ca,
                 tls.cluster().get(),
+                revocations,
+                revocations::ready,
+                new JoinRecords(kv, JOIN_RECORD_TTL),
                 id -> {
                   if (admissions != null) {
                     admissions.admit(id);

@@ -4,6 +4,7 @@ import io.porin.identity.ca.OnlineCa;
 import io.porin.tls.ClusterTls;
 import io.porin.tls.PeerIdentity;
 import io.porin.tls.Pem;
+import io.porin.tls.Revocations;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -22,6 +23,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
@@ -38,16 +41,25 @@ public final class JoinServer implements AutoCloseable {
   static final String PATH = "/v1/join";
   static final int MAX_BODY = 16 * 1024;
   static final int CONCURRENT_REVIEWS = 4;
+  static final int MAX_CONNECTIONS = 64;
+  static final long REQUEST_DEADLINE_MS = 10_000;
 
   private final JoinVerifier verifier;
   private final OnlineCa ca;
   private final ClusterTls tls;
+  private final Revocations revocations;
+  private final BooleanSupplier revocationsRead;
+  private final JoinRecords records;
   private final Consumer<PeerIdentity> admitted;
   private final Semaphore reviews = new Semaphore(CONCURRENT_REVIEWS);
+  private final AtomicInteger connections = new AtomicInteger();
   private final Vertx vertx;
   private HttpServer server;
 
   /**
+   * @param revocations the deny list; {@code revocationsRead} says whether it has been read (until
+   *     then every join waits: 503)
+   * @param records where a pod's join is recorded (a pod joins once)
    * @param admitted called with each identity before its certificate is returned (etcd admission);
    *     a failure there refuses the join
    */
@@ -56,11 +68,17 @@ public final class JoinServer implements AutoCloseable {
       JoinVerifier verifier,
       OnlineCa ca,
       ClusterTls tls,
+      Revocations revocations,
+      BooleanSupplier revocationsRead,
+      JoinRecords records,
       Consumer<PeerIdentity> admitted) {
     this.vertx = vertx;
     this.verifier = verifier;
     this.ca = ca;
     this.tls = tls;
+    this.revocations = revocations;
+    this.revocationsRead = revocationsRead;
+    this.records = records;
     this.admitted = admitted;
   }
 
@@ -77,6 +95,14 @@ public final class JoinServer implements AutoCloseable {
     server =
         vertx
             .createHttpServer(options)
+            .connectionHandler(
+                conn -> {
+                  // a bounded number of connections, each with a deadline for its request
+                  if (connections.incrementAndGet() > MAX_CONNECTIONS) {
+                    conn.close();
+                  }
+                  conn.closeHandler(v -> connections.decrementAndGet());
+                })
             .requestHandler(this::handle)
             .listen(port, host)
             .toCompletionStage()
@@ -93,6 +119,16 @@ public final class JoinServer implements AutoCloseable {
   }
 
   private void handle(HttpServerRequest req) {
+    long deadline =
+        vertx.setTimer(
+            REQUEST_DEADLINE_MS,
+            t -> {
+              if (!req.response().ended()) {
+                req.connection().close();
+              }
+            });
+    req.response().endHandler(v -> vertx.cancelTimer(deadline));
+    req.connection().closeHandler(v -> vertx.cancelTimer(deadline));
     if (!req.path().equals(PATH)) {
       req.response().setStatusCode(404).end();
       return;
@@ -136,14 +172,14 @@ public final class JoinServer implements AutoCloseable {
                       req.response()
                           .putHeader("content-type", "application/json")
                           .end(answer.encode()))
-              .onFailure(
-                  t ->
-                      refuse(
-                          req,
-                          t instanceof JoinRefused r
-                              ? r
-                              : new JoinRefused(500, "join failed: " + t.getMessage())));
+              .onFailure(t -> refuse(req, t instanceof JoinRefused r ? r : failed(t)));
         });
+  }
+
+  /** An unexpected failure: logged in full here, told to the caller without details. */
+  private static JoinRefused failed(Throwable t) {
+    LOG.errorf(t, "join failed");
+    return new JoinRefused(500, "the join failed on the identity service; retry");
   }
 
   private JsonObject join(Buffer body) {
@@ -155,12 +191,17 @@ public final class JoinServer implements AutoCloseable {
     }
     String token = text(request, "token");
     PublicKey key = publicKey(text(request, "publicKey"));
-    PeerIdentity id = verifier.verify(token);
-    var revoked = tls.revocations().revokedAt(id);
+    if (!revocationsRead.getAsBoolean()) {
+      throw new JoinRefused(503, "the deny list is not read yet; retry");
+    }
+    Joiner joiner = verifier.verify(token);
+    PeerIdentity id = joiner.identity();
+    var revoked = revocations.revokedAt(id);
     if (revoked.isPresent()) {
       throw new JoinRefused(
           403, id + " was revoked at " + revoked.get() + ": it joins again once re-admitted");
     }
+    records.claim(joiner.podUid(), joiner.podName(), id, key);
     admitted.accept(id);
     List<java.security.cert.X509Certificate> chain = ca.issue(id, key);
     LOG.infof("joined: %s", id);

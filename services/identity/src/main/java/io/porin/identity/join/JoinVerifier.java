@@ -1,12 +1,10 @@
 package io.porin.identity.join;
 
-import io.porin.tls.PeerIdentity;
-
 /** Turns a join token into the identity it proves, or refuses it. */
 @FunctionalInterface
 public interface JoinVerifier {
   /**
    * @throws JoinRefused when the token proves no identity of this cluster
    */
-  PeerIdentity verify(String token);
+  Joiner verify(String token);
 }

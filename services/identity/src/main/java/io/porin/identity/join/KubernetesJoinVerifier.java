@@ -1,5 +1,6 @@
 package io.porin.identity.join;
 
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.authentication.TokenReview;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
@@ -20,10 +21,13 @@ import java.util.Set;
  * pod that is gone or has another UID proves nothing.
  */
 public final class KubernetesJoinVerifier implements JoinVerifier {
+  private static final org.jboss.logging.Logger LOG =
+      org.jboss.logging.Logger.getLogger(KubernetesJoinVerifier.class);
   static final String POD_NAME = "authentication.kubernetes.io/pod-name";
   static final String POD_UID = "authentication.kubernetes.io/pod-uid";
   static final String AGENT_ACCOUNT = "porin-agent";
-  static final Set<String> SERVICES = Set.of("ipam", "policy", "relay", "clustermesh", "dns");
+  static final Set<String> SERVICES = Set.of("ipam", "policy", "relay", "clustermesh");
+  static final String CONTROL_PLANE = "node-role.kubernetes.io/control-plane";
 
   private final KubernetesClient client;
   private final String namespace;
@@ -40,7 +44,8 @@ public final class KubernetesJoinVerifier implements JoinVerifier {
   }
 
   @Override
-  public PeerIdentity verify(String token) {
+  public Joiner verify(String token) {
+    precheck(token);
     TokenReview review;
     try {
       review =
@@ -54,7 +59,8 @@ public final class KubernetesJoinVerifier implements JoinVerifier {
                       .build())
               .create();
     } catch (KubernetesClientException e) {
-      throw new JoinRefused(503, "the token could not be reviewed: " + e.getMessage());
+      LOG.warnf("TokenReview failed: %s", e.getMessage());
+      throw new JoinRefused(503, "the token could not be reviewed now; retry");
     }
     var status = review == null ? null : review.getStatus();
     if (status == null || !Boolean.TRUE.equals(status.getAuthenticated())) {
@@ -72,18 +78,83 @@ public final class KubernetesJoinVerifier implements JoinVerifier {
           403, "the token is " + name + "'s, not a service account's of namespace " + namespace);
     }
     String account = name.substring(prefix.length());
+    boolean agent = account.equals(AGENT_ACCOUNT);
+    if (!agent && !(account.startsWith("porin-") && SERVICES.contains(account.substring(6)))) {
+      throw new JoinRefused(
+          403, "service account " + account + " is not one of Porin's components");
+    }
     Pod pod = boundPod(user, account);
-    if (account.equals(AGENT_ACCOUNT)) {
-      String node = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
-      if (node == null || node.isEmpty()) {
-        throw new JoinRefused(403, "pod " + pod.getMetadata().getName() + " is on no node yet");
+    String podName = pod.getMetadata().getName();
+    String nodeName = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
+    if (nodeName == null || nodeName.isEmpty()) {
+      throw new JoinRefused(403, "pod " + podName + " is on no node yet");
+    }
+    Node node;
+    try {
+      node = client.nodes().withName(nodeName).get();
+    } catch (KubernetesClientException e) {
+      LOG.warnf("reading node %s failed: %s", nodeName, e.getMessage());
+      throw new JoinRefused(503, "node " + nodeName + " could not be read now; retry");
+    }
+    if (node == null) {
+      throw new JoinRefused(403, "pod " + podName + "'s node " + nodeName + " does not exist");
+    }
+    PeerIdentity id;
+    if (agent) {
+      try {
+        id = PeerIdentity.node(nodeName);
+      } catch (IllegalArgumentException e) {
+        throw new JoinRefused(
+            403, "node name " + nodeName + " cannot be an identity: " + e.getMessage());
       }
-      return PeerIdentity.node(node);
+    } else {
+      var labels = node.getMetadata().getLabels();
+      if (labels == null || !labels.containsKey(CONTROL_PLANE)) {
+        throw new JoinRefused(
+            403,
+            "pod "
+                + podName
+                + " runs on "
+                + nodeName
+                + ", not a control-plane node: Porin's services join from control-plane nodes"
+                + " only");
+      }
+      id = PeerIdentity.service(account.substring(6));
     }
-    if (account.startsWith("porin-") && SERVICES.contains(account.substring(6))) {
-      return PeerIdentity.service(account.substring(6));
+    return new Joiner(id, podName, pod.getMetadata().getUid());
+  }
+
+  /**
+   * Refuses, without asking the API server, what cannot be a projected token for this audience: not
+   * a JWT, another audience, or expired. The API server still decides; this only keeps junk from
+   * becoming TokenReviews.
+   */
+  void precheck(String token) {
+    String[] parts = token.split("\\.", -1);
+    if (parts.length != 3) {
+      throw new JoinRefused(403, "the token is not a JWT");
     }
-    throw new JoinRefused(403, "service account " + account + " is not one of Porin's components");
+    io.vertx.core.json.JsonObject claims;
+    try {
+      claims =
+          new io.vertx.core.json.JsonObject(
+              new String(
+                  java.util.Base64.getUrlDecoder().decode(parts[1]),
+                  java.nio.charset.StandardCharsets.UTF_8));
+    } catch (RuntimeException e) {
+      throw new JoinRefused(403, "the token is not a JWT");
+    }
+    Object aud = claims.getValue("aud");
+    boolean forUs =
+        audience.equals(aud)
+            || (aud instanceof io.vertx.core.json.JsonArray a && a.contains(audience));
+    if (!forUs) {
+      throw new JoinRefused(403, "the token is not issued for the audience " + audience);
+    }
+    Object exp = claims.getValue("exp");
+    if (!(exp instanceof Number n) || n.longValue() * 1000 < System.currentTimeMillis()) {
+      throw new JoinRefused(403, "the token has expired");
+    }
   }
 
   /** The pod the token is bound to, which must still exist with that UID and account. */
@@ -99,10 +170,18 @@ public final class KubernetesJoinVerifier implements JoinVerifier {
     try {
       pod = client.pods().inNamespace(namespace).withName(podName).get();
     } catch (KubernetesClientException e) {
-      throw new JoinRefused(503, "pod " + podName + " could not be read: " + e.getMessage());
+      LOG.warnf("reading pod %s failed: %s", podName, e.getMessage());
+      throw new JoinRefused(503, "pod " + podName + " could not be read now; retry");
     }
     if (pod == null || !podUid.equals(pod.getMetadata().getUid())) {
       throw new JoinRefused(403, "the token's pod " + podName + " (uid " + podUid + ") is gone");
+    }
+    if (pod.getMetadata().getDeletionTimestamp() != null) {
+      throw new JoinRefused(403, "the token's pod " + podName + " is terminating");
+    }
+    String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+    if ("Succeeded".equals(phase) || "Failed".equals(phase)) {
+      throw new JoinRefused(403, "the token's pod " + podName + " has finished (" + phase + ")");
     }
     String podAccount = pod.getSpec() == null ? null : pod.getSpec().getServiceAccountName();
     if (!account.equals(podAccount)) {

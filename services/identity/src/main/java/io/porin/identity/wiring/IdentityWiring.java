@@ -109,9 +109,9 @@ public class IdentityWiring {
     return collector;
   }
 
-  /** This replica's name for the Lease: its pod's (HOSTNAME), else the host's. */
+  /** This replica's name for the Lease: its pod's (POD_NAME), else the host's. */
   static String holderName() {
-    String pod = System.getenv("HOSTNAME");
+    String pod = System.getenv("POD_NAME");
     if (pod != null && !pod.isBlank()) {
       return pod;
     }

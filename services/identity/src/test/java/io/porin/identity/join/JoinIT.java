@@ -51,7 +51,9 @@ class JoinIT {
   static KubernetesMockServer server;
   static KubernetesClient client;
 
-  /** token -> (username, audiences, pod name, pod uid); absent tokens are not authenticated. */
+  /**
+   * token subject -> (username, audiences, pod name, pod uid); absent ones are not authenticated.
+   */
   static final Map<String, List<String>> TOKENS = new ConcurrentHashMap<>();
 
   static TestPki pki;
@@ -60,6 +62,8 @@ class JoinIT {
   static JoinServer join;
   static EtcdAdmissions admissions;
   static volatile Optional<Instant> revokedN9 = Optional.empty();
+  static volatile boolean denyListRead = true;
+  static KvStore identityKv;
   static Path work;
 
   @BeforeAll
@@ -76,7 +80,7 @@ class JoinIT {
             req -> {
               TokenReview asked =
                   Serialization.unmarshal(req.getBody().readUtf8(), TokenReview.class);
-              List<String> who = TOKENS.get(asked.getSpec().getToken());
+              List<String> who = TOKENS.get(subject(asked.getSpec().getToken()));
               var b = new TokenReviewBuilder(asked).withNewStatus();
               if (who == null) {
                 return b.withAuthenticated(false)
@@ -98,11 +102,16 @@ class JoinIT {
               return status.endUser().endStatus().build();
             })
         .always();
+    node("n7", false);
+    node("n9", false);
+    node("cp1", true);
     String uid1 = pod("porin-agent-abcde", "porin-agent", "n7");
     String uid2 = pod("porin-agent-fghij", "porin-agent", "n9");
-    String uid3 = pod("porin-policy-1", "porin-policy", null);
+    String uid3 = pod("porin-policy-1", "porin-policy", "cp1");
     String uid4 = pod("porin-agent-pending", "porin-agent", null);
     String uid5 = pod("debug", "default", "n7");
+    String uid6 = pod("porin-relay-on-worker", "porin-relay", "n7");
+    String uid7 = pod("porin-agent-ghost", "porin-agent", "n-gone");
     assertThat(List.of(uid1, uid2, uid3, uid4)).doesNotContainNull().doesNotHaveDuplicates();
     assertThat(uid5).isNotNull();
     token("agent-n7", "porin-agent", "porin", "porin-agent-abcde", uid1);
@@ -114,6 +123,8 @@ class JoinIT {
     token("stale-uid", "porin-agent", "porin", "porin-agent-abcde", "uid-of-an-earlier-pod");
     token("other-account", "porin-agent", "porin", "porin-policy-1", uid3);
     token("default-sa", "default", "porin", "debug", uid5);
+    token("relay-on-worker", "porin-relay", "porin", "porin-relay-on-worker", uid6);
+    token("ghost-node", "porin-agent", "porin", "porin-agent-ghost", uid7);
     TOKENS.put(
         "other-ns",
         java.util.Arrays.asList(
@@ -124,14 +135,16 @@ class JoinIT {
         EtcdAdmissions.start(
             pki.ca(), pki.caFile(), List.of(etcd.endpoint()), Duration.ofSeconds(5));
     ClusterTls identityTls = pki.tls(PeerIdentity.service("identity"));
-    identityTls.useRevocations(
-        id -> id.equals(PeerIdentity.node("n9")) ? revokedN9 : Optional.empty());
+    identityKv = KvStore.connect(List.of(etcd.endpoint()), Duration.ofSeconds(5), identityTls);
     join =
         new JoinServer(
                 vertx,
                 new KubernetesJoinVerifier(client, NS, "porin"),
                 new OnlineCa(Optional.of(pki.ca()), Duration.ofHours(1)),
                 identityTls,
+                id -> id.equals(PeerIdentity.node("n9")) ? revokedN9 : Optional.empty(),
+                () -> denyListRead,
+                new JoinRecords(identityKv, Duration.ofMinutes(5)),
                 admissions::admit)
             .start("127.0.0.1", 0);
   }
@@ -143,6 +156,9 @@ class JoinIT {
     }
     if (admissions != null) {
       admissions.close();
+    }
+    if (identityKv != null) {
+      identityKv.close();
     }
     if (vertx != null) {
       vertx.close();
@@ -172,6 +188,25 @@ class JoinIT {
         .getUid();
   }
 
+  static void node(String name, boolean controlPlane) {
+    var b = new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata().withName(name);
+    if (controlPlane) {
+      b = b.addToLabels(KubernetesJoinVerifier.CONTROL_PLANE, "");
+    }
+    client.nodes().resource(b.endMetadata().build()).create();
+  }
+
+  /** The token's subject (the tests' tokens are named by it), or null for what is no JWT. */
+  static String subject(String token) {
+    String[] parts = token.split("\\.");
+    if (parts.length != 3) {
+      return null;
+    }
+    return new io.vertx.core.json.JsonObject(
+            new String(java.util.Base64.getUrlDecoder().decode(parts[1])))
+        .getString("sub");
+  }
+
   static void token(String token, String account, String audience, String pod, String uid) {
     TOKENS.put(
         token,
@@ -180,8 +215,19 @@ class JoinIT {
 
   /** Joins with {@code token}; returns the bundle written. */
   static Path joinWith(String token) throws Exception {
+    return joinWithText(
+        token.startsWith("raw:")
+            ? token.substring(4)
+            : io.porin.kvstore.testing.TestTokens.jwt(
+                token,
+                token.equals("audience") ? "https://kubernetes.default.svc" : "porin",
+                token.equals("expired") ? -60 : 600));
+  }
+
+  static Path joinWithText(String text) throws Exception {
+    String token = Integer.toHexString(text.hashCode());
     Path tokenFile = Files.createTempFile(work, "token-", "");
-    Files.writeString(tokenFile, token + "\n");
+    Files.writeString(tokenFile, text + "\n");
     Path bundle = work.resolve("bundle-" + token + "-" + System.nanoTime() + ".pem");
     new JoinClient(
             "127.0.0.1:" + join.port(), tokenFile, pki.caFile(), Duration.ofSeconds(5), m -> {})
@@ -197,6 +243,10 @@ class JoinIT {
     ClusterTls tls = ClusterTls.load(pki.caFile(), bundle, bundle);
     assertThat(tls.self()).isEqualTo(PeerIdentity.node("n7"));
     assertThat(tls.notAfter()).isBefore(Instant.now().plus(Duration.ofHours(1).plusMinutes(1)));
+    // a pod joins once: its token again (leaked, say) with another key gets nothing
+    assertThatThrownBy(() -> joinWith("agent-n7"))
+        .hasMessageContaining(
+            "pod porin-agent-abcde has joined already (as spiffe://porin/node/n7)");
     try (KvStore kv = KvStore.connect(List.of(etcd.endpoint()), Duration.ofSeconds(5), tls)) {
       kv.put("/porin/v1/nodes/n7", "{}", 0);
       assertThatThrownBy(() -> kv.put("/porin/v1/nodes/n8", "{}", 0))
@@ -213,16 +263,19 @@ class JoinIT {
 
   @Test
   void tokensThatProveNoComponentAreRefusedWithTheReason() {
-    Map<String, String> refusals =
-        Map.of(
-            "forged", "the token is not valid",
-            "audience", "not issued for the audience porin",
-            "unbound", "not bound to a pod",
-            "stale-uid", "is gone",
-            "other-account", "runs as porin-policy, not as porin-agent",
-            "default-sa", "service account default is not one of Porin's components",
-            "other-ns", "not a service account's of namespace porin-system",
-            "pending", "is on no node yet");
+    Map<String, String> refusals = new java.util.LinkedHashMap<>();
+    refusals.put("forged", "the token is not valid");
+    refusals.put("audience", "not issued for the audience porin");
+    refusals.put("unbound", "not bound to a pod");
+    refusals.put("stale-uid", "is gone");
+    refusals.put("other-account", "runs as porin-policy, not as porin-agent");
+    refusals.put("default-sa", "service account default is not one of Porin's components");
+    refusals.put("other-ns", "not a service account's of namespace porin-system");
+    refusals.put("pending", "is on no node yet");
+    refusals.put("relay-on-worker", "not a control-plane node");
+    refusals.put("ghost-node", "node n-gone does not exist");
+    refusals.put("expired", "the token has expired");
+    refusals.put("raw:not-a-jwt", "the token is not a JWT");
     refusals.forEach(
         (token, why) ->
             assertThatThrownBy(() -> joinWith(token))
@@ -230,6 +283,32 @@ class JoinIT {
                 .isInstanceOf(TlsException.class)
                 .hasMessageContaining("refused (403")
                 .hasMessageContaining(why));
+  }
+
+  @Test
+  void nothingJoinsBeforeTheDenyListIsRead() throws Exception {
+    denyListRead = false;
+    try {
+      HttpClient http = insecureClient();
+      var r =
+          post(
+              http,
+              "https://127.0.0.1:" + join.port() + "/v1/join",
+              new io.vertx.core.json.JsonObject()
+                  .put("token", io.porin.kvstore.testing.TestTokens.jwt("agent-n9", "porin", 600))
+                  .put(
+                      "publicKey",
+                      java.util.Base64.getEncoder()
+                          .encodeToString(
+                              io.porin.tls.CertificateAuthority.newKeyPair()
+                                  .getPublic()
+                                  .getEncoded()))
+                  .encode());
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(r.body()).contains("deny list is not read yet");
+    } finally {
+      denyListRead = true;
+    }
   }
 
   @Test
@@ -278,9 +357,12 @@ class JoinIT {
     JoinServer rogue =
         new JoinServer(
                 vertx,
-                t -> PeerIdentity.node("n7"),
+                t -> new Joiner(PeerIdentity.node("n7"), "p", "u"),
                 new OnlineCa(Optional.of(pki.ca()), Duration.ofHours(1)),
                 pki.tls(PeerIdentity.service("policy")),
+                io.porin.tls.Revocations.NONE,
+                () -> true,
+                new JoinRecords(identityKv, Duration.ofMinutes(5)),
                 id -> {})
             .start("127.0.0.1", 0);
     try {

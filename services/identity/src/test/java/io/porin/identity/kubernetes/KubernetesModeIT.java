@@ -72,6 +72,17 @@ class KubernetesModeIT {
         });
 
     // an agent joins
+    String token = io.porin.kvstore.testing.TestTokens.jwt("agent", "porin", 600);
+    server
+        .getClient()
+        .nodes()
+        .resource(
+            new io.fabric8.kubernetes.api.model.NodeBuilder()
+                .withNewMetadata()
+                .withName("worker-3")
+                .endMetadata()
+                .build())
+        .create();
     String uid =
         server
             .getClient()
@@ -99,7 +110,7 @@ class KubernetesModeIT {
             req -> {
               TokenReview asked =
                   Serialization.unmarshal(req.getBody().readUtf8(), TokenReview.class);
-              boolean good = "projected-token".equals(asked.getSpec().getToken());
+              boolean good = token.equals(asked.getSpec().getToken());
               return new TokenReviewBuilder(asked)
                   .withNewStatus()
                   .withAuthenticated(good)
@@ -114,12 +125,12 @@ class KubernetesModeIT {
             })
         .always();
     Path dir = Files.createTempDirectory(Path.of("target"), "agent-");
-    Path token = dir.resolve("token");
-    Files.writeString(token, "projected-token");
+    Path tokenFile = dir.resolve("token");
+    Files.writeString(tokenFile, token);
     Path bundle = dir.resolve("bundle.pem");
     new JoinClient(
             "127.0.0.1:" + KubernetesModeResource.joinPort,
-            token,
+            tokenFile,
             KubernetesModeResource.pki.caFile(),
             Duration.ofSeconds(30),
             m -> {})
