@@ -49,7 +49,7 @@ public final class Lab {
 
   private static final String BRIDGE = "br0";
   private static final List<String> SERVICE_JVM =
-      List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+      List.of("-Xmx256m", "-XX:MaxNewSize=32m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
 
   private final LabDirectory dir;
   private final Installation installation;
@@ -600,6 +600,7 @@ public final class Lab {
             List.of(
                 installation.java().toString(),
                 "-Xmx384m",
+                "-XX:MaxNewSize=32m",
                 "-XX:+UseSerialGC",
                 "--enable-native-access=ALL-UNNAMED",
                 "-Dporin.agent.node-name=" + n.name,
