@@ -54,6 +54,7 @@ public final class EtcdAccess {
                     rw(Keys.Identities.PREFIX),
                     rw(Keys.Revocations.PREFIX),
                     rw(Keys.Joins.PREFIX),
+                    rw(Keys.Readmissions.PREFIX),
                     rw(Keys.Audit.ofService("identity")));
             case "ipam" -> List.of(rw(Keys.Ipam.PREFIX));
             case "clustermesh" -> List.of(rw(Keys.Mesh.PREFIX));

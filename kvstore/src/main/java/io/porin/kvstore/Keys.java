@@ -240,6 +240,20 @@ public final class Keys {
     }
   }
 
+  /**
+   * Readmissions: {@code ca/readmitted/<kind>/<name>} -> when an admin let a revoked identity join
+   * again (certificates issued before its revocation stay refused).
+   */
+  public static final class Readmissions {
+    public static final String PREFIX = ROOT + "ca/readmitted/";
+
+    private Readmissions() {}
+
+    public static String of(String kind, String name) {
+      return PREFIX + kind + "/" + name;
+    }
+  }
+
   public static final class Revocations {
     public static final String PREFIX = ROOT + "ca/revoked/";
 

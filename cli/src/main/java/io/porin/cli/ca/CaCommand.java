@@ -42,6 +42,7 @@ import picocli.CommandLine.Spec;
       CaCommand.Issue.class,
       CaCommand.Revoke.class,
       CaCommand.Revoked.class,
+      CaCommand.Readmit.class,
       CaCommand.Kubernetes.class
     })
 public class CaCommand {
@@ -81,6 +82,56 @@ public class CaCommand {
         spec.commandLine().getErr().println("porin: " + e.getMessage());
         return 1;
       }
+    }
+  }
+
+  @Command(
+      name = "readmit",
+      description = {
+        "Let a revoked node (or another identity) join again: in Kubernetes its pods' tokens",
+        "get it a first certificate again. Certificates issued before the revocation stay",
+        "refused."
+      })
+  static class Readmit implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--kind", description = "Or: svc, node, admin, reader (with --name)")
+    String kind;
+
+    @Option(names = "--name", description = "The identity's name (with --kind)")
+    String name;
+
+    @Override
+    public Integer call() {
+      PrintWriter err = spec.commandLine().getErr();
+      String node = GlobalOptions.of(spec).node().orElse(null);
+      String k = node != null ? "node" : kind;
+      String n = node != null ? node : name;
+      if (k == null || n == null || (node != null && (kind != null || name != null))) {
+        err.println("porin: give --node NODE, or --kind KIND --name NAME");
+        return CommandLineSetup.BAD_INPUT;
+      }
+      return ServiceCall.run(
+          spec,
+          ServiceCall.Service.IDENTITY,
+          CertificatesGrpc::newBlockingStub,
+          stub -> {
+            var r =
+                stub.readmit(
+                    io.porin.api.ca.v1.ReadmitRequest.newBuilder().setKind(k).setName(n).build());
+            Output.print(
+                spec.commandLine().getOut(),
+                GlobalOptions.of(spec).output(),
+                () -> Map.of("kind", k, "name", n, "readmittedAt", r.getReadmittedAt()),
+                () ->
+                    k
+                        + "/"
+                        + n
+                        + " may join again from "
+                        + r.getReadmittedAt()
+                        + " (certificates issued before its revocation stay refused)");
+            return 0;
+          });
     }
   }
 

@@ -109,6 +109,39 @@ public class CertificatesService implements Certificates {
 
   @Override
   @Blocking
+  public Uni<io.porin.api.ca.v1.ReadmitResponse> readmit(
+      io.porin.api.ca.v1.ReadmitRequest request) {
+    Caller caller = Caller.current();
+    return GrpcCalls.call(
+        () -> {
+          PeerIdentity.Kind kind =
+              PeerIdentity.Kind.ofLabel(request.getKind())
+                  .orElseThrow(
+                      () ->
+                          new IllegalArgumentException(
+                              "kind: \""
+                                  + request.getKind()
+                                  + "\" is not svc, node, admin or reader"));
+          PeerIdentity id;
+          try {
+            id = new PeerIdentity(kind, request.getName());
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("name: " + e.getMessage(), e);
+          }
+          if (revocations.revokedAt(id).isEmpty()) {
+            throw new IllegalArgumentException(id + " is not revoked");
+          }
+          Instant at = Instant.now();
+          kv.put(Keys.Readmissions.of(kind.label(), id.name()), at.toString(), 0);
+          audit.record(caller, "readmit", id.toString(), "ok", "");
+          return io.porin.api.ca.v1.ReadmitResponse.newBuilder()
+              .setReadmittedAt(at.toString())
+              .build();
+        });
+  }
+
+  @Override
+  @Blocking
   public Uni<ListRevokedResponse> listRevoked(ListRevokedRequest request) {
     return GrpcCalls.call(
         () -> {

@@ -52,6 +52,19 @@ public final class JoinRecords {
             + ": a pod joins once; delete the pod to join anew");
   }
 
+  /** When an admin let {@code id} join again after a revocation, if one did. */
+  public Optional<java.time.Instant> readmittedAt(PeerIdentity id) {
+    return kv.get(Keys.Readmissions.of(id.kind().label(), id.name()))
+        .flatMap(
+            e -> {
+              try {
+                return Optional.of(java.time.Instant.parse(e.value().strip()));
+              } catch (java.time.format.DateTimeParseException bad) {
+                return Optional.empty();
+              }
+            });
+  }
+
   static String fingerprint(PublicKey key) {
     try {
       return HexFormat.of()

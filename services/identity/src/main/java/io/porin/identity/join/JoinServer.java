@@ -197,9 +197,14 @@ public final class JoinServer implements AutoCloseable {
     Joiner joiner = verifier.verify(token);
     PeerIdentity id = joiner.identity();
     var revoked = revocations.revokedAt(id);
-    if (revoked.isPresent()) {
+    if (revoked.isPresent()
+        && records.readmittedAt(id).filter(at -> at.isAfter(revoked.get())).isEmpty()) {
       throw new JoinRefused(
-          403, id + " was revoked at " + revoked.get() + ": it joins again once re-admitted");
+          403,
+          id
+              + " was revoked at "
+              + revoked.get()
+              + ": it joins again once an admin re-admits it (porin ca readmit)");
     }
     records.claim(joiner.podUid(), joiner.podName(), id, key);
     admitted.accept(id);

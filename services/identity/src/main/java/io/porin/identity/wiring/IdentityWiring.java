@@ -148,6 +148,8 @@ public class IdentityWiring {
             AccessRules.ANYONE,
             "porin.ca.v1.Certificates/Revoke",
             AccessRules.ADMINS,
+            "porin.ca.v1.Certificates/Readmit",
+            AccessRules.ADMINS,
             "porin.ca.v1.Certificates/ListRevoked",
             AccessRules.ANYONE));
   }

@@ -229,6 +229,36 @@ class CertificatesIT {
       }
       assertThat(kv.get(Keys.Revocations.of("node", "n2")).orElseThrow().value())
           .contains("by=admin/test");
+      // readmission (joining again, in Kubernetes): admins only, of revoked identities only
+      assertThatThrownBy(
+              () ->
+                  CertificatesGrpc.newBlockingStub(n1)
+                      .readmit(
+                          io.porin.api.ca.v1.ReadmitRequest.newBuilder()
+                              .setKind("node")
+                              .setName("n2")
+                              .build()))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
+      assertThatThrownBy(
+              () ->
+                  CertificatesGrpc.newBlockingStub(admin)
+                      .readmit(
+                          io.porin.api.ca.v1.ReadmitRequest.newBuilder()
+                              .setKind("node")
+                              .setName("n1")
+                              .build()))
+          .hasMessageContaining("node/n1 is not revoked");
+      String at =
+          CertificatesGrpc.newBlockingStub(admin)
+              .readmit(
+                  io.porin.api.ca.v1.ReadmitRequest.newBuilder()
+                      .setKind("node")
+                      .setName("n2")
+                      .build())
+              .getReadmittedAt();
+      assertThat(kv.get(Keys.Readmissions.of("node", "n2")).orElseThrow().value()).isEqualTo(at);
     } finally {
       n2.shutdownNow();
     }

@@ -312,14 +312,36 @@ class JoinIT {
   }
 
   @Test
-  void aRevokedNodeDoesNotJoinAgainWithItsPodsToken() throws Exception {
-    revokedN9 = Optional.of(Instant.now());
+  void aRevokedNodeJoinsAgainOnlyOnceReadmittedAndLosesItsEtcdUser() throws Exception {
+    Instant revoked = Instant.now();
+    revokedN9 = Optional.of(revoked);
     try {
-      assertThatThrownBy(() -> joinWith("agent-n9")).hasMessageContaining("node/n9 was revoked at");
+      assertThatThrownBy(() -> joinWith("agent-n9"))
+          .hasMessageContaining("node/n9 was revoked at")
+          .hasMessageContaining("porin ca readmit");
+      // a revoked node's etcd user goes (etcd itself knows no deny list)
+      admissions.admit(PeerIdentity.node("n9"));
+      admissions.removeRevoked(java.util.Set.of(PeerIdentity.node("n9")));
+      try (KvStore n9 =
+          KvStore.connect(
+              List.of(etcd.endpoint()), Duration.ofSeconds(5), pki.tls(PeerIdentity.node("n9")))) {
+        assertThatThrownBy(() -> n9.put("/porin/v1/nodes/n9", "{}", 0))
+            .isInstanceOf(KvStoreException.class);
+      }
+      // a readmission from before the revocation changes nothing; one after it lets it join
+      identityKv.put(
+          io.porin.kvstore.Keys.Readmissions.of("node", "n9"),
+          revoked.minusSeconds(5).toString(),
+          0);
+      assertThatThrownBy(() -> joinWith("agent-n9")).hasMessageContaining("was revoked at");
+      identityKv.put(
+          io.porin.kvstore.Keys.Readmissions.of("node", "n9"), Instant.now().toString(), 0);
+      Path bundle = joinWith("agent-n9");
+      assertThat(ClusterTls.load(pki.caFile(), bundle, bundle).self())
+          .isEqualTo(PeerIdentity.node("n9"));
     } finally {
       revokedN9 = Optional.empty();
     }
-    assertThat(Files.exists(joinWith("agent-n9"))).isTrue();
   }
 
   @Test
