@@ -54,7 +54,7 @@ class RbacTest {
   static Manifests manifests;
 
   /** One API call as RBAC sees it. */
-  record Call(String group, String resource, String verb, String namespace) {
+  record Call(String group, String resource, String verb, String namespace, String name) {
     String permission() {
       return (group.isEmpty() ? "core" : group) + "/" + resource + ":" + verb;
     }
@@ -113,9 +113,7 @@ class RbacTest {
     }
     String resource = parts[i];
     boolean named = parts.length > i + 1;
-    if (resource.equals("namespaces") && named) {
-      named = true;
-    }
+    String name = named ? parts[i + 1] : "";
     String verb =
         switch (r.getMethod()) {
           case "GET" -> watch ? "watch" : named ? "get" : "list";
@@ -125,7 +123,7 @@ class RbacTest {
           case "DELETE" -> named ? "delete" : "deletecollection";
           default -> throw new AssertionError("unexpected method " + r.getMethod() + " " + full);
         };
-    return new Call(group, resource, verb, namespace);
+    return new Call(group, resource, verb, namespace, name);
   }
 
   /** The rules bound to {@code account}: cluster-wide ones, and ones of Porin's namespace. */
@@ -159,7 +157,8 @@ class RbacTest {
   static boolean allows(PolicyRule rule, Call c) {
     return rule.getApiGroups().contains(c.group())
         && rule.getResources().contains(c.resource())
-        && rule.getVerbs().contains(c.verb());
+        && rule.getVerbs().contains(c.verb())
+        && (rule.getResourceNames().isEmpty() || rule.getResourceNames().contains(c.name()));
   }
 
   /** Every call allowed by the account's rules; every (group, resource, verb) of them used. */
