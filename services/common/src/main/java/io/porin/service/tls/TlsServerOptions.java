@@ -23,6 +23,13 @@ import java.util.Set;
  */
 @ApplicationScoped
 public class TlsServerOptions implements HttpServerOptionsCustomizer {
+  /**
+   * Every certificate of the cluster but etcd's: etcd's is long-lived and sits on etcd's nodes, and
+   * etcd never calls a service, so it is no way in.
+   */
+  static final java.util.function.Predicate<io.porin.tls.PeerIdentity> NOT_ETCD =
+      id -> !id.equals(io.porin.kvstore.KvStore.ETCD_IDENTITY);
+
   private final ServiceTls tls;
 
   public TlsServerOptions(ServiceTls tls) {
@@ -42,11 +49,11 @@ public class TlsServerOptions implements HttpServerOptionsCustomizer {
                     .setTrustOptions(
                         TrustOptions.wrap(
                             tls.clientCas().isEmpty()
-                                ? c.clientTrust(ClusterTls.anyone(), "certificates of this cluster")
+                                ? c.clientTrust(NOT_ETCD, "certificates of this cluster but etcd's")
                                 : c.clientTrustAlso(
                                     tls.clientCas(),
-                                    ClusterTls.anyone(),
-                                    "certificates of this cluster or of its peers")))
+                                    NOT_ETCD,
+                                    "certificates of this cluster or of its peers, but etcd's")))
                     .setClientAuth(ClientAuth.REQUIRED)
                     .setSslEngineOptions(new FreshHandshakes()));
   }

@@ -58,6 +58,11 @@ public final class TlsRefusals {
             () ->
                 get(foreign.clientContext(ClusterTls.exactly(expected), expected.toString()), port))
         .isInstanceOf(IOException.class);
+    // etcd's certificate, of this cluster but long-lived and never a caller
+    ClusterTls etcd = TestPki.cluster().tls(io.porin.kvstore.KvStore.ETCD_IDENTITY);
+    assertThatThrownBy(
+            () -> get(etcd.clientContext(ClusterTls.exactly(expected), expected.toString()), port))
+        .isInstanceOf(IOException.class);
     // the cluster's admin is served, by the service it expects
     HttpResponse<String> ok =
         get(admin.clientContext(ClusterTls.exactly(expected), expected.toString()), port);
