@@ -127,8 +127,8 @@ public final class JoinServer implements AutoCloseable {
                 req.connection().close();
               }
             });
+    // (a request whose connection closes first leaves its timer to fire on a closed connection)
     req.response().endHandler(v -> vertx.cancelTimer(deadline));
-    req.connection().closeHandler(v -> vertx.cancelTimer(deadline));
     if (!req.path().equals(PATH)) {
       req.response().setStatusCode(404).end();
       return;

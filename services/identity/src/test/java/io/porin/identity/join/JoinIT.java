@@ -374,6 +374,18 @@ class JoinIT {
   }
 
   @Test
+  void closedConnectionsGiveTheirPlaceBack() throws Exception {
+    // more connections, one after the other, than the port holds at once: each is served
+    for (int i = 0; i < JoinServer.MAX_CONNECTIONS + 16; i++) {
+      try (HttpClient http = insecureClient()) {
+        assertThat(post(http, "https://127.0.0.1:" + join.port() + "/v1/join", "[]").statusCode())
+            .as("connection %d", i)
+            .isEqualTo(400);
+      }
+    }
+  }
+
+  @Test
   void aJoiningComponentTalksOnlyToTheIdentityServiceOfItsCa() throws Exception {
     // a server with another component's certificate of the same CA, as a rogue join port
     JoinServer rogue =
