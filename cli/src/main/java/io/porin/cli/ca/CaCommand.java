@@ -85,6 +85,27 @@ public class CaCommand {
     }
   }
 
+  /** Whose certificates: {@code --node NODE} (the global option), or {@code --kind --name}. */
+  static class Target {
+    @Option(names = "--kind", description = "Or: svc, node, admin, reader (with --name)")
+    String kind;
+
+    @Option(names = "--name", description = "The identity's name (with --kind)")
+    String name;
+
+    /** {kind, name}, or null after saying on stderr what is missing. */
+    String[] resolve(CommandSpec spec) {
+      String node = GlobalOptions.of(spec).node().orElse(null);
+      String k = node != null ? "node" : kind;
+      String n = node != null ? node : name;
+      if (k == null || n == null || (node != null && (kind != null || name != null))) {
+        spec.commandLine().getErr().println("porin: give --node NODE, or --kind KIND --name NAME");
+        return null;
+      }
+      return new String[] {k, n};
+    }
+  }
+
   @Command(
       name = "readmit",
       description = {
@@ -95,22 +116,16 @@ public class CaCommand {
   static class Readmit implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--kind", description = "Or: svc, node, admin, reader (with --name)")
-    String kind;
-
-    @Option(names = "--name", description = "The identity's name (with --kind)")
-    String name;
+    @picocli.CommandLine.Mixin Target target;
 
     @Override
     public Integer call() {
-      PrintWriter err = spec.commandLine().getErr();
-      String node = GlobalOptions.of(spec).node().orElse(null);
-      String k = node != null ? "node" : kind;
-      String n = node != null ? node : name;
-      if (k == null || n == null || (node != null && (kind != null || name != null))) {
-        err.println("porin: give --node NODE, or --kind KIND --name NAME");
+      String[] kn = target.resolve(spec);
+      if (kn == null) {
         return CommandLineSetup.BAD_INPUT;
       }
+      String k = kn[0];
+      String n = kn[1];
       return ServiceCall.run(
           spec,
           ServiceCall.Service.IDENTITY,
@@ -310,23 +325,16 @@ public class CaCommand {
   static class Revoke implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--kind", description = "Or: svc, node, admin, reader (with --name)")
-    String kind;
-
-    @Option(names = "--name", description = "The identity's name (with --kind)")
-    String name;
+    @picocli.CommandLine.Mixin Target target;
 
     @Override
     public Integer call() {
-      PrintWriter err = spec.commandLine().getErr();
-      // --node (the global option) names the node whose agent's certificates to revoke
-      String node = GlobalOptions.of(spec).node().orElse(null);
-      String k = node != null ? "node" : kind;
-      String n = node != null ? node : name;
-      if (k == null || n == null || (node != null && (kind != null || name != null))) {
-        err.println("porin: give --node NODE, or --kind KIND --name NAME");
+      String[] kn = target.resolve(spec);
+      if (kn == null) {
         return CommandLineSetup.BAD_INPUT;
       }
+      String k = kn[0];
+      String n = kn[1];
       Contexts.Named ctx = GlobalOptions.of(spec).context();
       return ServiceCall.run(
           spec,

@@ -76,26 +76,29 @@ public class CertificatesService implements Certificates {
         });
   }
 
+  /** The identity a request names; INVALID_ARGUMENT naming the field when it names none. */
+  static PeerIdentity identity(String kindLabel, String name) {
+    PeerIdentity.Kind kind =
+        PeerIdentity.Kind.ofLabel(kindLabel)
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        "kind: \"" + kindLabel + "\" is not svc, node, admin or reader"));
+    try {
+      return new PeerIdentity(kind, name);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("name: " + e.getMessage(), e);
+    }
+  }
+
   @Override
   @Blocking
   public Uni<RevokeResponse> revoke(RevokeRequest request) {
     Caller caller = Caller.current();
     return GrpcCalls.call(
         () -> {
-          PeerIdentity.Kind kind =
-              PeerIdentity.Kind.ofLabel(request.getKind())
-                  .orElseThrow(
-                      () ->
-                          new IllegalArgumentException(
-                              "kind: \""
-                                  + request.getKind()
-                                  + "\" is not svc, node, admin or reader"));
-          PeerIdentity id;
-          try {
-            id = new PeerIdentity(kind, request.getName());
-          } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("name: " + e.getMessage(), e);
-          }
+          PeerIdentity id = identity(request.getKind(), request.getName());
+          PeerIdentity.Kind kind = id.kind();
           Instant at = Instant.now();
           kv.put(
               Keys.Revocations.of(kind.label(), id.name()),
@@ -114,20 +117,8 @@ public class CertificatesService implements Certificates {
     Caller caller = Caller.current();
     return GrpcCalls.call(
         () -> {
-          PeerIdentity.Kind kind =
-              PeerIdentity.Kind.ofLabel(request.getKind())
-                  .orElseThrow(
-                      () ->
-                          new IllegalArgumentException(
-                              "kind: \""
-                                  + request.getKind()
-                                  + "\" is not svc, node, admin or reader"));
-          PeerIdentity id;
-          try {
-            id = new PeerIdentity(kind, request.getName());
-          } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("name: " + e.getMessage(), e);
-          }
+          PeerIdentity id = identity(request.getKind(), request.getName());
+          PeerIdentity.Kind kind = id.kind();
           if (revocations.revokedAt(id).isEmpty()) {
             throw new IllegalArgumentException(id + " is not revoked");
           }
