@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
-import io.fabric8.kubernetes.api.model.authentication.TokenReview;
-import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
@@ -16,7 +14,6 @@ import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.porin.agent.control.KubernetesPodLabels;
 import io.porin.agent.control.PodLabels;
@@ -267,26 +264,12 @@ class RbacTest {
             .create()
             .getMetadata()
             .getUid();
-    server
-        .expect()
-        .post()
-        .withPath("/apis/authentication.k8s.io/v1/tokenreviews")
-        .andReply(
-            201,
-            req ->
-                new TokenReviewBuilder(
-                        Serialization.unmarshal(req.getBody().readUtf8(), TokenReview.class))
-                    .withNewStatus()
-                    .withAuthenticated(true)
-                    .withAudiences("porin")
-                    .withNewUser()
-                    .withUsername("system:serviceaccount:porin-system:porin-agent")
-                    .addToExtra("authentication.kubernetes.io/pod-name", List.of("porin-agent-x"))
-                    .addToExtra("authentication.kubernetes.io/pod-uid", List.of(uid))
-                    .endUser()
-                    .endStatus()
-                    .build())
-        .always();
+    io.porin.identity.join.ScriptedTokenReviews.answer(
+        server.expect(),
+        t ->
+            java.util.Optional.of(
+                io.porin.identity.join.ScriptedTokenReviews.Who.account(
+                    Manifests.NAMESPACE, "porin-agent", "porin", "porin-agent-x", uid)));
     client
         .nodes()
         .resource(

@@ -93,17 +93,18 @@ public class CaCommand {
     @Option(names = "--name", description = "The identity's name (with --kind)")
     String name;
 
-    /** {kind, name}, or null after saying on stderr what is missing. */
-    String[] resolve(CommandSpec spec) {
+    /** The kind and name given (bad input: an IllegalArgumentException, reported as such). */
+    Named resolve(CommandSpec spec) {
       String node = GlobalOptions.of(spec).node().orElse(null);
       String k = node != null ? "node" : kind;
       String n = node != null ? node : name;
       if (k == null || n == null || (node != null && (kind != null || name != null))) {
-        spec.commandLine().getErr().println("porin: give --node NODE, or --kind KIND --name NAME");
-        return null;
+        throw new IllegalArgumentException("give --node NODE, or --kind KIND --name NAME");
       }
-      return new String[] {k, n};
+      return new Named(k, n);
     }
+
+    record Named(String kind, String name) {}
   }
 
   @Command(
@@ -120,12 +121,9 @@ public class CaCommand {
 
     @Override
     public Integer call() {
-      String[] kn = target.resolve(spec);
-      if (kn == null) {
-        return CommandLineSetup.BAD_INPUT;
-      }
-      String k = kn[0];
-      String n = kn[1];
+      Target.Named t = target.resolve(spec);
+      String k = t.kind();
+      String n = t.name();
       return ServiceCall.run(
           spec,
           ServiceCall.Service.IDENTITY,
@@ -329,12 +327,9 @@ public class CaCommand {
 
     @Override
     public Integer call() {
-      String[] kn = target.resolve(spec);
-      if (kn == null) {
-        return CommandLineSetup.BAD_INPUT;
-      }
-      String k = kn[0];
-      String n = kn[1];
+      Target.Named t = target.resolve(spec);
+      String k = t.kind();
+      String n = t.name();
       Contexts.Named ctx = GlobalOptions.of(spec).context();
       return ServiceCall.run(
           spec,

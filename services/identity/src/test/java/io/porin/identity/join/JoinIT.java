@@ -4,12 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.authentication.TokenReview;
-import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.porin.identity.ca.OnlineCa;
 import io.porin.kvstore.KvStore;
 import io.porin.kvstore.KvStoreException;
@@ -54,7 +51,7 @@ class JoinIT {
   /**
    * token subject -> (username, audiences, pod name, pod uid); absent ones are not authenticated.
    */
-  static final Map<String, List<String>> TOKENS = new ConcurrentHashMap<>();
+  static final Map<String, ScriptedTokenReviews.Who> TOKENS = new ConcurrentHashMap<>();
 
   static TestPki pki;
   static EtcdProcess etcd;
@@ -71,37 +68,8 @@ class JoinIT {
     pki = TestPki.named("join");
     etcd = EtcdProcess.startTls("join", pki);
     work = Files.createTempDirectory(Path.of("target"), "join-");
-    server
-        .expect()
-        .post()
-        .withPath("/apis/authentication.k8s.io/v1/tokenreviews")
-        .andReply(
-            201,
-            req -> {
-              TokenReview asked =
-                  Serialization.unmarshal(req.getBody().readUtf8(), TokenReview.class);
-              List<String> who = TOKENS.get(subject(asked.getSpec().getToken()));
-              var b = new TokenReviewBuilder(asked).withNewStatus();
-              if (who == null) {
-                return b.withAuthenticated(false)
-                    .withError("invalid bearer token")
-                    .endStatus()
-                    .build();
-              }
-              var status =
-                  b.withAuthenticated(true)
-                      .withAudiences(who.get(1))
-                      .withNewUser()
-                      .withUsername(who.get(0));
-              if (who.get(2) != null) {
-                status =
-                    status
-                        .addToExtra(KubernetesJoinVerifier.POD_NAME, List.of(who.get(2)))
-                        .addToExtra(KubernetesJoinVerifier.POD_UID, List.of(who.get(3)));
-              }
-              return status.endUser().endStatus().build();
-            })
-        .always();
+    ScriptedTokenReviews.answer(
+        server.expect(), token -> Optional.ofNullable(TOKENS.get(subject(token))));
     node("n7", false);
     node("n9", false);
     node("cp1", true);
@@ -127,8 +95,7 @@ class JoinIT {
     token("ghost-node", "porin-agent", "porin", "porin-agent-ghost", uid7);
     TOKENS.put(
         "other-ns",
-        java.util.Arrays.asList(
-            "system:serviceaccount:kube-system:porin-agent", "porin", "x", "y"));
+        ScriptedTokenReviews.Who.account("kube-system", "porin-agent", "porin", "x", "y"));
 
     vertx = Vertx.vertx();
     admissions =
@@ -208,9 +175,7 @@ class JoinIT {
   }
 
   static void token(String token, String account, String audience, String pod, String uid) {
-    TOKENS.put(
-        token,
-        java.util.Arrays.asList("system:serviceaccount:" + NS + ":" + account, audience, pod, uid));
+    TOKENS.put(token, ScriptedTokenReviews.Who.account(NS, account, audience, pod, uid));
   }
 
   /** Joins with {@code token}; returns the bundle written. */

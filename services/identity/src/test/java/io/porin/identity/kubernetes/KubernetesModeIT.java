@@ -3,10 +3,7 @@ package io.porin.identity.kubernetes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.authentication.TokenReview;
-import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.porin.kvstore.KvStore;
 import io.porin.kvstore.KvStoreException;
 import io.porin.service.tls.JoinClient;
@@ -101,29 +98,15 @@ class KubernetesModeIT {
             .create()
             .getMetadata()
             .getUid();
-    server
-        .expect()
-        .post()
-        .withPath("/apis/authentication.k8s.io/v1/tokenreviews")
-        .andReply(
-            201,
-            req -> {
-              TokenReview asked =
-                  Serialization.unmarshal(req.getBody().readUtf8(), TokenReview.class);
-              boolean good = token.equals(asked.getSpec().getToken());
-              return new TokenReviewBuilder(asked)
-                  .withNewStatus()
-                  .withAuthenticated(good)
-                  .withAudiences(asked.getSpec().getAudiences())
-                  .withNewUser()
-                  .withUsername("system:serviceaccount:porin-system:porin-agent")
-                  .addToExtra("authentication.kubernetes.io/pod-name", List.of("porin-agent-q7x"))
-                  .addToExtra("authentication.kubernetes.io/pod-uid", List.of(uid))
-                  .endUser()
-                  .endStatus()
-                  .build();
-            })
-        .always();
+    // the API server vouches for this token only: the agent's pod's
+    io.porin.identity.join.ScriptedTokenReviews.answer(
+        server.expect(),
+        t ->
+            t.equals(token)
+                ? java.util.Optional.of(
+                    io.porin.identity.join.ScriptedTokenReviews.Who.account(
+                        "porin-system", "porin-agent", "porin", "porin-agent-q7x", uid))
+                : java.util.Optional.empty());
     Path dir = Files.createTempDirectory(Path.of("target"), "agent-");
     Path tokenFile = dir.resolve("token");
     Files.writeString(tokenFile, token);
