@@ -35,8 +35,7 @@ class PolicySchemaTest {
   }
 
   @SuppressWarnings("unchecked")
-  static Map<String, Object> schema(String kind) {
-    Manifests m = Manifests.render("dev");
+  static Map<String, Object> schema(Manifests m, String kind) {
     for (Map<String, Object> t : m.trees) {
       if (!"CustomResourceDefinition".equals(t.get("kind"))) {
         continue;
@@ -51,10 +50,13 @@ class PolicySchemaTest {
     throw new AssertionError("no CRD for " + kind);
   }
 
-  static final Map<String, Map<String, Object>> SCHEMAS =
-      Map.of(
-          "CiliumNetworkPolicy", schema("CiliumNetworkPolicy"),
-          "CiliumClusterwideNetworkPolicy", schema("CiliumClusterwideNetworkPolicy"));
+  static final Map<String, Map<String, Object>> SCHEMAS = schemas(Manifests.render("dev"));
+
+  static Map<String, Map<String, Object>> schemas(Manifests m) {
+    return Map.of(
+        "CiliumNetworkPolicy", schema(m, "CiliumNetworkPolicy"),
+        "CiliumClusterwideNetworkPolicy", schema(m, "CiliumClusterwideNetworkPolicy"));
+  }
 
   @SuppressWarnings("unchecked")
   static List<Doc> documents(String source, String yaml) {

@@ -31,6 +31,7 @@ public final class EtcdAdmissions implements AutoCloseable {
   private final KvStore root;
   private final Path dir;
   private final Set<PeerIdentity> admitted = ConcurrentHashMap.newKeySet();
+  private final Set<PeerIdentity> removed = ConcurrentHashMap.newKeySet();
   private final Thread renewals;
 
   private EtcdAdmissions(KvStore root, Path dir, CertificateAuthority ca, Path bundle) {
@@ -97,11 +98,13 @@ public final class EtcdAdmissions implements AutoCloseable {
    */
   void removeRevoked(java.util.Set<PeerIdentity> revoked) {
     for (PeerIdentity id : revoked) {
-      if (id.equals(ADMIN) || id.equals(PeerIdentity.service("identity"))) {
+      // each once: the deny list only grows, and this runs at each change of it
+      if (id.equals(ADMIN) || id.equals(PeerIdentity.service("identity")) || removed.contains(id)) {
         continue;
       }
       try {
         EtcdAccess.remove(root, id);
+        removed.add(id);
         admitted.remove(id);
       } catch (RuntimeException e) {
         LOG.warnf("could not remove the etcd user of revoked %s: %s", id, e.getMessage());
@@ -116,6 +119,7 @@ public final class EtcdAdmissions implements AutoCloseable {
     }
     EtcdAccess.admit(root, id);
     admitted.add(id);
+    removed.remove(id); // re-admitted after a revocation: its user exists again
   }
 
   @Override
