@@ -99,6 +99,20 @@ public final class Lab {
     return this;
   }
 
+  private String runtime = Containers.PROCESSES;
+
+  /**
+   * Makes the next lab brought up run etcd, the services and the agents as {@code processes} (the
+   * build's jars; the default) or in {@code podman} containers of Porin's images.
+   */
+  public Lab withRuntime(String runtime) {
+    if (!Containers.PROCESSES.equals(runtime) && !Containers.PODMAN.equals(runtime)) {
+      throw new LabException("--runtime: \"" + runtime + "\" is not processes or podman");
+    }
+    this.runtime = runtime;
+    return this;
+  }
+
   /**
    * Brings a lab up with encryption between its nodes: {@code none} or {@code wireguard} (strict:
    * pod traffic between nodes that cannot be encrypted is dropped).
@@ -136,6 +150,11 @@ public final class Lab {
       throw new LabException("--encryption-strict needs --encryption wireguard");
     }
     installation.check();
+    String imageVersion = null;
+    if (Containers.PODMAN.equals(runtime)) {
+      imageVersion = Containers.version();
+      Containers.check(imageVersion);
+    }
     try (FileLock lock = dir.lock(spec.name())) {
       var existing = dir.load(spec.name());
       if (existing.isPresent() && "up".equals(existing.get().status) && running(existing.get())) {
@@ -161,6 +180,8 @@ public final class Lab {
       s.insecure = insecure;
       s.certValidity = certValidity.toString();
       s.agentCapabilities = agentCapabilities;
+      s.runtime = runtime;
+      s.imageVersion = imageVersion;
       s.status = "starting";
       dir.save(s);
       try {
@@ -216,7 +237,6 @@ public final class Lab {
             + " (data in "
             + home
             + "/etcd)");
-    List<String> etcdArgv = new ArrayList<>(etcdArgv(s));
     List<PeerIdentity> services =
         List.of("identity", "ipam", "policy", "relay", "dns").stream()
             .map(PeerIdentity::service)
@@ -233,7 +253,7 @@ public final class Lab {
         pki.issue(svc, cpAddresses);
       }
     }
-    start(s, "etcd", cp.netns, etcdArgv, home.resolve("etcd").toString());
+    startEtcd(s);
     awaitHttp(s, "etcd", cp.netns, "http://127.0.0.1:" + ETCD_METRICS_PORT + "/health", 30);
     if (!s.insecure) {
       for (List<String> cmd : LabPki.etcdAccess(spec.name(), services)) {
@@ -424,7 +444,7 @@ public final class Lab {
       LabState.Proc p = s.processes.get("agent/" + node);
       if (p != null && p.alive()) {
         if (kill) {
-          ProcessHandle.of(p.pid).ifPresent(ProcessHandle::destroyForcibly);
+          crash(s, "agent/" + node, p);
         }
         Host.stop(List.of(p.pid), 15);
         progress.accept("agent on " + node + " stopped" + (kill ? " (SIGKILL)" : ""));
@@ -564,13 +584,13 @@ public final class Lab {
       LabState.Proc p = s.processes.get(component);
       if (p != null && p.alive()) {
         if (kill) {
-          ProcessHandle.of(p.pid).ifPresent(ProcessHandle::destroyForcibly);
+          crash(s, component, p);
         }
         Host.stop(List.of(p.pid), 15);
         progress.accept(component + " stopped" + (kill ? " (SIGKILL)" : ""));
       }
       if (component.equals("etcd")) {
-        start(s, "etcd", s.controlPlane.netns, etcdArgv(s), dir.of(lab).resolve("etcd").toString());
+        startEtcd(s);
         awaitHttp(
             s,
             "etcd",
@@ -595,10 +615,10 @@ public final class Lab {
 
   /** Starts one node's agent (also used to restart it). */
   public void startAgent(LabState s, LabState.Member n, Path nodeDir, LabState.Member cp) {
-    List<String> argv =
+    Path cgroup = Cgroups.node(s.name, n.name);
+    List<String> options =
         new ArrayList<>(
             List.of(
-                installation.java().toString(),
                 "-Xmx384m",
                 "-XX:MaxNewSize=32m",
                 "-XX:+UseSerialGC",
@@ -611,7 +631,8 @@ public final class Lab {
                 "-Dporin.agent.pin-dir=" + n.pinDir,
                 "-Dporin.agent.cni-socket=" + n.cniSocket,
                 "-Dporin.agent.cni-conf-dir=" + nodeDir.resolve("net.d"),
-                "-Dporin.agent.socket-lb-cgroup=" + Cgroups.node(s.name, n.name),
+                "-Dporin.agent.socket-lb-cgroup="
+                    + (s.inContainers() ? Containers.agentCgroup(cgroup) : cgroup),
                 "-Dporin.agent.encryption=" + s.encryption,
                 "-Dporin.agent.encryption-strict=" + s.encryptionStrict,
                 "-Dporin.agent.identity=" + cp.address4 + ":" + IDENTITY_PORT,
@@ -619,7 +640,29 @@ public final class Lab {
                 "-Dporin.agent.policy=" + cp.address4 + ":" + POLICY_PORT,
                 "-Dporin.etcd.endpoints=" + etcdUrl(s),
                 "-Dquarkus.http.host=0.0.0.0"));
-    argv.addAll(tlsSettings(s, PeerIdentity.node(n.name)));
+    options.addAll(tlsSettings(s, PeerIdentity.node(n.name)));
+    String marker = "-Dporin.agent.state-dir=" + nodeDir.resolve("state");
+    if (s.inContainers()) {
+      options.add("-Dporin.agent.proc-sys=/host/proc/sys");
+      List<String> caps =
+          s.agentCapabilities != null ? s.agentCapabilities : Containers.AGENT_CAPABILITIES;
+      launch(
+          s,
+          "agent/" + n.name,
+          Containers.run(
+              s,
+              dir.of(s.name),
+              "agent/" + n.name,
+              n.netns,
+              "node-agent",
+              options,
+              List.of(),
+              caps),
+          marker);
+      return;
+    }
+    List<String> argv = new ArrayList<>(List.of(installation.java().toString()));
+    argv.addAll(options);
     argv.addAll(List.of("-jar", installation.agentJar().toString()));
     if (s.agentCapabilities != null) {
       // as a container runtime would: root, with these capabilities and no others
@@ -638,13 +681,12 @@ public final class Lab {
       bounded.addAll(argv);
       argv = bounded;
     }
-    start(
-        s, "agent/" + n.name, n.netns, argv, "-Dporin.agent.state-dir=" + nodeDir.resolve("state"));
+    start(s, "agent/" + n.name, n.netns, argv, marker);
   }
 
   void startService(
       LabState s, String service, String netns, List<String> common, List<String> own) {
-    List<String> argv = new ArrayList<>(List.of(installation.java().toString()));
+    List<String> argv = new ArrayList<>();
     argv.addAll(SERVICE_JVM);
     argv.addAll(common);
     argv.addAll(own);
@@ -654,19 +696,68 @@ public final class Lab {
     tlsSettings(s, PeerIdentity.service(service)).stream()
         .filter(t -> !ownKeys.contains(t.substring(0, Math.max(0, t.indexOf('=')))))
         .forEach(argv::add);
+    String marker = "-Dporin-lab.dir=" + dir.of(s.name);
+    if (s.inContainers()) {
+      launch(
+          s,
+          service,
+          Containers.run(s, dir.of(s.name), service, netns, service, argv, List.of(), null),
+          marker);
+      return;
+    }
+    argv.addFirst(installation.java().toString());
     argv.addAll(List.of("-jar", installation.serviceJar(service).toString()));
-    start(s, service, netns, argv, "-Dporin-lab.dir=" + dir.of(s.name));
+    start(s, service, netns, argv, marker);
+  }
+
+  /** Starts etcd in the control plane's namespace (also used to restart it). */
+  private void startEtcd(LabState s) {
+    List<String> argv = etcdArgv(s);
+    String marker = dir.of(s.name).resolve("etcd").toString();
+    if (s.inContainers()) {
+      launch(
+          s,
+          "etcd",
+          Containers.run(
+              s,
+              dir.of(s.name),
+              "etcd",
+              s.controlPlane.netns,
+              "etcd",
+              null,
+              argv.subList(1, argv.size()),
+              null),
+          marker);
+    } else {
+      start(s, "etcd", s.controlPlane.netns, argv, marker);
+    }
+  }
+
+  /** Kills a component as a crash would (its container, in a podman lab). */
+  private static void crash(LabState s, String role, LabState.Proc p) {
+    if (s.inContainers()) {
+      Containers.kill(s.name, role);
+    }
+    ProcessHandle.of(p.pid).ifPresent(ProcessHandle::destroyForcibly);
   }
 
   /** Starts a process in a namespace and records it (the state is saved at once). */
   private void start(LabState s, String role, String netns, List<String> argv, String marker) {
+    launch(s, role, Host.inNetns(netns, argv), marker);
+  }
+
+  /**
+   * Starts a command (a process entered into its namespace, or podman's attached run of a
+   * container) and records it with its log (the state is saved at once).
+   */
+  private void launch(LabState s, String role, List<String> command, String marker) {
     Path log = dir.of(s.name).resolve("logs/" + role.replace('/', '-') + ".log");
     try {
       Files.createDirectories(log.getParent());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    long pid = Host.spawn(Host.inNetns(netns, argv), log, Map.of());
+    long pid = Host.spawn(command, log, Map.of());
     s.processes.put(role, new LabState.Proc(pid, marker, log.toString()));
     dir.save(s);
   }
@@ -826,6 +917,12 @@ public final class Lab {
         List<Long> killed = Host.stop(new ArrayList<>(pids), 15);
         if (!killed.isEmpty()) {
           progress.accept("  needed SIGKILL: " + killed);
+        }
+      }
+      if (s.inContainers()) {
+        int removed = Containers.removeAll(name);
+        if (removed > 0) {
+          progress.accept("removed " + removed + " containers");
         }
       }
       Path cgroup = Cgroups.lab(name);

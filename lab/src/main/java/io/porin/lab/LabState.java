@@ -57,6 +57,20 @@ public final class LabState {
    */
   public java.util.List<String> agentCapabilities;
 
+  /**
+   * How the lab runs etcd, the services and the agents: {@code processes} (the build's jars, the
+   * default; null in labs made before there was a choice) or {@code podman} (Porin's images, see
+   * {@link Containers}).
+   */
+  public String runtime;
+
+  /** The version of the images a podman lab runs. */
+  public String imageVersion;
+
+  public boolean inContainers() {
+    return Containers.PODMAN.equals(runtime);
+  }
+
   /** starting, up, or failed (with {@link #detail}). */
   public String status;
 

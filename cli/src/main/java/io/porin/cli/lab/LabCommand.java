@@ -152,6 +152,13 @@ public class LabCommand {
                 + " them (e.g. those of k8s/base/agent.yaml); default: all of root's")
     List<String> agentCapabilities;
 
+    @Option(
+        names = "--runtime",
+        description =
+            "How etcd, the services and the agents run: processes (the build's jars) or podman"
+                + " (Porin's images, made by bin/build-images) (default: processes)")
+    String runtime = "processes";
+
     @Override
     public Integer call() throws IOException {
       java.time.Duration validity = io.porin.cli.Durations.parse("--cert-validity", certValidity);
@@ -170,6 +177,7 @@ public class LabCommand {
       if (agentCapabilities != null) {
         lab.withAgentCapabilities(agentCapabilities);
       }
+      lab.withRuntime(runtime);
       LabState s = lab.up(labSpec, encryption, encryptionStrict, insecure, validity);
       Contexts.load(Contexts.defaultPath()).with(s.name, context(s), true);
       int dns = clusterDns(spec, s);

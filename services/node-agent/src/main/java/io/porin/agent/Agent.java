@@ -304,7 +304,8 @@ public class Agent {
                 port,
                 a.encryptionStrict(),
                 datapath.encryption(),
-                this::republishNode));
+                this::republishNode,
+                procSys()));
       }
       default ->
           throw new IllegalArgumentException(
@@ -316,13 +317,17 @@ public class Agent {
     publisher.put(Keys.Nodes.node(node), nodeJson(nodeAddresses).toString());
   }
 
+  private io.porin.agent.net.ProcSys procSys() {
+    return new io.porin.agent.net.ProcSys(Path.of(config.agent().procSys()));
+  }
+
   /** This node's CIDRs (from IPAM), its node namespace prepared, its node record published. */
   private NodeAddresses joinNode(Path state) throws Exception {
     cidrs = nodeCidrs(state);
     Cidr v4 = Cidr.parse(cidrs.getIpv4Cidrs(0));
     Cidr v6 = cidrs.getIpv6CidrsCount() > 0 ? Cidr.parse(cidrs.getIpv6Cidrs(0)) : null;
     NodeAddresses n = NodeAddresses.of(node, v4, v6);
-    PodNetwork.prepareNode(n.gateway4(), n.gateway6());
+    PodNetwork.prepareNode(procSys(), n.gateway4(), n.gateway6());
     publisher = closing(new Publisher(kv));
     publisher.start();
     nodeAddresses = n;

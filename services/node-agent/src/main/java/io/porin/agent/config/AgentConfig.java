@@ -44,6 +44,14 @@ public interface AgentConfig {
     @WithDefault("standalone")
     String source();
 
+    /**
+     * Where this namespace's {@code net.*} kernel settings are written: {@code /proc/sys}, or in a
+     * container (whose /proc/sys is read-only) the host's /proc/sys/net mounted at {@code
+     * <this>/net}, e.g. {@code /host/proc/sys}.
+     */
+    @WithDefault("/proc/sys")
+    String procSys();
+
     /** The CNI plugin's socket. */
     @WithDefault("/var/run/porin/cni.sock")
     String cniSocket();

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.porin.agent.datapath.Encryption;
 import io.porin.agent.net.Command;
+import io.porin.agent.net.ProcSys;
 import io.porin.core.ipam.Cidr;
 import io.porin.kvstore.Entry;
 import io.porin.kvstore.Keys;
@@ -14,7 +15,6 @@ import io.porin.kvstore.Snapshot;
 import io.porin.kvstore.WatchEvent;
 import io.porin.kvstore.WatchListener;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -44,6 +44,7 @@ public final class WireGuardAgent implements AutoCloseable {
   private final boolean strict;
   private final Encryption datapath;
   private final Runnable republish;
+  private final ProcSys sys;
   private volatile WireGuardKeys keys;
   private WireGuardDevice device;
   private PeerSync peers;
@@ -53,9 +54,16 @@ public final class WireGuardAgent implements AutoCloseable {
    * @param republish writes this node's record again (after a rotation: the new public key)
    */
   public WireGuardAgent(
-      String node, Path stateDir, int port, boolean strict, Encryption datapath, Runnable republish)
+      String node,
+      Path stateDir,
+      int port,
+      boolean strict,
+      Encryption datapath,
+      Runnable republish,
+      ProcSys sys)
       throws IOException {
     this.node = node;
+    this.sys = sys;
     this.keyFile = stateDir.resolve("wireguard/private.key");
     this.port = port;
     this.strict = strict;
@@ -133,7 +141,7 @@ public final class WireGuardAgent implements AutoCloseable {
     // decrypted packet; their sources are checked by WireGuard itself (the peer's allowed IPs)
     sysctl("net/ipv4/conf/" + DEVICE + "/rp_filter", "0");
     try {
-      String all = Files.readString(Path.of("/proc/sys/net/ipv4/conf/all/rp_filter")).strip();
+      String all = sys.read("net/ipv4/conf/all/rp_filter");
       if (!all.equals("0")) {
         LOG.warnf(
             "net.ipv4.conf.all.rp_filter=%s: the kernel drops what %s decrypts (IPv4) unless it"
@@ -191,11 +199,11 @@ public final class WireGuardAgent implements AutoCloseable {
   /** The routing rules' preference: after the local table (0), before main (32766). */
   static final int RULE_PREF = 1710;
 
-  private static void sysctl(String key, String value) {
+  private void sysctl(String key, String value) {
     try {
-      Files.writeString(Path.of("/proc/sys/" + key), value);
+      sys.write(key, value);
     } catch (IOException e) {
-      LOG.warnf("%s=%s: %s", key.replace('/', '.'), value, e.getMessage());
+      LOG.warn(e.getMessage());
     }
   }
 

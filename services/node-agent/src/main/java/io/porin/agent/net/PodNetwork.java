@@ -29,10 +29,10 @@ public final class PodNetwork {
   public record Addresses(String ipv4, String gateway4, String ipv6, String gateway6) {}
 
   /** Enables forwarding in the agent's namespace and gives its loopback the gateway addresses. */
-  public static void prepareNode(String gateway4, String gateway6) throws Exception {
-    Files.writeString(Path.of("/proc/sys/net/ipv4/ip_forward"), "1");
-    if (gateway6 != null && Files.exists(Path.of("/proc/sys/net/ipv6/conf/all/forwarding"))) {
-      Files.writeString(Path.of("/proc/sys/net/ipv6/conf/all/forwarding"), "1");
+  public static void prepareNode(ProcSys sys, String gateway4, String gateway6) throws Exception {
+    sys.write("net/ipv4/ip_forward", "1");
+    if (gateway6 != null && sys.exists("net/ipv6/conf/all/forwarding")) {
+      sys.write("net/ipv6/conf/all/forwarding", "1");
     }
     Command.ip("link", "set", "lo", "up");
     Command.tryIp("addr", "add", gateway4 + "/32", "dev", "lo");
