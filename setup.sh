@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# buildah, podman, runc and debootstrap: bin/build-images and porin lab up --runtime podman
 PACKAGES=(clang llvm libbpf-dev bpftool iproute2 etcd-server etcd-client wireguard-go
-  wireguard-tools iperf3 tcpdump curl netcat-openbsd libc6-dev iptables kubectl)
+  wireguard-tools iperf3 tcpdump curl netcat-openbsd libc6-dev iptables kubectl
+  buildah podman runc debootstrap)
 
 build=1
 for arg in "$@"; do

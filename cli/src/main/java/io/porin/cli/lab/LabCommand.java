@@ -260,7 +260,9 @@ public class LabCommand {
     public Integer call() {
       LabDirectory dir = LabDirectory.fromEnvironment();
       List<Map<String, Object>> json = new ArrayList<>();
-      Table t = new Table("NAME", "STATUS", "NODES", "PODS", "CLUSTER-ID", "POD-CIDR", "STATE");
+      Table t =
+          new Table(
+              "NAME", "STATUS", "RUNTIME", "NODES", "PODS", "CLUSTER-ID", "POD-CIDR", "STATE");
       for (String n : dir.names()) {
         LabState s = dir.load(n).orElseThrow();
         String status =
@@ -269,6 +271,9 @@ public class LabCommand {
         m.put("name", s.name);
         m.put("status", status);
         m.put("detail", s.detail);
+        String runtime = s.inContainers() ? s.runtime + " " + s.imageVersion : "processes";
+        m.put("runtime", s.inContainers() ? s.runtime : "processes");
+        m.put("imageVersion", s.imageVersion);
         m.put("nodes", s.nodes.stream().map(x -> x.name).toList());
         m.put("pods", s.pods.size());
         m.put("clusterId", s.clusterId);
@@ -279,6 +284,7 @@ public class LabCommand {
         t.row(
             s.name,
             status,
+            runtime,
             Integer.toString(s.nodes.size()),
             Integer.toString(s.pods.size()),
             Integer.toString(s.clusterId),

@@ -20,7 +20,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * Flows in a 2-node lab, read with {@code porin observe} through the relay: allowed and dropped
  * connections with the right verdict, drop reason and attribution (an allow rule, an explicit deny,
  * default deny and the policy that turned it on, a per-policy audit); a follow stream that delivers
- * a new flow; and a ring that overflows and says so.
+ * a new flow; and a ring that overflows and says so. The lab runs on Porin's container images
+ * ({@code --runtime podman}) where podman is installed, as ./setup.sh installs it: then the demo
+ * and {@code porin connectivity test} run on it too.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @org.junit.jupiter.api.Tag("privileged")
@@ -89,7 +91,7 @@ class FlowsE2EIT {
 
   @BeforeAll
   static void up() throws Exception {
-    lab.up(LAB, 2, 7);
+    lab.up(LAB, 2, 7, Images.labOptions().toArray(String[]::new));
     lab.apply(SCENARIO);
     lab.awaitPolicies(
         List.of("flows"),
@@ -414,5 +416,78 @@ class FlowsE2EIT {
       Thread.sleep(500);
     }
     return false;
+  }
+
+  @Test
+  @Order(7)
+  void theLabRunsOnPorinsImages() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Images.available(), "podman is not installed");
+    assertThat(Images.containers(LAB))
+        .containsExactly(
+            "porin-" + LAB + "-agent-" + LAB + "-node1",
+            "porin-" + LAB + "-agent-" + LAB + "-node2",
+            "porin-" + LAB + "-etcd",
+            "porin-" + LAB + "-identity",
+            "porin-" + LAB + "-ipam",
+            "porin-" + LAB + "-policy",
+            "porin-" + LAB + "-relay");
+    JsonNode state = LabHarness.JSON.readTree(lab.ok("lab", "list", "-o", "json"));
+    assertThat(state.toString()).contains("\"runtime\":\"podman\"");
+  }
+
+  /**
+   * The README's demo ({@code bin/demo}, as a user runs it) on this lab, which it reuses: the
+   * three-tier app and its policies from examples/, real traffic between the pods by service name,
+   * and the flows naming the policies that decided. (Its {@code lab up} is every other lab's.)
+   */
+  @Test
+  @Order(8)
+  void theReadmeDemoRunsOnThisLab() throws Exception {
+    Map<String, String> env = new java.util.HashMap<>(lab.env());
+    env.put("PORIN_DEMO_LAB", LAB);
+    Repo.Result up = Repo.run(env, Repo.Duration.ofSeconds(300), "bin/demo");
+    assertThat(up.exitCode()).as(up.stdout() + up.stderr()).isZero();
+    assertThat(up.stdout())
+        .contains("lab " + LAB + " is already up")
+        .containsPattern("Nodes:\\s+OK\\s+2/2 agents ready")
+        .contains("CiliumNetworkPolicy demo/default-deny created")
+        .containsPattern("revision \\d+ is enforced on all 2 nodes")
+        .containsPattern("demo\\s+api\\s+" + LAB + "-node\\d\\s+10\\.200\\.")
+        // by service name: cluster IPs, and the socket translation named in the flows
+        .containsPattern("demo\\s+api\\s+ClusterIP\\s+10\\.96\\.\\d+\\.\\d+,fd00:96::")
+        .contains("frontend -- curl -s -m 3 http://api:3000/")
+        .containsPattern(
+            "demo/frontend \\(ID:\\d+\\) -> demo/api:3000 \\[service demo/api\\] \\(ID:\\d+\\)"
+                + " post-xlate-fwd TRANSLATED")
+        .containsPattern("(?s)frontend -- curl .*?:3000/\ndemo/api   <- answered: ALLOWED")
+        .containsPattern("(?s)api -- curl .*?:5432/\ndemo/database   <- answered: ALLOWED")
+        .containsPattern(
+            "(?s)frontend -- curl .*?:5432/\n\\(no answer in 3 s: BLOCKED by the eBPF datapath\\)")
+        .contains(
+            "denied by default deny (no rule allows it), enabled by demo/api-to-database,"
+                + " demo/default-deny")
+        // the flow of the blocked attempt, naming the policies that decided
+        .containsPattern(
+            "demo/frontend:\\d+ \\(ID:\\d+\\) -> demo/database:5432 \\(ID:\\d+\\)"
+                + " policy-verdict:none EGRESS DENIED \\(TCP Flags: SYN\\) by demo/allow-dns,"
+                + " demo/default-deny, demo/frontend-egress")
+        .containsPattern(
+            "demo/frontend:\\d+ \\(ID:\\d+\\) -> demo/api:3000 \\(ID:\\d+\\)"
+                + " policy-verdict:L3-L4 INGRESS ALLOWED \\(TCP Flags: SYN\\) by demo/frontend-to-api");
+    // the pods as the lab's context shows them: each on a node, with an identity and a netns
+    JsonNode demoPods = LabHarness.JSON.readTree(lab.ok("get", "pods", "-n", "demo", "-o", "json"));
+    assertThat(demoPods.path("pods")).hasSize(3);
+    for (JsonNode p : demoPods.path("pods")) {
+      assertThat(p.path("identity").asLong()).isGreaterThan(255);
+      assertThat(p.path("netns").asText()).startsWith("/var/run/netns/" + LAB + "-demo-");
+      assertThat(p.path("status").asText()).isEqualTo("ready");
+    }
+  }
+
+  @Test
+  @Order(9)
+  void theConnectivityTestPassesOnThisLab() throws Exception {
+    String out = lab.ok("connectivity", "test");
+    assertThat(out).containsPattern("All checks passed: \\d+ passed, 0 failed");
   }
 }
