@@ -20,16 +20,15 @@ import java.lang.invoke.VarHandle;
  * #ERRNO_STATE} (those handles take the capture segment as their first argument).
  */
 final class Libbpf {
-  static final Linker LINKER = Linker.nativeLinker();
+  static final Linker LINKER = Foreign.LINKER;
   private static final SymbolLookup BPF = SymbolLookup.libraryLookup("libbpf.so.1", Arena.global());
   private static final SymbolLookup LIBC = LINKER.defaultLookup();
-  private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
   static final StructLayout ERRNO_STATE = Linker.Option.captureStateLayout();
   private static final VarHandle ERRNO_VALUE =
       ERRNO_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
   static final MethodHandle OBJECT_OPEN_FILE =
-      bpf("bpf_object__open_file", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS), ERRNO);
+      bpf("bpf_object__open_file", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS), true);
   static final MethodHandle OBJECT_LOAD =
       bpf("bpf_object__load", FunctionDescriptor.of(JAVA_INT, ADDRESS));
   static final MethodHandle OBJECT_CLOSE =
@@ -97,14 +96,17 @@ final class Libbpf {
 
   private Libbpf() {}
 
-  private static MethodHandle bpf(String name, FunctionDescriptor fd, Linker.Option... options) {
-    return LINKER.downcallHandle(
-        BPF.find(name).orElseThrow(() -> new BpfException("libbpf has no " + name)), fd, options);
+  private static MethodHandle bpf(String name, FunctionDescriptor fd) {
+    return Foreign.downcall(BPF, name, fd, false);
+  }
+
+  /** A pointer function: its errno captured (the handle's first argument is the state). */
+  private static MethodHandle bpf(String name, FunctionDescriptor fd, boolean captureErrno) {
+    return Foreign.downcall(BPF, name, fd, captureErrno);
   }
 
   private static MethodHandle libc(String name, FunctionDescriptor fd) {
-    return LINKER.downcallHandle(
-        LIBC.find(name).orElseThrow(() -> new BpfException("libc has no " + name)), fd);
+    return Foreign.downcall(LIBC, name, fd, false);
   }
 
   /** The errno a capturing call left in its state segment. */

@@ -24,7 +24,7 @@ final class LibbpfLog {
     }
     try {
       MemorySegment stub =
-          Libbpf.LINKER.upcallStub(
+          Foreign.upcall(
               MethodHandles.lookup()
                   .findStatic(
                       LibbpfLog.class,

@@ -9,6 +9,8 @@ import java.util.List;
  * @param hostInterface the host side of the veth pair, in the agent's namespace
  * @param ipv6 null when the node has no IPv6 CIDR
  */
+// read and written by Jackson (EndpointStore): a native image must keep its accessors
+@io.quarkus.runtime.annotations.RegisterForReflection
 public record Endpoint(
     int id,
     String containerId,

@@ -48,8 +48,8 @@ public final class NetnsCookie {
   private NetnsCookie() {}
 
   private static MethodHandle libc(String name, ValueLayout ret, ValueLayout... args) {
-    return LINKER.downcallHandle(
-        LINKER.defaultLookup().find(name).orElseThrow(), FunctionDescriptor.of(ret, args));
+    return io.porin.agent.bpf.Foreign.downcall(
+        LINKER.defaultLookup(), name, FunctionDescriptor.of(ret, args), false);
   }
 
   /** The cookie of the namespace at {@code path} (e.g. /var/run/netns/x), if it can be read. */
