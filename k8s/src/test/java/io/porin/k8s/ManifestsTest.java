@@ -210,4 +210,19 @@ class ManifestsTest {
     assertThat(Manifests.render("dev").one(StatefulSet.class, "porin-etcd").getSpec().getReplicas())
         .isEqualTo(1);
   }
+
+  /** The agent's JVM in a cluster is the one the lab runs (and bench/memory.sh measures). */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"dev", "production"})
+  void theAgentsJvmIsTheOneTheLabMeasures(String overlay) {
+    Manifests.Workload agent =
+        Manifests.render(overlay).workloads().stream()
+            .filter(w -> w.name().equals("porin-agent"))
+            .findFirst()
+            .orElseThrow();
+    java.util.List<String> options =
+        java.util.List.of(agent.env("JAVA_TOOL_OPTIONS").orElseThrow().split("\\s+"));
+    assertThat(options.stream().filter(o -> !o.startsWith("--enable-native-access")).toList())
+        .isEqualTo(io.porin.lab.Lab.AGENT_JVM);
+  }
 }

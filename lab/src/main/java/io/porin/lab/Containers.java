@@ -151,6 +151,7 @@ public final class Containers {
     if (javaOptions != null) {
       argv.addAll(List.of("-e", "JAVA_TOOL_OPTIONS=" + String.join(" ", javaOptions)));
     }
+    Lab.COMPONENT_ENV.forEach((k, v) -> argv.addAll(List.of("-e", k + "=" + v)));
     argv.add(image(component, s.imageVersion));
     argv.addAll(args);
     return argv;

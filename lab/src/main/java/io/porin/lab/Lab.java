@@ -48,8 +48,38 @@ public final class Lab {
   public static final int RELAY_PORT = 4245;
 
   private static final String BRIDGE = "br0";
+
+  /**
+   * The agent's JVM, as k8s/base/agent.yaml gives it (a test compares them): the serial collector
+   * with a young generation of at most 32 MiB (a 16 MiB one lost flows to a live follower under
+   * bench/flows.sh's flood) and a heap of up to 384 MiB (a follower of a flood queues flows: a 160
+   * MiB heap ran out), small thread stacks, no perf-data file, and what malloc freed handed back to
+   * the kernel every 5 s (C2's compilations leave tens of MiB free but held). With
+   * MALLOC_ARENA_MAX=2 ({@link #COMPONENT_ENV}).
+   */
+  public static final List<String> AGENT_JVM =
+      List.of(
+          "-XX:+UseSerialGC",
+          "-XX:MaxNewSize=32m",
+          "-Xms32m",
+          "-Xmx384m",
+          "-Xss256k",
+          "-XX:-UsePerfData",
+          "-XX:TrimNativeHeapInterval=5000");
+
+  /**
+   * The environment of every component: glibc's malloc with two arenas, not eight per core (the
+   * JVM's threads otherwise spread its native allocations over many mostly empty 64 MiB arenas).
+   */
+  public static final Map<String, String> COMPONENT_ENV = Map.of("MALLOC_ARENA_MAX", "2");
+
   private static final List<String> SERVICE_JVM =
-      List.of("-Xmx256m", "-XX:MaxNewSize=32m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+      List.of(
+          "-Xmx256m",
+          "-XX:MaxNewSize=32m",
+          "-XX:TieredStopAtLevel=1",
+          "-XX:+UseSerialGC",
+          "-XX:TrimNativeHeapInterval=5000");
 
   private final LabDirectory dir;
   private final Installation installation;
@@ -616,30 +646,27 @@ public final class Lab {
   /** Starts one node's agent (also used to restart it). */
   public void startAgent(LabState s, LabState.Member n, Path nodeDir, LabState.Member cp) {
     Path cgroup = Cgroups.node(s.name, n.name);
-    List<String> options =
-        new ArrayList<>(
-            List.of(
-                "-Xmx384m",
-                "-XX:MaxNewSize=32m",
-                "-XX:+UseSerialGC",
-                "--enable-native-access=ALL-UNNAMED",
-                "-Dporin.agent.node-name=" + n.name,
-                "-Dporin.cluster.name=" + s.name,
-                "-Dporin.cluster.id=" + s.clusterId,
-                "-Dporin.agent.node-addresses=" + n.address4 + "," + n.address6,
-                "-Dporin.agent.state-dir=" + nodeDir.resolve("state"),
-                "-Dporin.agent.pin-dir=" + n.pinDir,
-                "-Dporin.agent.cni-socket=" + n.cniSocket,
-                "-Dporin.agent.cni-conf-dir=" + nodeDir.resolve("net.d"),
-                "-Dporin.agent.socket-lb-cgroup="
-                    + (s.inContainers() ? Containers.agentCgroup(cgroup) : cgroup),
-                "-Dporin.agent.encryption=" + s.encryption,
-                "-Dporin.agent.encryption-strict=" + s.encryptionStrict,
-                "-Dporin.agent.identity=" + cp.address4 + ":" + IDENTITY_PORT,
-                "-Dporin.agent.ipam=" + cp.address4 + ":" + IPAM_PORT,
-                "-Dporin.agent.policy=" + cp.address4 + ":" + POLICY_PORT,
-                "-Dporin.etcd.endpoints=" + etcdUrl(s),
-                "-Dquarkus.http.host=0.0.0.0"));
+    List<String> options = new ArrayList<>(AGENT_JVM);
+    options.addAll(
+        List.of(
+            "--enable-native-access=ALL-UNNAMED",
+            "-Dporin.agent.node-name=" + n.name,
+            "-Dporin.cluster.name=" + s.name,
+            "-Dporin.cluster.id=" + s.clusterId,
+            "-Dporin.agent.node-addresses=" + n.address4 + "," + n.address6,
+            "-Dporin.agent.state-dir=" + nodeDir.resolve("state"),
+            "-Dporin.agent.pin-dir=" + n.pinDir,
+            "-Dporin.agent.cni-socket=" + n.cniSocket,
+            "-Dporin.agent.cni-conf-dir=" + nodeDir.resolve("net.d"),
+            "-Dporin.agent.socket-lb-cgroup="
+                + (s.inContainers() ? Containers.agentCgroup(cgroup) : cgroup),
+            "-Dporin.agent.encryption=" + s.encryption,
+            "-Dporin.agent.encryption-strict=" + s.encryptionStrict,
+            "-Dporin.agent.identity=" + cp.address4 + ":" + IDENTITY_PORT,
+            "-Dporin.agent.ipam=" + cp.address4 + ":" + IPAM_PORT,
+            "-Dporin.agent.policy=" + cp.address4 + ":" + POLICY_PORT,
+            "-Dporin.etcd.endpoints=" + etcdUrl(s),
+            "-Dquarkus.http.host=0.0.0.0"));
     options.addAll(tlsSettings(s, PeerIdentity.node(n.name)));
     String marker = "-Dporin.agent.state-dir=" + nodeDir.resolve("state");
     if (s.inContainers()) {
@@ -757,7 +784,7 @@ public final class Lab {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    long pid = Host.spawn(command, log, Map.of());
+    long pid = Host.spawn(command, log, COMPONENT_ENV);
     s.processes.put(role, new LabState.Proc(pid, marker, log.toString()));
     dir.save(s);
   }
