@@ -51,7 +51,7 @@ class LabE2EIT {
     }
     String list = lab.ok("lab", "list");
     // one pod: the cluster DNS (kube-system/coredns)
-    assertThat(list).containsPattern(LAB + "\\s+up\\s+3\\s+1\\s+4");
+    assertThat(list).containsPattern(LAB + "\\s+up\\s+processes\\s+3\\s+1\\s+4");
   }
 
   @Test
