@@ -6,37 +6,38 @@ import io.porin.cli.ipam.IpamCommand;
 import io.porin.cli.policy.PolicyCommand;
 import io.porin.cli.resource.ApplyCommand;
 import io.porin.cli.resource.DeleteCommand;
-import io.quarkus.picocli.runtime.annotations.TopCommand;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code porin}: talks to a Porin installation's services. */
-@TopCommand
 @Command(
     name = "porin",
     mixinStandardHelpOptions = true,
     version = "porin 0.1.0",
-    description = "Identity-based networking, security and observability for Kubernetes.",
-    subcommands = {
-      IdentityCommand.class,
-      IpamCommand.class,
-      PolicyCommand.class,
-      ApplyCommand.class,
-      DeleteCommand.class,
-      ContextCommand.class,
-      io.porin.cli.agent.EndpointCommand.class,
-      io.porin.cli.agent.BpfCommand.class,
-      io.porin.cli.agent.ServiceCommand.class,
-      io.porin.cli.encrypt.EncryptCommand.class,
-      io.porin.cli.cluster.GetCommand.class,
-      io.porin.cli.cluster.StatusCommand.class,
-      io.porin.cli.lab.LabCommand.class,
-      io.porin.cli.connectivity.ConnectivityCommand.class,
-      io.porin.cli.observe.ObserveCommand.class,
-      io.porin.cli.ca.CaCommand.class,
-      io.porin.cli.audit.AuditCommand.class,
-      io.porin.cli.mesh.ClusterMeshCommand.class
-    })
+    description = "Identity-based networking, security and observability for Kubernetes.")
 public class PorinCommand {
   @Mixin GlobalOptions options;
+
+  /** Its subcommands, in the order help lists them; {@link Main} adds those a command needs. */
+  static final List<Class<?>> SUBCOMMANDS =
+      List.of(
+          IdentityCommand.class,
+          IpamCommand.class,
+          PolicyCommand.class,
+          ApplyCommand.class,
+          DeleteCommand.class,
+          ContextCommand.class,
+          io.porin.cli.agent.EndpointCommand.class,
+          io.porin.cli.agent.BpfCommand.class,
+          io.porin.cli.agent.ServiceCommand.class,
+          io.porin.cli.encrypt.EncryptCommand.class,
+          io.porin.cli.cluster.GetCommand.class,
+          io.porin.cli.cluster.StatusCommand.class,
+          io.porin.cli.lab.LabCommand.class,
+          io.porin.cli.connectivity.ConnectivityCommand.class,
+          io.porin.cli.observe.ObserveCommand.class,
+          io.porin.cli.ca.CaCommand.class,
+          io.porin.cli.audit.AuditCommand.class,
+          io.porin.cli.mesh.ClusterMeshCommand.class);
 }

@@ -4,8 +4,8 @@ import io.porin.api.agent.v1.AgentGrpc;
 import io.porin.api.agent.v1.GetPolicyMapRequest;
 import io.porin.api.agent.v1.PolicyMap;
 import io.porin.api.agent.v1.PolicyMapEntry;
-import io.porin.cli.CommandLineSetup;
 import io.porin.cli.GlobalOptions;
+import io.porin.cli.Main;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
@@ -95,7 +95,7 @@ public class BpfCommand {
           spec.commandLine()
               .getErr()
               .println("porin: ENDPOINT: " + target.id + " is not an endpoint ID");
-          return CommandLineSetup.BAD_INPUT;
+          return Main.BAD_INPUT;
         }
         req.setId(target.id);
       } else {
@@ -103,7 +103,7 @@ public class BpfCommand {
           spec.commandLine()
               .getErr()
               .println("porin: --pod: \"" + target.pod + "\" is not NS/NAME");
-          return CommandLineSetup.BAD_INPUT;
+          return Main.BAD_INPUT;
         }
         req.setPod(target.pod);
       }

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.porin.api.audit.v1.AuditGrpc;
 import io.porin.api.audit.v1.ListRequest;
-import io.porin.cli.CommandLineSetup;
 import io.porin.cli.Durations;
 import io.porin.cli.GlobalOptions;
+import io.porin.cli.Main;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
@@ -59,7 +59,7 @@ public class AuditCommand {
                 .getErr()
                 .println(
                     "porin: --since: \"" + since + "\" is neither a duration (10m) nor a time");
-            return CommandLineSetup.BAD_INPUT;
+            return Main.BAD_INPUT;
           }
         }
       }

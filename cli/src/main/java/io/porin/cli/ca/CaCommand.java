@@ -5,9 +5,9 @@ import io.porin.api.ca.v1.ListRevokedRequest;
 import io.porin.api.ca.v1.Revocation;
 import io.porin.api.ca.v1.RevokeRequest;
 import io.porin.api.ca.v1.RevokeResponse;
-import io.porin.cli.CommandLineSetup;
 import io.porin.cli.Durations;
 import io.porin.cli.GlobalOptions;
+import io.porin.cli.Main;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.context.Contexts;
 import io.porin.cli.output.Output;
@@ -216,7 +216,7 @@ public class CaCommand {
         return 0;
       } catch (IllegalArgumentException | TlsException e) {
         err.println("porin: " + e.getMessage());
-        return CommandLineSetup.BAD_INPUT;
+        return Main.BAD_INPUT;
       } catch (java.io.IOException e) {
         err.println("porin: cannot read the CA key: " + e.getMessage());
         return 1;
@@ -280,7 +280,7 @@ public class CaCommand {
       var k = PeerIdentity.Kind.ofLabel(kind);
       if (k.isEmpty()) {
         err.println("porin: --kind: \"" + kind + "\" is not svc, node, admin or reader");
-        return CommandLineSetup.BAD_INPUT;
+        return Main.BAD_INPUT;
       }
       try {
         PeerIdentity id = new PeerIdentity(k.get(), name);
@@ -307,7 +307,7 @@ public class CaCommand {
         return 0;
       } catch (IllegalArgumentException | TlsException e) {
         err.println("porin: " + e.getMessage());
-        return CommandLineSetup.BAD_INPUT;
+        return Main.BAD_INPUT;
       }
     }
   }

@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.porin.api.agent.v1.AgentStatus;
 import io.porin.api.agent.v1.Endpoint;
 import io.porin.api.resource.v1.StoredResource;
-import io.porin.cli.CommandLineSetup;
 import io.porin.cli.GlobalOptions;
+import io.porin.cli.Main;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
@@ -64,7 +64,7 @@ public class GetCommand implements Callable<Integer> {
           spec.commandLine()
               .getErr()
               .println("porin: get: \"" + what + "\" is not one of pods, services, nodes");
-          yield CommandLineSetup.BAD_INPUT;
+          yield Main.BAD_INPUT;
         }
       };
     }

@@ -6,8 +6,8 @@ import io.porin.api.resource.v1.ApplyRequest;
 import io.porin.api.resource.v1.ApplyResponse;
 import io.porin.api.resource.v1.DeleteRequest;
 import io.porin.api.resource.v1.Outcome;
-import io.porin.cli.CommandLineSetup;
 import io.porin.cli.GlobalOptions;
+import io.porin.cli.Main;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.cluster.Cluster;
 import io.porin.cli.context.Contexts;
@@ -65,7 +65,7 @@ public class ConnectivityCommand {
                 "porin: connectivity test runs its pods in a lab: context \""
                     + ctx.name()
                     + "\" is not one (porin lab up)");
-        return CommandLineSetup.BAD_INPUT;
+        return Main.BAD_INPUT;
       }
       boolean json = GlobalOptions.of(spec).output() == OutputFormat.JSON;
       PrintWriter out = json ? spec.commandLine().getErr() : spec.commandLine().getOut();

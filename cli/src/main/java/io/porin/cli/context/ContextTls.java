@@ -1,16 +1,21 @@
 package io.porin.cli.context;
 
 import io.grpc.ChannelCredentials;
-import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.porin.tls.ClusterTls;
 import io.porin.tls.PeerIdentity;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
@@ -48,9 +53,53 @@ public final class ContextTls {
    * the context knows (a lab's context knows every node's), exactly that node's agent.
    */
   public static ManagedChannel channel(Contexts.Context c, String target, String service) {
-    return Grpc.newChannelBuilder(target, credentials(c, target, service))
+    return NettyChannelBuilder.forTarget(target, credentials(c, target, service))
+        .eventLoopGroup(loop())
+        .channelType(NioSocketChannel.class)
         .maxInboundMessageSize(64 * 1024 * 1024)
         .build();
+  }
+
+  private static EventLoopGroup loop;
+
+  /**
+   * The one I/O thread of this command's channels. It is this class's, not gRPC's shared one, so
+   * that {@link #shutdown} can end it: a JVM exits only after waiting up to 300 ms for threads
+   * blocked in native code, such as an event loop's {@code epoll_wait}.
+   */
+  private static synchronized EventLoopGroup loop() {
+    if (loop == null) {
+      skipBouncyCastleProbe();
+      loop = new NioEventLoopGroup(1, new DefaultThreadFactory("porin-io", true));
+    }
+    return loop;
+  }
+
+  /**
+   * Tells Netty not to look for Bouncy Castle's TLS engine. Netty probes for it on the first TLS
+   * engine it makes and, finding Bouncy Castle's provider on the class path (the CA uses it),
+   * constructs one, which computes every named curve: about a fifth of a second of a short command,
+   * for an engine the CLI never uses (its TLS is the JDK's). The probe's guard is a private field;
+   * if a Netty version has none, the probe just runs.
+   */
+  private static void skipBouncyCastleProbe() {
+    try {
+      java.lang.reflect.Field f =
+          Class.forName("io.netty.handler.ssl.util.BouncyCastleUtil")
+              .getDeclaredField("attemptedLoading");
+      f.setAccessible(true);
+      f.setBoolean(null, true);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      // slower, not wrong
+    }
+  }
+
+  /** Ends the I/O thread, when there is one (the command's channels are closed). */
+  public static synchronized void shutdown() {
+    if (loop != null) {
+      loop.shutdownGracefully(0, 0, TimeUnit.SECONDS).awaitUninterruptibly(1_000);
+      loop = null;
+    }
   }
 
   private static ChannelCredentials credentials(Contexts.Context c, String target, String service) {

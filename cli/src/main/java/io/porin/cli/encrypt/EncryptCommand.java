@@ -6,8 +6,8 @@ import io.porin.api.agent.v1.EncryptionStatus;
 import io.porin.api.agent.v1.RotateKeyRequest;
 import io.porin.api.agent.v1.RotateKeyResponse;
 import io.porin.api.agent.v1.StatusRequest;
-import io.porin.cli.CommandLineSetup;
 import io.porin.cli.GlobalOptions;
+import io.porin.cli.Main;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.cluster.Cluster;
 import io.porin.cli.context.Contexts;
@@ -115,7 +115,7 @@ public class EncryptCommand {
           if (wrong != null) {
             err.println("porin: " + wrong);
             err.flush();
-            return CommandLineSetup.BAD_INPUT;
+            return Main.BAD_INPUT;
           }
           if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -160,7 +160,7 @@ public class EncryptCommand {
                 + (c.nodes() == null ? "" : "; this context's nodes: " + c.nodes().keySet())
                 + ")");
         err.flush();
-        return CommandLineSetup.BAD_INPUT;
+        return Main.BAD_INPUT;
       }
       // A context with one agent and no node list: that agent must be the node named.
       String address = c.nodes() == null ? c.agent() : opts.agentAddress();
@@ -178,7 +178,7 @@ public class EncryptCommand {
               if (wrong != null) {
                 err.println("porin: " + wrong);
                 err.flush();
-                return CommandLineSetup.BAD_INPUT;
+                return Main.BAD_INPUT;
               }
             }
             RotateKeyResponse r = stub.rotateKey(RotateKeyRequest.getDefaultInstance());

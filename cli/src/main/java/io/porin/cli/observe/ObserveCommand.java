@@ -4,8 +4,8 @@ import com.google.protobuf.Timestamp;
 import io.porin.api.hubble.observer.GetFlowsRequest;
 import io.porin.api.hubble.observer.GetFlowsResponse;
 import io.porin.api.hubble.observer.ObserverGrpc;
-import io.porin.cli.CommandLineSetup;
 import io.porin.cli.GlobalOptions;
+import io.porin.cli.Main;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.output.OutputFormat;
 import java.io.PrintWriter;
@@ -153,7 +153,7 @@ public class ObserveCommand implements Callable<Integer> {
       printer = new FlowPrinter(f, ZoneId.systemDefault());
     } catch (IllegalArgumentException e) {
       spec.commandLine().getErr().println("porin: " + e.getMessage());
-      return CommandLineSetup.BAD_INPUT;
+      return Main.BAD_INPUT;
     }
     return ServiceCall.run(
         spec,

@@ -18,8 +18,8 @@ import io.porin.api.policy.v1.TraceRequest;
 import io.porin.api.policy.v1.TraceResponse;
 import io.porin.api.policy.v1.WaitRequest;
 import io.porin.api.policy.v1.WaitResponse;
-import io.porin.cli.CommandLineSetup;
 import io.porin.cli.GlobalOptions;
+import io.porin.cli.Main;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
@@ -129,7 +129,7 @@ public class PolicyCommand {
           spec.commandLine()
               .getErr()
               .println("porin: --identity: " + endpoint.identity + " is not an identity");
-          return CommandLineSetup.BAD_INPUT;
+          return Main.BAD_INPUT;
         }
         req.setIdentity((int) (long) endpoint.identity);
       } else {
@@ -306,7 +306,7 @@ public class PolicyCommand {
         d = io.porin.cli.Durations.parse("--timeout", timeout);
       } catch (IllegalArgumentException e) {
         spec.commandLine().getErr().println("porin: " + e.getMessage());
-        return CommandLineSetup.BAD_INPUT;
+        return Main.BAD_INPUT;
       }
       return ServiceCall.run(
           spec,

@@ -4,8 +4,8 @@ import io.porin.api.resource.v1.ApplyRequest;
 import io.porin.api.resource.v1.ApplyResponse;
 import io.porin.api.resource.v1.ResourcesGrpc;
 import io.porin.api.resource.v1.Result;
-import io.porin.cli.CommandLineSetup;
 import io.porin.cli.GlobalOptions;
+import io.porin.cli.Main;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
@@ -52,7 +52,7 @@ public class ApplyCommand implements Callable<Integer> {
       inputs = ResourceFiles.read(files, System.in);
     } catch (IOException e) {
       spec.commandLine().getErr().println("porin: -f: " + e.getMessage());
-      return CommandLineSetup.BAD_INPUT;
+      return Main.BAD_INPUT;
     }
     boolean json = GlobalOptions.of(spec).output() == OutputFormat.JSON;
     return ServiceCall.run(
@@ -86,7 +86,7 @@ public class ApplyCommand implements Callable<Integer> {
           if (json) {
             Output.json(out, Map.of("dryRun", dryRun, "results", all));
           }
-          return refused > 0 ? CommandLineSetup.BAD_INPUT : failedPods > 0 ? ServiceCall.FAILED : 0;
+          return refused > 0 ? Main.BAD_INPUT : failedPods > 0 ? ServiceCall.FAILED : 0;
         });
   }
 

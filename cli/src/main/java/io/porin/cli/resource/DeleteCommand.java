@@ -5,8 +5,8 @@ import io.porin.api.resource.v1.DeleteResponse;
 import io.porin.api.resource.v1.ResourceRef;
 import io.porin.api.resource.v1.ResourcesGrpc;
 import io.porin.api.resource.v1.Result;
-import io.porin.cli.CommandLineSetup;
 import io.porin.cli.GlobalOptions;
+import io.porin.cli.Main;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
@@ -51,11 +51,11 @@ public class DeleteCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     if (files.isEmpty() == kindAndNames.isEmpty()) {
       spec.commandLine().getErr().println("porin: give either -f FILE or KIND NAME...");
-      return CommandLineSetup.BAD_INPUT;
+      return Main.BAD_INPUT;
     }
     if (!kindAndNames.isEmpty() && kindAndNames.size() < 2) {
       spec.commandLine().getErr().println("porin: KIND needs at least one NAME");
-      return CommandLineSetup.BAD_INPUT;
+      return Main.BAD_INPUT;
     }
     StringBuilder text = new StringBuilder();
     try {
@@ -64,7 +64,7 @@ public class DeleteCommand implements Callable<Integer> {
       }
     } catch (IOException e) {
       spec.commandLine().getErr().println("porin: -f: " + e.getMessage());
-      return CommandLineSetup.BAD_INPUT;
+      return Main.BAD_INPUT;
     }
     DeleteRequest.Builder req = DeleteRequest.newBuilder().setText(text.toString());
     for (int i = 1; i < kindAndNames.size(); i++) {
@@ -96,7 +96,7 @@ public class DeleteCommand implements Callable<Integer> {
           boolean refused =
               r.getResultsList().stream()
                   .anyMatch(x -> x.getOutcome() == io.porin.api.resource.v1.Outcome.REFUSED);
-          return refused ? CommandLineSetup.BAD_INPUT : 0;
+          return refused ? Main.BAD_INPUT : 0;
         });
   }
 }
