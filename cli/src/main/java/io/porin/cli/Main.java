@@ -40,6 +40,14 @@ public final class Main {
    * pay for the model of all the others.
    */
   public static CommandLine commandLine(String[] args) {
+    return commandLine(args, true);
+  }
+
+  /**
+   * As {@link #commandLine(String[])}; without {@code enterNetns} a command runs in this process's
+   * namespace (the lab's command server is in its lab's already).
+   */
+  public static CommandLine commandLine(String[] args, boolean enterNetns) {
     CommandLine cl = new CommandLine(new PorinCommand());
     Optional<Class<?>> named = subcommand(args);
     for (Class<?> c : named.map(List::<Class<?>>of).orElse(PorinCommand.SUBCOMMANDS)) {
@@ -49,7 +57,9 @@ public final class Main {
     return cl.setExecutionStrategy(
             parsed -> {
               try {
-                NetnsEntry.enterIfNeeded(parsed);
+                if (enterNetns) {
+                  NetnsEntry.enterIfNeeded(parsed);
+                }
               } catch (IllegalArgumentException e) {
                 cl.getErr().println("porin: " + e.getMessage());
                 cl.getErr().flush();

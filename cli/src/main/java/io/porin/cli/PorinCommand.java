@@ -19,6 +19,11 @@ import picocli.CommandLine.Mixin;
 public class PorinCommand {
   @Mixin GlobalOptions options;
 
+  /** The global options of this invocation. */
+  public GlobalOptions options() {
+    return options;
+  }
+
   /** Its subcommands, in the order help lists them; {@link Main} adds those a command needs. */
   static final List<Class<?>> SUBCOMMANDS =
       List.of(

@@ -42,6 +42,11 @@ public record Installation(Path home) {
     return serviceJar("node-agent");
   }
 
+  /** The CLI's jar (the lab's command server runs it). */
+  public Path cliJar() {
+    return home.resolve("cli/target/porin-cli.jar");
+  }
+
   public Path cniPlugin() {
     return home.resolve("services/node-agent/target/bin/porin-cni");
   }

@@ -320,6 +320,7 @@ public final class Lab {
             .entrySet()) {
       awaitHttp(s, svc.getKey(), cp.netns, health(s, svc.getValue()), 120);
     }
+    startCommandServer(s);
 
     progress.accept(
         "[4/"
@@ -601,11 +602,12 @@ public final class Lab {
   public void restartControlPlane(String lab, String component, boolean kill) {
     if (!component.equals("etcd")
         && !component.equals("clustermesh")
+        && !component.equals("cli")
         && !CONTROL_PLANE_SERVICES.contains(component)) {
       throw new LabException(
           "\""
               + component
-              + "\" is neither a node nor one of etcd, "
+              + "\" is neither a node nor one of etcd, cli, "
               + String.join(", ", CONTROL_PLANE_SERVICES));
     }
     try (FileLock lock = dir.lock(lab)) {
@@ -633,6 +635,9 @@ public final class Lab {
               "lab " + lab + " runs no clustermesh service (porin clustermesh enable)");
         }
         new LabMesh(this).start(s);
+      } else if (component.equals("cli")) {
+        startCommandServer(s);
+        awaitSocket(commandSocket(dir.of(lab)), 30);
       } else {
         startControlPlaneService(s, component);
         awaitHttp(s, component, s.controlPlane.netns, health(s, portOf(component)), 120);
@@ -735,6 +740,72 @@ public final class Lab {
     argv.addFirst(installation.java().toString());
     argv.addAll(List.of("-jar", installation.serviceJar(service).toString()));
     start(s, service, netns, argv, marker);
+  }
+
+  /** The socket of the lab's command server, in its state directory. */
+  public static Path commandSocket(Path home) {
+    return home.resolve(COMMAND_SOCKET);
+  }
+
+  private static final String COMMAND_SOCKET = "cli.sock";
+
+  private static void awaitSocket(Path socket, int seconds) {
+    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+    while (!Files.exists(socket)) {
+      if (System.nanoTime() > deadline) {
+        throw new LabException(socket + " did not appear in " + seconds + " s");
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new LabException("interrupted");
+      }
+    }
+  }
+
+  /** The command server's JVM: long-lived (the JIT's top tier on), small. */
+  private static final List<String> COMMAND_SERVER_JVM =
+      List.of(
+          "-Xms16m",
+          "-Xmx160m",
+          "-XX:MaxNewSize=24m",
+          "-XX:+UseSerialGC",
+          "-XX:TrimNativeHeapInterval=5000",
+          "--enable-native-access=ALL-UNNAMED",
+          "--sun-misc-unsafe-memory-access=allow");
+
+  /**
+   * Starts the lab's command server (the CLI's {@code io.porin.cli.server.CommandServer}) in the
+   * control plane's namespace: {@code porin} clients hand it the read-only commands users repeat,
+   * which it answers warm. A process in every runtime (it is the user's tool, not a component a
+   * cluster runs). Without the CLI's jar (a lab driven from elsewhere) there is none, and every
+   * {@code porin} runs in a JVM of its own.
+   */
+  private void startCommandServer(LabState s) {
+    Path jar = installation.cliJar();
+    if (!Files.exists(jar)) {
+      return;
+    }
+    Path socket = commandSocket(dir.of(s.name));
+    try {
+      Files.deleteIfExists(socket);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    List<String> argv = new ArrayList<>();
+    argv.add(installation.java().toString());
+    argv.addAll(COMMAND_SERVER_JVM);
+    argv.addAll(
+        List.of(
+            "-cp",
+            jar.toString(),
+            "io.porin.cli.server.CommandServer",
+            "--socket",
+            socket.toString(),
+            "--netns",
+            s.controlPlane.netns));
+    start(s, "cli", s.controlPlane.netns, argv, socket.toString());
   }
 
   /** Starts etcd in the control plane's namespace (also used to restart it). */

@@ -18,9 +18,14 @@ import java.util.stream.Stream;
 public record LabDirectory(Path root) {
 
   public static LabDirectory fromEnvironment() {
-    String env = System.getenv("PORIN_LAB_DIR");
+    return fromEnvironment(System::getenv);
+  }
+
+  /** As {@link #fromEnvironment()}, with the environment {@code env} gives. */
+  public static LabDirectory fromEnvironment(java.util.function.UnaryOperator<String> env) {
+    String dir = env.apply("PORIN_LAB_DIR");
     return new LabDirectory(
-        env != null && !env.isBlank() ? Path.of(env) : Path.of("/var/lib/porin/labs"));
+        dir != null && !dir.isBlank() ? Path.of(dir) : Path.of("/var/lib/porin/labs"));
   }
 
   public Path of(String lab) {

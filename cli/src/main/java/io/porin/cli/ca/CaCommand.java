@@ -15,7 +15,6 @@ import io.porin.cli.output.OutputFormat;
 import io.porin.cli.output.Table;
 import io.porin.kvstore.EtcdAccess;
 import io.porin.lab.Host;
-import io.porin.lab.LabDirectory;
 import io.porin.lab.LabPki;
 import io.porin.tls.CertificateAuthority;
 import io.porin.tls.PeerIdentity;
@@ -368,7 +367,7 @@ public class CaCommand {
       if (lab == null) {
         return "remove its user with: etcdctl user delete " + id.commonName();
       }
-      Path home = LabDirectory.fromEnvironment().of(lab);
+      Path home = io.porin.cli.Env.labDirectory().of(lab);
       List<String> argv = new ArrayList<>(LabPki.etcdctl(home, lab, "https://127.0.0.1:2379"));
       argv.addAll(List.of("user", "delete", id.commonName()));
       Host.Result r = Host.run(argv, Map.of(), null, 30);

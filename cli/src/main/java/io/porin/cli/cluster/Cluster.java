@@ -36,7 +36,10 @@ public final class Cluster implements AutoCloseable {
   private static final long DEADLINE_MS = 10_000;
 
   private final Contexts.Context context;
-  private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
+  private final Map<String, ManagedChannel> channels =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, java.util.concurrent.CompletableFuture<Answer<String>>> readiness =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final HttpClient http;
   private final Map<String, java.security.cert.X509Certificate> certificates =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -141,16 +144,21 @@ public final class Cluster implements AutoCloseable {
 
   /** Each node's agent status, by node (as the context lists the agents). */
   public Map<String, Answer<AgentStatus>> agentStatuses() {
-    Map<String, Answer<AgentStatus>> m = new LinkedHashMap<>();
+    Map<String, java.util.concurrent.CompletableFuture<Answer<AgentStatus>>> asked =
+        new LinkedHashMap<>();
     context
         .agents()
         .forEach(
             (node, address) ->
-                m.put(
+                asked.put(
                     node,
-                    call(
-                        "agent " + address,
-                        () -> agent(address).status(StatusRequest.getDefaultInstance()))));
+                    async(
+                        () ->
+                            call(
+                                "agent " + address,
+                                () -> agent(address).status(StatusRequest.getDefaultInstance())))));
+    Map<String, Answer<AgentStatus>> m = new LinkedHashMap<>();
+    asked.forEach((node, f) -> m.put(node, f.join()));
     return m;
   }
 
@@ -180,8 +188,36 @@ public final class Cluster implements AutoCloseable {
     return all;
   }
 
+  /**
+   * Runs {@code call} on a thread of its own (started by this thread, so in its network namespace:
+   * see {@code Netns}); a view asks its questions at once rather than one after another.
+   */
+  public static <T> java.util.concurrent.CompletableFuture<T> async(Supplier<T> call) {
+    var f = new java.util.concurrent.CompletableFuture<T>();
+    Thread.ofPlatform()
+        .daemon()
+        .start(
+            () -> {
+              try {
+                f.complete(call.get());
+              } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+              }
+            });
+    return f;
+  }
+
+  /** Starts the readiness checks of these services, to be read with {@link #readiness}. */
+  public void checkReadiness(java.util.Collection<String> hostPorts) {
+    hostPorts.forEach(h -> readiness.computeIfAbsent(h, k -> async(() -> ready(k))));
+  }
+
   /** A service's readiness ({@code /q/health/ready} on its port): the JSON, or why not. */
   public Answer<String> readiness(String hostPort) {
+    return readiness.computeIfAbsent(hostPort, k -> async(() -> ready(k))).join();
+  }
+
+  private Answer<String> ready(String hostPort) {
     try {
       HttpResponse<String> r =
           http.send(
@@ -218,6 +254,8 @@ public final class Cluster implements AutoCloseable {
     for (ManagedChannel c : channels.values()) {
       c.shutdownNow();
     }
-    http.close();
+    if (!ContextTls.reusing()) {
+      http.close();
+    }
   }
 }

@@ -11,7 +11,6 @@ import io.porin.cli.ServiceCall;
 import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
 import io.porin.cli.output.Table;
-import io.porin.lab.LabDirectory;
 import io.porin.lab.LabState;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -97,7 +96,7 @@ public class GetCommand implements Callable<Integer> {
     LabState lab =
         c.context().lab() == null
             ? null
-            : LabDirectory.fromEnvironment().load(c.context().lab()).orElse(null);
+            : io.porin.cli.Env.labDirectory().load(c.context().lab()).orElse(null);
     List<PodView> views = new ArrayList<>();
     for (StoredResource r : stored.value()) {
       JsonNode meta = readTree(r.getJson()).path("metadata");

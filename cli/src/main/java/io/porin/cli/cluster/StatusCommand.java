@@ -148,6 +148,49 @@ public class StatusCommand implements Callable<Integer> {
   static View collect(Cluster c) {
     List<Line> lines = new ArrayList<>();
     Contexts.Context ctx = c.context();
+    // Every question at once; the answers are read in the order the view shows them.
+    List<String> services = new ArrayList<>(List.of(ctx.identity(), ctx.ipam(), ctx.policy()));
+    services.add(ctx.relay());
+    services.addAll(ctx.agents().values());
+    c.checkReadiness(services);
+    var identitiesAsked =
+        Cluster.async(
+            () ->
+                Cluster.call(
+                    "identity service",
+                    () ->
+                        c.identity()
+                            .list(io.porin.api.identity.v1.ListRequest.getDefaultInstance())));
+    var ipamAsked =
+        Cluster.async(
+            () ->
+                Cluster.call(
+                    "IPAM service",
+                    () -> c.ipam().list(io.porin.api.ipam.v1.ListRequest.getDefaultInstance())));
+    var policiesAsked =
+        Cluster.async(
+            () ->
+                Cluster.call(
+                    "policy service",
+                    () ->
+                        c.policy().list(io.porin.api.policy.v1.ListRequest.getDefaultInstance())));
+    var relayAsked =
+        Cluster.async(
+            () ->
+                Cluster.call(
+                    "relay",
+                    () ->
+                        c.relay()
+                            .serverStatus(
+                                io.porin.api.hubble.observer.ServerStatusRequest
+                                    .getDefaultInstance())));
+    var agentsAsked = Cluster.async(c::agentStatuses);
+    var acksAsked =
+        Cluster.async(
+            () ->
+                Cluster.call(
+                    "policy service",
+                    () -> c.policy().wait(WaitRequest.newBuilder().setTimeoutMillis(1).build())));
     // etcd, as the identity service sees it (its readiness check reads etcd).
     var idReady = c.readiness(ctx.identity());
     JsonNode etcdCheck = check(idReady.value(), "etcd");
@@ -160,10 +203,7 @@ public class StatusCommand implements Callable<Integer> {
                 : "revision "
                     + etcdCheck.path("data").path("revision").asText()
                     + " (seen by the identity service)"));
-    var identities =
-        Cluster.call(
-            "identity service",
-            () -> c.identity().list(io.porin.api.identity.v1.ListRequest.getDefaultInstance()));
+    var identities = identitiesAsked.join();
     lines.add(
         new Line(
             "Identity",
@@ -174,10 +214,7 @@ public class StatusCommand implements Callable<Integer> {
                     ? identities.value().getIdentitiesCount() + " identities"
                     : identities.error())));
     var ipamReady = c.readiness(ctx.ipam());
-    var ipam =
-        Cluster.call(
-            "IPAM service",
-            () -> c.ipam().list(io.porin.api.ipam.v1.ListRequest.getDefaultInstance()));
+    var ipam = ipamAsked.join();
     lines.add(
         new Line(
             "IPAM",
@@ -188,10 +225,7 @@ public class StatusCommand implements Callable<Integer> {
                     ? ipam.value().getNodesCount() + " nodes with pod CIDRs"
                     : ipam.error())));
     var policyReady = c.readiness(ctx.policy());
-    var policies =
-        Cluster.call(
-            "policy service",
-            () -> c.policy().list(io.porin.api.policy.v1.ListRequest.getDefaultInstance()));
+    var policies = policiesAsked.join();
     lines.add(
         new Line(
             "Policy",
@@ -208,13 +242,7 @@ public class StatusCommand implements Callable<Integer> {
                         + policies.value().getRevision()
                     : policies.error())));
     // The relay: every node's flows.
-    var relay =
-        Cluster.call(
-            "relay",
-            () ->
-                c.relay()
-                    .serverStatus(
-                        io.porin.api.hubble.observer.ServerStatusRequest.getDefaultInstance()));
+    var relay = relayAsked.join();
     lines.add(
         new Line(
             "Relay",
@@ -234,7 +262,7 @@ public class StatusCommand implements Callable<Integer> {
                                 + String.join(", ", relay.value().getUnavailableNodesList()))
                     : relay.error())));
     // Each node's agent.
-    Map<String, Cluster.Answer<AgentStatus>> agents = c.agentStatuses();
+    Map<String, Cluster.Answer<AgentStatus>> agents = agentsAsked.join();
     long ready = agents.values().stream().filter(a -> a.ok() && a.value().getReady()).count();
     lines.add(
         new Line("Nodes", ready == agents.size(), ready + "/" + agents.size() + " agents ready"));
@@ -270,10 +298,7 @@ public class StatusCommand implements Callable<Integer> {
     lines.add(certificates(c));
     lines.add(new Line("Endpoints", true, endpoints + " on " + agents.size() + " nodes"));
     // Whether every node enforces the current policy revision.
-    var acks =
-        Cluster.call(
-            "policy service",
-            () -> c.policy().wait(WaitRequest.newBuilder().setTimeoutMillis(1).build()));
+    var acks = acksAsked.join();
     if (acks.ok()) {
       WaitResponse w = acks.value();
       long current =

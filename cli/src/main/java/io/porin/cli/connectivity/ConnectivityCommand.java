@@ -69,7 +69,7 @@ public class ConnectivityCommand {
       }
       boolean json = GlobalOptions.of(spec).output() == OutputFormat.JSON;
       PrintWriter out = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
-      LabDirectory dir = LabDirectory.fromEnvironment();
+      LabDirectory dir = io.porin.cli.Env.labDirectory();
       List<Suite.Outcome> results = new ArrayList<>();
       try (Cluster c = new Cluster(ctx.context())) {
         LabState lab = dir.load(ctx.context().lab()).orElseThrow();

@@ -14,7 +14,9 @@ import io.porin.tls.PeerIdentity;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -53,6 +55,77 @@ public final class ContextTls {
    * the context knows (a lab's context knows every node's), exactly that node's agent.
    */
   public static ManagedChannel channel(Contexts.Context c, String target, String service) {
+    if (!reuse) {
+      return newChannel(c, target, service);
+    }
+    String key = c + "|" + target + "|" + service;
+    return new Kept(CHANNELS.computeIfAbsent(key, k -> newChannel(c, target, service)));
+  }
+
+  private static volatile boolean reuse;
+  private static final Map<String, ManagedChannel> CHANNELS = new ConcurrentHashMap<>();
+  private static final Map<String, HttpClient> HTTP = new ConcurrentHashMap<>();
+
+  /**
+   * From now on, keep channels and HTTP clients (by context, target and server identity) for later
+   * commands instead of closing them: the lab's command server, whose commands then make no TLS
+   * handshakes. A kept channel's shutdown does nothing.
+   */
+  public static void reuseChannels() {
+    reuse = true;
+  }
+
+  /** Whether channels and HTTP clients are kept ({@link #reuseChannels}). */
+  public static boolean reusing() {
+    return reuse;
+  }
+
+  /** A kept channel as a command sees it: closing it leaves it open for the next command. */
+  private static final class Kept extends ManagedChannel {
+    private final ManagedChannel channel;
+
+    Kept(ManagedChannel channel) {
+      this.channel = channel;
+    }
+
+    @Override
+    public <Q, R> io.grpc.ClientCall<Q, R> newCall(
+        io.grpc.MethodDescriptor<Q, R> method, io.grpc.CallOptions options) {
+      return channel.newCall(method, options);
+    }
+
+    @Override
+    public String authority() {
+      return channel.authority();
+    }
+
+    @Override
+    public ManagedChannel shutdown() {
+      return this;
+    }
+
+    @Override
+    public ManagedChannel shutdownNow() {
+      return this;
+    }
+
+    @Override
+    public boolean isShutdown() {
+      return false;
+    }
+
+    @Override
+    public boolean isTerminated() {
+      return false;
+    }
+
+    @Override
+    public boolean awaitTermination(long timeout, TimeUnit unit) {
+      return true;
+    }
+  }
+
+  private static ManagedChannel newChannel(Contexts.Context c, String target, String service) {
     return NettyChannelBuilder.forTarget(target, credentials(c, target, service))
         .eventLoopGroup(loop())
         .channelType(NioSocketChannel.class)
@@ -129,6 +202,10 @@ public final class ContextTls {
 
   /** An HTTPS client for the services' health endpoints (any service or agent of the cluster). */
   public static HttpClient http(Contexts.Context c) {
+    return reuse ? HTTP.computeIfAbsent(c.toString(), k -> newHttp(c)) : newHttp(c);
+  }
+
+  private static HttpClient newHttp(Contexts.Context c) {
     HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
     of(c)
         .ifPresent(

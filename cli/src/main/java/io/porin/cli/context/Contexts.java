@@ -119,7 +119,7 @@ public final class Contexts {
 
   /** The file at {@code $PORIN_CONFIG}, else {@code ~/.porin/config}. */
   public static Path defaultPath() {
-    String env = System.getenv("PORIN_CONFIG");
+    String env = io.porin.cli.Env.get("PORIN_CONFIG");
     return env != null && !env.isBlank()
         ? Path.of(env)
         : Path.of(System.getProperty("user.home"), ".porin", "config");
@@ -152,7 +152,10 @@ public final class Contexts {
   public Named resolve(Optional<String> explicit) {
     String name =
         explicit
-            .or(() -> Optional.ofNullable(System.getenv("PORIN_CONTEXT")).filter(s -> !s.isBlank()))
+            .or(
+                () ->
+                    Optional.ofNullable(io.porin.cli.Env.get("PORIN_CONTEXT"))
+                        .filter(s -> !s.isBlank()))
             .or(() -> Optional.ofNullable(file.currentContext()))
             .orElse(DEFAULT);
     Context c = file.contexts().get(name);

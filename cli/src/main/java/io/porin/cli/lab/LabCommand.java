@@ -80,10 +80,10 @@ public class LabCommand {
         s.name,
         s.controlPlane.netns,
         agents,
-        s.insecure ? null : LabPki.caFile(LabDirectory.fromEnvironment().of(s.name)).toString(),
+        s.insecure ? null : LabPki.caFile(io.porin.cli.Env.labDirectory().of(s.name)).toString(),
         s.insecure
             ? null
-            : LabPki.bundle(LabDirectory.fromEnvironment().of(s.name), LabPki.admin(s.name))
+            : LabPki.bundle(io.porin.cli.Env.labDirectory().of(s.name), LabPki.admin(s.name))
                 .toString(),
         null,
         s.insecure ? Boolean.TRUE : null);
@@ -173,7 +173,7 @@ public class LabCommand {
                     + " runs WITHOUT TLS: anyone who reaches its ports reads and writes"
                     + " everything");
       }
-      Lab lab = new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec));
+      Lab lab = new Lab(io.porin.cli.Env.labDirectory(), Installation.find(), progress(spec));
       if (agentCapabilities != null) {
         lab.withAgentCapabilities(agentCapabilities);
       }
@@ -203,7 +203,7 @@ public class LabCommand {
 
   /** The cluster DNS (kube-system/coredns behind kube-dns), applied as any workload is. */
   static int clusterDns(CommandSpec spec, LabState s) throws IOException {
-    Path manifest = LabDirectory.fromEnvironment().of(s.name).resolve("cluster-dns.yaml");
+    Path manifest = io.porin.cli.Env.labDirectory().of(s.name).resolve("cluster-dns.yaml");
     java.nio.file.Files.writeString(manifest, Lab.clusterDnsManifest());
     progress(spec).accept("cluster DNS: kube-system/coredns behind kube-dns " + Lab.CLUSTER_DNS_IP);
     List<String> argv =
@@ -236,7 +236,7 @@ public class LabCommand {
     @Override
     public Integer call() throws IOException {
       boolean existed =
-          new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec)).down(name);
+          new Lab(io.porin.cli.Env.labDirectory(), Installation.find(), progress(spec)).down(name);
       Contexts contexts = Contexts.load(Contexts.defaultPath());
       Contexts.Context ctx = contexts.all().get(name);
       if (ctx != null && name.equals(ctx.lab())) {
@@ -258,7 +258,7 @@ public class LabCommand {
 
     @Override
     public Integer call() {
-      LabDirectory dir = LabDirectory.fromEnvironment();
+      LabDirectory dir = io.porin.cli.Env.labDirectory();
       List<Map<String, Object>> json = new ArrayList<>();
       Table t =
           new Table(
@@ -324,7 +324,7 @@ public class LabCommand {
       LabState.Pod p = where.running(spec, pod);
       String lab = labName(spec, where.name);
       Path resolv =
-          new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec))
+          new Lab(io.porin.cli.Env.labDirectory(), Installation.find(), progress(spec))
               .resolvConf(lab, p.namespace);
       // as in a container: the pod's cgroup (socket load balancing), its network namespace, and
       // its resolv.conf in a mount namespace of the command's own (the host's stays untouched)
@@ -356,8 +356,9 @@ public class LabCommand {
       name = "restart",
       description = {
         "Restart a node's agent, or a part of the control plane (etcd, identity, ipam,",
-        "policy, relay): SIGTERM, or --kill for SIGKILL as a crash. Pods keep their",
-        "connectivity and policy meanwhile."
+        "policy, relay, clustermesh, or cli: the command server, e.g. after a rebuild):",
+        "SIGTERM, or --kill for SIGKILL as a crash. Pods keep their connectivity and",
+        "policy meanwhile."
       })
   static class Restart implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -374,9 +375,9 @@ public class LabCommand {
     @Override
     public Integer call() throws IOException {
       String lab = labName(spec, name);
-      Lab l = new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec));
+      Lab l = new Lab(io.porin.cli.Env.labDirectory(), Installation.find(), progress(spec));
       LabState s =
-          LabDirectory.fromEnvironment()
+          io.porin.cli.Env.labDirectory()
               .load(lab)
               .orElseThrow(() -> new LabException("there is no lab named " + lab));
       if (s.node(node) != null) {
@@ -403,7 +404,7 @@ public class LabCommand {
     @Override
     public Integer call() throws IOException {
       String lab = labName(spec, name);
-      LabDirectory dir = LabDirectory.fromEnvironment();
+      LabDirectory dir = io.porin.cli.Env.labDirectory();
       String node = new Lab(dir, Installation.find(), progress(spec)).addNode(lab);
       LabState s = dir.load(lab).orElseThrow();
       Contexts contexts = Contexts.load(Contexts.defaultPath());
@@ -468,7 +469,7 @@ public class LabCommand {
     LabState.Pod running(CommandSpec spec, String pod) {
       String lab = labName(spec, name);
       LabState s =
-          LabDirectory.fromEnvironment()
+          io.porin.cli.Env.labDirectory()
               .load(lab)
               .orElseThrow(() -> new LabException("there is no lab named " + lab));
       LabState.Pod p = s.pods.get(namespace + "/" + pod);
@@ -504,7 +505,7 @@ public class LabCommand {
     @Override
     public Integer call() {
       new io.porin.lab.LabMesh(
-              new Lab(LabDirectory.fromEnvironment(), Installation.find(), progress(spec)))
+              new Lab(io.porin.cli.Env.labDirectory(), Installation.find(), progress(spec)))
           .link(a, b);
       if (GlobalOptions.of(spec).output() == OutputFormat.JSON) {
         spec.commandLine().getOut().println("{\"linked\":[\"" + a + "\",\"" + b + "\"]}");

@@ -5,7 +5,6 @@ import io.porin.api.resource.v1.ResourcesGrpc;
 import io.porin.api.resource.v1.StoredResource;
 import io.porin.cli.GlobalOptions;
 import io.porin.lab.Installation;
-import io.porin.lab.LabDirectory;
 import io.porin.lab.PodRuntime;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +34,7 @@ public final class LabPods {
             .toList();
     Map<String, String> failed =
         new PodRuntime(
-                LabDirectory.fromEnvironment(), Installation.find(), LabCommand.progress(spec))
+                io.porin.cli.Env.labDirectory(), Installation.find(), LabCommand.progress(spec))
             .sync(lab, pods);
     return failed.size();
   }

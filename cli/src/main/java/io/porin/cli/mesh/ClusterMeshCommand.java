@@ -11,7 +11,6 @@ import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
 import io.porin.lab.Installation;
 import io.porin.lab.Lab;
-import io.porin.lab.LabDirectory;
 import io.porin.lab.LabException;
 import io.porin.lab.LabMesh;
 import java.io.PrintWriter;
@@ -76,7 +75,7 @@ public class ClusterMeshCommand {
   static LabMesh mesh(CommandSpec spec) {
     return new LabMesh(
         new Lab(
-            LabDirectory.fromEnvironment(),
+            io.porin.cli.Env.labDirectory(),
             Installation.find(),
             io.porin.cli.lab.LabCommand.progress(spec)));
   }
