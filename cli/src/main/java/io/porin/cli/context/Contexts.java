@@ -41,8 +41,8 @@ public final class Contexts {
   /**
    * Where one installation's services are (host:port each; absent ones on their defaults). A lab's
    * context also says which lab it is, the network namespace its control plane is reachable from
-   * ({@code porin} re-runs itself there, since the lab never adds routes to the root namespace),
-   * and every node's agent.
+   * ({@code porin} enters it, since the lab never adds routes to the root namespace), and every
+   * node's agent.
    */
   public record Context(
       @JsonProperty("identity") String identity,
