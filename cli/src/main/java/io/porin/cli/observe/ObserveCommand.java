@@ -123,6 +123,12 @@ public class ObserveCommand implements Callable<Integer> {
   String until;
 
   @Option(
+      names = "--all",
+      description =
+          "Also IPv6's link chatter (ICMPv6 neighbour discovery and MLD), hidden by default")
+  boolean all;
+
+  @Option(
       names = {"-f", "--follow"},
       description = "Keep printing new flows")
   boolean follow;
@@ -225,6 +231,9 @@ public class ObserveCommand implements Callable<Integer> {
                         fromServices,
                         toServices)))
             .setFollow(follow);
+    if (!all) {
+      b.addAllBlacklist(ObserveFilters.linkNoise());
+    }
     if (first != null) {
       b.setNumber(first).setFirst(true);
     } else if (last != null) {

@@ -57,6 +57,18 @@ public final class ObserveFilters {
     return labels.stream().map(l -> l + "," + label).toList();
   }
 
+  /**
+   * The blacklist {@code porin observe} sends unless {@code --all}: IPv6's own ICMPv6 chatter on a
+   * link, which every pod's stack sends and nobody debugging asks for: neighbour discovery and MLD
+   * (to multicast addresses, ff00::/8) and neighbour solicitations and advertisements between
+   * link-local addresses (fe80::/10). ICMPv6 between pods' own addresses (ping6) still shows.
+   */
+  public static List<FlowFilter> linkNoise() {
+    return List.of(
+        FlowFilter.newBuilder().addProtocol("icmpv6").addDestinationIp("ff00::/8").build(),
+        FlowFilter.newBuilder().addProtocol("icmpv6").addSourceIp("fe80::/10").build());
+  }
+
   /** A service as "namespace/name"; a bare name is in -n's namespace when one is given. */
   static String service(String flag, String value, List<String> namespaces) {
     if (value.isBlank() || value.chars().filter(c -> c == '/').count() > 1) {
@@ -194,7 +206,10 @@ public final class ObserveFilters {
     return out;
   }
 
-  /** "ns/name", or "name" in the --namespace given (or in any namespace when none is). */
+  /**
+   * "ns/name", or "name" in the --namespace given; with none, "name" is passed on as it is, which
+   * Hubble reads as namespace default ("/name": any namespace).
+   */
   static String pod(String flag, String p, List<String> namespaces) {
     if (p.isBlank() || p.chars().filter(c -> c == '/').count() > 1) {
       throw new IllegalArgumentException(flag + ": \"" + p + "\" is not [namespace/]pod");

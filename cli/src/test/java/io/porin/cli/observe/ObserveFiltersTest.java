@@ -42,6 +42,18 @@ class ObserveFiltersTest {
   }
 
   @Test
+  void ipv6LinkChatterIsLeftOutUnlessAll() {
+    ObserveCommand c = new ObserveCommand();
+    assertThat(c.request().getBlacklistList()).isEqualTo(ObserveFilters.linkNoise());
+    assertThat(ObserveFilters.linkNoise())
+        .allMatch(f -> f.getProtocolList().equals(List.of("icmpv6")))
+        .anyMatch(f -> f.getDestinationIpList().equals(List.of("ff00::/8")))
+        .anyMatch(f -> f.getSourceIpList().equals(List.of("fe80::/10")));
+    c.all = true;
+    assertThat(c.request().getBlacklistList()).isEmpty();
+  }
+
+  @Test
   void clusterNarrowsEitherSideLabelsToThatCluster() {
     String west = "k8s:io.cilium.k8s.policy.cluster=west";
     assertThat(ObserveFilters.inCluster(List.of(), null)).isEmpty();

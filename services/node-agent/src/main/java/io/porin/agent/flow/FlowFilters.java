@@ -74,6 +74,21 @@ public final class FlowFilters {
     for (String p : f.getDestinationPortList()) {
       port("destination_port", p);
     }
+    for (String p : f.getSourcePodList()) {
+      namespacedName("source_pod", p);
+    }
+    for (String p : f.getDestinationPodList()) {
+      namespacedName("destination_pod", p);
+    }
+    for (String p : f.getSourceServiceList()) {
+      namespacedName("source_service", p);
+    }
+    for (String p : f.getDestinationServiceList()) {
+      namespacedName("destination_service", p);
+    }
+    for (String p : f.getNodeNameList()) {
+      nodePattern(p);
+    }
     for (String p : f.getProtocolList()) {
       if (!List.of("tcp", "udp", "sctp", "icmp", "icmpv4", "icmpv6")
           .contains(p.toLowerCase(Locale.ROOT))) {
@@ -119,24 +134,46 @@ public final class FlowFilters {
             || ff.getEncryptedList().contains(f.getIP().getEncrypted()));
   }
 
-  /** "namespace/name", "namespace/" (any in it) or "name" (any namespace), as Hubble's. */
-  private static boolean services(List<String> want, io.porin.api.hubble.flow.Service s) {
+  /**
+   * A pod or service filter as Hubble reads one ({@code pkg/hubble/k8s/utils.go}
+   * ParseNamespaceName): {@code ns/prefix} is that namespace's pods whose names start so, {@code
+   * ns/} the whole namespace, a bare {@code prefix} means namespace {@code default}, and {@code
+   * /prefix} any namespace.
+   *
+   * @return the namespace ("" for any) and the name prefix
+   */
+  static String[] namespacedName(String field, String v) {
+    String[] parts = v.split("/", -1);
+    String ns = parts.length > 1 ? parts[0] : parts[0].isEmpty() ? "" : "default";
+    String prefix = parts.length > 1 ? parts[1] : parts[0];
+    if (ns.isEmpty() && prefix.isEmpty()) {
+      throw new IllegalArgumentException(
+          field + ": invalid filter, must be [namespace/][<name>], got \"" + v + "\"");
+    }
+    return new String[] {ns, prefix};
+  }
+
+  private static boolean namespaced(List<String> want, String field, String ns, String name) {
     if (want.isEmpty()) {
       return true;
     }
-    if (s == null) {
+    if (ns.isEmpty() && name.isEmpty()) {
       return false;
     }
     for (String w : want) {
-      int slash = w.indexOf('/');
-      if (slash < 0
-          ? w.equals(s.getName())
-          : w.substring(0, slash).equals(s.getNamespace())
-              && (slash == w.length() - 1 || w.substring(slash + 1).equals(s.getName()))) {
+      String[] p = namespacedName(field, w);
+      if ((p[0].isEmpty() || p[0].equals(ns)) && name.startsWith(p[1])) {
         return true;
       }
     }
     return false;
+  }
+
+  private static boolean services(List<String> want, io.porin.api.hubble.flow.Service s) {
+    if (want.isEmpty()) {
+      return true;
+    }
+    return s != null && namespaced(want, "service", s.getNamespace(), s.getName());
   }
 
   private static boolean ips(List<String> want, String ip) {
@@ -186,22 +223,8 @@ public final class FlowFilters {
     }
   }
 
-  /** "ns/prefix" (that namespace, pod names starting so), "ns/" (the namespace), "prefix". */
   private static boolean pods(List<String> want, Endpoint e) {
-    if (want.isEmpty()) {
-      return true;
-    }
-    for (String w : want) {
-      int slash = w.indexOf('/');
-      String ns = slash < 0 ? null : w.substring(0, slash);
-      String prefix = slash < 0 ? w : w.substring(slash + 1);
-      if ((ns == null || ns.equals(e.getNamespace()))
-          && !e.getPodName().isEmpty()
-          && e.getPodName().startsWith(prefix)) {
-        return true;
-      }
-    }
-    return false;
+    return namespaced(want, "pod", e.getNamespace(), e.getPodName());
   }
 
   private static boolean labels(String field, List<String> selectors, Endpoint e) {
@@ -332,24 +355,81 @@ public final class FlowFilters {
     return false;
   }
 
-  /** Node name patterns: '*' matches any run of characters. */
+  /**
+   * Node name patterns as Hubble's ({@code pkg/hubble/filters/nodename.go}, {@code patterns.go}):
+   * {@code [cluster/]node}, each part lower-case letters, digits, '-', '_', '.' and '*' (any run of
+   * those), an empty part any name; a flow's node without a cluster is in cluster {@code default}.
+   */
   private static boolean nodes(List<String> want, String node) {
     if (want.isEmpty()) {
       return true;
     }
+    if (node.isEmpty()) {
+      return false;
+    }
+    String qualified = node.indexOf('/') < 0 ? "default/" + node : node;
     for (String w : want) {
-      StringBuilder re = new StringBuilder();
-      for (String part : w.split("\\*", -1)) {
-        if (!re.isEmpty()) {
-          re.append(".*");
-        }
-        re.append(Pattern.quote(part));
-      }
-      if (node.matches(re.toString())) {
+      if (nodePattern(w).matcher(qualified).matches()) {
         return true;
       }
     }
     return false;
+  }
+
+  private static final String ANY_NAME = "(?:[-0-9_a-z]+(?:\\.[-0-9_a-z]+)*)";
+  private static final java.util.Map<String, Pattern> NODE_PATTERNS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The node name pattern {@code p} compiled (cached: filters repeat, flows are many). */
+  static Pattern nodePattern(String p) {
+    Pattern cached = NODE_PATTERNS.get(p);
+    if (cached != null) {
+      return cached;
+    }
+    if (p.isEmpty()) {
+      throw new IllegalArgumentException("node_name: empty pattern");
+    }
+    String[] parts = p.split("/", -1);
+    if (parts.length > 2) {
+      throw new IllegalArgumentException(
+          "node_name: \"" + p + "\": too many slashes in pattern (at most cluster/node)");
+    }
+    String cluster = parts.length == 2 ? parts[0] : "";
+    String nodePart = parts.length == 2 ? parts[1] : parts[0];
+    Pattern compiled = Pattern.compile(part(p, cluster) + "/" + part(p, nodePart));
+    if (NODE_PATTERNS.size() > 1024) {
+      NODE_PATTERNS.clear();
+    }
+    NODE_PATTERNS.put(p, compiled);
+    return compiled;
+  }
+
+  private static String part(String pattern, String part) {
+    String t = part.strip();
+    if (t.endsWith(".")) {
+      t = t.substring(0, t.length() - 1);
+    }
+    if (t.isEmpty()) {
+      return ANY_NAME;
+    }
+    if (t.endsWith(".")) {
+      throw new IllegalArgumentException(
+          "node_name: \"" + pattern + "\": multiple trailing dots in pattern");
+    }
+    StringBuilder re = new StringBuilder();
+    for (char c : t.toLowerCase(Locale.ROOT).toCharArray()) {
+      if (c == '.') {
+        re.append("\\.");
+      } else if (c == '*') {
+        re.append("[-.0-9a-z]*");
+      } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') {
+        re.append(c);
+      } else {
+        throw new IllegalArgumentException(
+            "node_name: \"" + pattern + "\": '" + c + "': invalid rune in pattern");
+      }
+    }
+    return re.toString();
   }
 
   /**

@@ -41,27 +41,46 @@ public final class FlowSelection {
   }
 
   /**
-   * The ring's part of the answer. When flows the request asks for were already overwritten (the
-   * ring has seen more than it holds, and the request wants everything, or more than is left, or
-   * reaches back before the oldest flow), a lost event says how many went, first.
+   * Refuses a request Hubble's observer refuses ({@code local_observer.go} validateRequest).
+   *
+   * @throws IllegalArgumentException saying why
+   */
+  public static void validate(GetFlowsRequest request) {
+    if (request.getFirst() && request.getFollow()) {
+      throw new IllegalArgumentException("first cannot be specified with follow");
+    }
+  }
+
+  /**
+   * The ring's part of the answer, as Hubble's observer chooses it ({@code local_observer.go}):
+   * {@code number} with {@code first} or with {@code since} is the first N (at or after {@code
+   * since}); otherwise the last N, and with {@code until} (no {@code since}) the last N of the
+   * whole ring, then those at or before {@code until}. When flows the request asks for were already
+   * overwritten (the ring has seen more than it holds, and the request wants everything, or more
+   * than is left, or reaches back before the oldest flow), a lost event says how many went, first.
    */
   public List<GetFlowsResponse> history(List<Flow> ring, long seen) {
     List<Flow> matching = new ArrayList<>();
     boolean wantsHistory = !request.getFollow() || request.getNumber() > 0 || request.hasSince();
+    long n = request.getNumber();
+    boolean head = request.getFirst() || request.hasSince();
+    boolean lastThenUntil = n > 0 && !head && request.hasUntil();
     if (wantsHistory) {
       for (Flow f : ring) {
-        if (inTime(f) && filters.test(f)) {
+        if ((lastThenUntil || inTime(f)) && filters.test(f)) {
           matching.add(f);
         }
       }
     }
-    long n = request.getNumber();
     List<Flow> chosen = matching;
     if (n > 0 && n < matching.size()) {
       chosen =
-          request.getFirst()
+          head
               ? matching.subList(0, (int) n)
               : matching.subList(matching.size() - (int) n, matching.size());
+    }
+    if (lastThenUntil) {
+      chosen = chosen.stream().filter(this::inTime).toList();
     }
     List<GetFlowsResponse> out = new ArrayList<>(chosen.size() + 1);
     long overwritten = seen - ring.size();
@@ -69,7 +88,7 @@ public final class FlowSelection {
         wantsHistory
             && (n == 0
                 || n > matching.size()
-                || request.getFirst()
+                || head
                 || (request.hasSince()
                     && !ring.isEmpty()
                     && compare(request.getSince(), ring.getFirst().getTime()) < 0));

@@ -45,6 +45,7 @@ public class ObserverService implements Observer {
     FlowPipeline p;
     FlowFilters filters;
     try {
+      FlowSelection.validate(request);
       p = pipeline();
       filters = new FlowFilters(request.getWhitelistList(), request.getBlacklistList());
     } catch (IllegalArgumentException e) {

@@ -97,8 +97,18 @@ class FlowFiltersTest {
             List.of(f().addSourcePod("other/frontend").build()),
             List.of()),
         row(
-            "pod name without namespace",
+            "a bare pod name is in namespace default (as Hubble's)",
             List.of(f().addDestinationPod("db").build()),
+            List.of()),
+        row(
+            "/db: pods named db* in every namespace",
+            List.of(f().addDestinationPod("/db").build()),
+            List.of(),
+            "default",
+            "deny"),
+        row(
+            "/d: a prefix in every namespace",
+            List.of(f().addDestinationPod("/d").build()),
             List.of(),
             "default",
             "deny"),
@@ -287,6 +297,26 @@ class FlowFiltersTest {
             "audit",
             "malformed"),
         row("node pattern other", List.of(f().addNodeName("lab-node*").build()), List.of()),
+        row(
+            "node without a cluster is in cluster default",
+            List.of(f().addNodeName("default/node-1").build()),
+            List.of(),
+            "allowed",
+            "default",
+            "deny",
+            "audit",
+            "malformed"),
+        row(
+            "default/: every node of cluster default",
+            List.of(f().addNodeName("default/").build()),
+            List.of(),
+            "allowed",
+            "default",
+            "deny",
+            "audit",
+            "malformed"),
+        row("another cluster's node", List.of(f().addNodeName("east/node-1").build()), List.of()),
+        row("node-2 only", List.of(f().addNodeName("node-2").build()), List.of()),
         row("IPv6 only", List.of(f().addIpVersion(IPVersion.IPv6).build()), List.of()),
         row("uuid", List.of(f().addUuid(FLOWS.get("deny").getUuid()).build()), List.of(), "deny"));
   }
@@ -396,22 +426,69 @@ class FlowFiltersTest {
     assertThatThrownBy(
             () -> new FlowFilters(List.of(f().addSourceLabel("app in (a").build()), List.of()))
         .hasMessageStartingWith("source_label: \"app in (a\" is not a label selector");
+    assertThatThrownBy(() -> new FlowFilters(List.of(f().addSourcePod("").build()), List.of()))
+        .hasMessage("source_pod: invalid filter, must be [namespace/][<name>], got \"\"");
+    assertThatThrownBy(
+            () -> new FlowFilters(List.of(), List.of(f().addDestinationPod("/").build())))
+        .hasMessage("destination_pod: invalid filter, must be [namespace/][<name>], got \"/\"");
+    assertThatThrownBy(() -> new FlowFilters(List.of(f().addNodeName("a/b/c").build()), List.of()))
+        .hasMessageContaining("too many slashes");
+    assertThatThrownBy(() -> new FlowFilters(List.of(f().addNodeName("").build()), List.of()))
+        .hasMessage("node_name: empty pattern");
+    assertThatThrownBy(() -> new FlowFilters(List.of(f().addNodeName("node?").build()), List.of()))
+        .hasMessageContaining("'?': invalid rune in pattern");
+  }
+
+  /** The blacklist porin observe sends unless --all (ObserveFilters.linkNoise in the CLI). */
+  @Test
+  void aBlacklistOfIcmpv6ToMulticastOrFromLinkLocalLeavesOutNdAndMldButNotPing6() {
+    List<FlowFilter> noise =
+        List.of(
+            f().addProtocol("icmpv6").addDestinationIp("ff00::/8").build(),
+            f().addProtocol("icmpv6").addSourceIp("fe80::/10").build());
+    FlowFilters filters = new FlowFilters(List.of(), noise);
+    assertThat(filters.test(icmp6("fe80::1", "ff02::16", 143))).as("MLDv2 report").isFalse();
+    assertThat(filters.test(icmp6("fe80::1", "ff02::1:ff00:2", 135)))
+        .as("neighbour solicitation")
+        .isFalse();
+    assertThat(filters.test(icmp6("fe80::2", "fe80::1", 136))).as("neighbour advert").isFalse();
+    assertThat(filters.test(icmp6("fd00::a", "fd00::b", 128))).as("ping6 between pods").isTrue();
+    assertThat(filters.test(FLOWS.get("allowed"))).as("TCP").isTrue();
+  }
+
+  static Flow icmp6(String src, String dst, int type) {
+    return Flow.newBuilder()
+        .setIP(
+            io.porin
+                .api
+                .hubble
+                .flow
+                .IP
+                .newBuilder()
+                .setSource(src)
+                .setDestination(dst)
+                .setIpVersion(IPVersion.IPv6))
+        .setL4(
+            io.porin.api.hubble.flow.Layer4.newBuilder()
+                .setICMPv6(io.porin.api.hubble.flow.ICMPv6.newBuilder().setType(type)))
+        .build();
   }
 
   @Test
-  void serviceFiltersMatchNamespaceAndNameOrEither() {
+  void serviceFiltersMatchNamespaceAndNamePrefixAsPodFiltersDo() {
     Flow toApi =
         Flow.newBuilder()
             .setDestinationService(
                 io.porin.api.hubble.flow.Service.newBuilder().setNamespace("demo").setName("api"))
             .build();
     Flow plain = Flow.newBuilder().build();
-    for (String yes : List.of("demo/api", "api", "demo/")) {
+    for (String yes : List.of("demo/api", "/api", "demo/", "demo/a", "/a")) {
       FlowFilter ff = FlowFilter.newBuilder().addDestinationService(yes).build();
       assertThat(FlowFilters.matches(ff, toApi)).as(yes).isTrue();
       assertThat(FlowFilters.matches(ff, plain)).as(yes + " on a flow to no service").isFalse();
     }
-    for (String no : List.of("demo/db", "db", "other/")) {
+    // a bare name is a service of namespace default, as Hubble reads it
+    for (String no : List.of("demo/db", "db", "other/", "api", "/b")) {
       assertThat(
               FlowFilters.matches(FlowFilter.newBuilder().addDestinationService(no).build(), toApi))
           .as(no)

@@ -71,6 +71,51 @@ class FlowSelectionTest {
         .containsExactly(3L, 4L);
   }
 
+  /** Hubble's choice of flows with a time bound and a number (local_observer.go). */
+  @Test
+  void sinceWithANumberIsTheFirstNAndUntilWithANumberTheLastNOfTheRingCutAtUntil() {
+    // ring: flows 2, 3, 4, 5 at seconds 2..5
+    assertThat(seqs(history(GetFlowsRequest.newBuilder().setSince(at(3)).setNumber(2).build())))
+        .as("since + number: the first 2 at or after since")
+        .containsExactly(3L, 4L);
+    assertThat(seqs(history(GetFlowsRequest.newBuilder().setUntil(at(4)).setNumber(2).build())))
+        .as("until + number: the last 2 of the ring (4, 5), then those at or before until")
+        .containsExactly(4L);
+    assertThat(seqs(history(GetFlowsRequest.newBuilder().setUntil(at(5)).setNumber(2).build())))
+        .containsExactly(4L, 5L);
+    assertThat(
+            seqs(
+                history(
+                    GetFlowsRequest.newBuilder()
+                        .setUntil(at(4))
+                        .setNumber(2)
+                        .setFirst(true)
+                        .build())))
+        .as("until + number + first: the first 2 at or before until")
+        .containsExactly(2L, 3L);
+    assertThat(
+            seqs(
+                history(
+                    GetFlowsRequest.newBuilder()
+                        .setSince(at(2))
+                        .setUntil(at(5))
+                        .setNumber(2)
+                        .build())))
+        .as("since and until: since rules, the first 2 in the range")
+        .containsExactly(2L, 3L);
+  }
+
+  @Test
+  void firstWithFollowIsRefusedAsHubbleRefusesIt() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                FlowSelection.validate(
+                    GetFlowsRequest.newBuilder().setFirst(true).setFollow(true).build()))
+        .hasMessage("first cannot be specified with follow");
+    FlowSelection.validate(GetFlowsRequest.newBuilder().setFirst(true).setNumber(3).build());
+    FlowSelection.validate(GetFlowsRequest.newBuilder().setFollow(true).setNumber(3).build());
+  }
+
   @Test
   void readingBackPastTheRingReportsTheOverwrittenFlowsAsLost() {
     List<GetFlowsResponse> all = history(GetFlowsRequest.getDefaultInstance());

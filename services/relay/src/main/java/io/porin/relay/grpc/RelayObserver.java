@@ -66,10 +66,35 @@ public class RelayObserver implements Observer {
         .build();
   }
 
+  /**
+   * A request's whole answer from every node's: the node status first (as hubble-relay sends it),
+   * then the flows in time order, the first N with {@code first} or {@code since} (as each node
+   * chose them), else the last N.
+   */
+  static List<GetFlowsResponse> answer(
+      GetFlowsResponse connected, List<List<GetFlowsResponse>> perNode, GetFlowsRequest request) {
+    List<GetFlowsResponse> out = new ArrayList<>();
+    out.add(connected);
+    out.addAll(
+        TimeOrder.merge(perNode, request.getNumber(), request.getFirst() || request.hasSince()));
+    return out;
+  }
+
   @Override
   @Blocking
   public Multi<GetFlowsResponse> getFlows(GetFlowsRequest request) {
+    if (request.getFirst() && request.getFollow()) {
+      // as the nodes' observers (FlowSelection.validate), before asking any of them
+      return Multi.createFrom()
+          .failure(
+              Status.INVALID_ARGUMENT
+                  .withDescription("first cannot be specified with follow")
+                  .asRuntimeException());
+    }
     List<Peers.Peer> nodes = peers.all();
+    // as hubble-relay: the nodes flows are expected from, before any flow
+    GetFlowsResponse connected =
+        status(NodeState.NODE_CONNECTED, nodes.stream().map(Peers.Peer::node).toList(), "");
     if (!request.getFollow()) {
       List<CompletableFuture<List<GetFlowsResponse>>> answers = new ArrayList<>();
       for (Peers.Peer p : nodes) {
@@ -101,8 +126,11 @@ public class RelayObserver implements Observer {
       } catch (java.util.concurrent.CompletionException e) {
         return Multi.createFrom().failure(e.getCause());
       }
-      return Multi.createFrom()
-          .iterable(TimeOrder.merge(perNode, request.getNumber(), request.getFirst()));
+      List<GetFlowsResponse> merged = new ArrayList<>();
+      merged.add(connected);
+      merged.addAll(
+          TimeOrder.merge(perNode, request.getNumber(), request.getFirst() || request.hasSince()));
+      return Multi.createFrom().iterable(merged);
     }
     return Multi.createFrom()
         .emitter(
@@ -121,8 +149,7 @@ public class RelayObserver implements Observer {
                     tick.cancel(false);
                     ctx.cancel(null);
                   });
-              List<String> connected = nodes.stream().map(Peers.Peer::node).toList();
-              em.emit(status(NodeState.NODE_CONNECTED, connected, ""));
+              em.emit(connected);
               List<NodeFollow> follows = new ArrayList<>();
               ctx.run(
                   () -> {

@@ -10,8 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class TimeOrderTest {
-  static GetFlowsResponse flow(String node, long millis) {
+public class TimeOrderTest {
+  public static GetFlowsResponse flow(String node, long millis) {
     Timestamp t =
         Timestamp.newBuilder()
             .setSeconds(millis / 1000)
@@ -24,7 +24,7 @@ class TimeOrderTest {
         .build();
   }
 
-  static List<String> ids(List<GetFlowsResponse> rs) {
+  public static List<String> ids(List<GetFlowsResponse> rs) {
     return rs.stream().map(r -> r.hasFlow() ? r.getFlow().getUuid() : "lost").toList();
   }
 
