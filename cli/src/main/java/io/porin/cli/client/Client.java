@@ -69,6 +69,8 @@ public final class Client {
                 : v);
       }
     }
+    java.io.Console c = System.console();
+    env.put(Protocol.TERMINAL, c != null && c.isTerminal() ? "1" : "0");
     return env;
   }
 

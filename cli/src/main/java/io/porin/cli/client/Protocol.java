@@ -37,6 +37,9 @@ public final class Protocol {
   public static final List<String> ENVIRONMENT =
       List.of("PORIN_CONFIG", "PORIN_CONTEXT", "PORIN_LAB_DIR", "PORIN_HOME", "NO_COLOR");
 
+  /** Not a variable of the client's: whether its standard output is a terminal ("1" or "0"). */
+  public static final String TERMINAL = "PORIN_TERMINAL";
+
   /**
    * One command: the stamp of the client's build (the server declines when it runs another one),
    * the client's directory, environment and arguments.

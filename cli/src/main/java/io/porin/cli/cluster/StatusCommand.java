@@ -9,6 +9,7 @@ import io.porin.cli.GlobalOptions;
 import io.porin.cli.ServiceCall;
 import io.porin.cli.context.Contexts;
 import io.porin.cli.encrypt.EncryptionView;
+import io.porin.cli.output.Colors;
 import io.porin.cli.output.Output;
 import io.porin.cli.output.OutputFormat;
 import java.io.PrintWriter;
@@ -35,6 +36,9 @@ import picocli.CommandLine.Spec;
     })
 public class StatusCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
+
+  @Option(names = "--no-color", description = "No colours, even on a terminal")
+  boolean noColor;
 
   @Option(
       names = "--wait",
@@ -79,12 +83,22 @@ public class StatusCommand implements Callable<Integer> {
           "Context:          "
               + ctx.name()
               + (ctx.context().lab() != null ? " (lab " + ctx.context().lab() + ")" : ""));
+      Colors colors = Colors.of(noColor);
       for (Line l : lines) {
-        out.printf("%-17s %-9s %s%n", l.what() + ":", l.ok() ? "OK" : "NOT OK", l.detail());
+        out.println(line(l, colors));
       }
       out.flush();
     }
     return ok ? 0 : ServiceCall.FAILED;
+  }
+
+  /** One line of the table: what, OK (green) or NOT OK (red), the details. */
+  static String line(Line l, Colors colors) {
+    String verdict = String.format("%-9s", l.ok() ? "OK" : "NOT OK");
+    return String.format("%-17s ", l.what() + ":")
+        + (l.ok() ? colors.green(verdict) : colors.red(verdict))
+        + " "
+        + l.detail();
   }
 
   /**
