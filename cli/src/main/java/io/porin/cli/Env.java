@@ -14,9 +14,25 @@ public final class Env {
   /** The client's environment, while the command server runs one of its commands. */
   public static final ScopedValue<Map<String, String>> CLIENT = ScopedValue.newInstance();
 
+  private static volatile boolean server;
+
+  /**
+   * From now on this process is the command server: a variable read outside a client's command (a
+   * thread that did not inherit its binding) is an error, never the server's own environment.
+   */
+  public static void serverOnly() {
+    server = true;
+  }
+
   /** The variable's value, or null. */
   public static String get(String name) {
-    return CLIENT.isBound() ? CLIENT.get().get(name) : System.getenv(name);
+    if (CLIENT.isBound()) {
+      return CLIENT.get().get(name);
+    }
+    if (server) {
+      throw new IllegalStateException("$" + name + " read outside a client's command");
+    }
+    return System.getenv(name);
   }
 
   /** Where labs keep their state ({@code $PORIN_LAB_DIR}, else the default). */

@@ -4,11 +4,9 @@ import io.porin.cli.context.Contexts;
 import io.porin.cli.output.OutputFormat;
 import java.util.Locale;
 import java.util.Optional;
-import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
-import picocli.CommandLine.TypeConversionException;
 
 /**
  * Options every command takes, before or after the subcommand ({@code porin --context lab identity
@@ -27,9 +25,8 @@ public class GlobalOptions {
       scope = ScopeType.INHERIT,
       description =
           "Output format: table or json (default: table); observe also takes compact (its"
-              + " default) and dict",
-      converter = OutputFormatConverter.class)
-  OutputFormat output;
+              + " default) and dict; sysdump: the bundle's file")
+  String output;
 
   @Option(
       names = "--node",
@@ -70,13 +67,26 @@ public class GlobalOptions {
     return ((PorinCommand) spec.root().userObject()).options;
   }
 
-  /** The output format (table when none was given). */
+  /**
+   * The output format (table when none was given).
+   *
+   * @throws IllegalArgumentException when -o names none
+   */
   public OutputFormat output() {
-    return output == null ? OutputFormat.TABLE : output;
+    return outputGiven().orElse(OutputFormat.TABLE);
   }
 
-  /** The output format given with -o, if any. */
+  /**
+   * The output format given with -o, if any.
+   *
+   * @throws IllegalArgumentException when -o names none
+   */
   public java.util.Optional<OutputFormat> outputGiven() {
+    return java.util.Optional.ofNullable(output).map(GlobalOptions::format);
+  }
+
+  /** -o/--output as given, for a command that takes a file there ({@code sysdump}). */
+  public java.util.Optional<String> outputText() {
     return java.util.Optional.ofNullable(output);
   }
 
@@ -85,19 +95,18 @@ public class GlobalOptions {
     return Contexts.load(Contexts.defaultPath()).resolve(context);
   }
 
-  /** Accepts table/json in any case. */
-  public static final class OutputFormatConverter implements ITypeConverter<OutputFormat> {
-    @Override
-    public OutputFormat convert(String value) {
-      try {
-        if (value.equalsIgnoreCase("jsonpb")) {
-          return OutputFormat.JSON;
-        }
-        return OutputFormat.valueOf(value.toUpperCase(Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        throw new TypeConversionException(
-            "\"" + value + "\" is not one of table, json (observe: also compact, dict, jsonpb)");
+  /** Table, json (or jsonpb), compact or dict, in any case. */
+  static OutputFormat format(String value) {
+    try {
+      if (value.equalsIgnoreCase("jsonpb")) {
+        return OutputFormat.JSON;
       }
+      return OutputFormat.valueOf(value.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "-o/--output: \""
+              + value
+              + "\" is not one of table, json (observe: also compact, dict, jsonpb)");
     }
   }
 }

@@ -44,5 +44,6 @@ public class PorinCommand {
           io.porin.cli.observe.ObserveCommand.class,
           io.porin.cli.ca.CaCommand.class,
           io.porin.cli.audit.AuditCommand.class,
-          io.porin.cli.mesh.ClusterMeshCommand.class);
+          io.porin.cli.mesh.ClusterMeshCommand.class,
+          io.porin.cli.sysdump.SysdumpCommand.class);
 }

@@ -637,7 +637,7 @@ public final class Lab {
         new LabMesh(this).start(s);
       } else if (component.equals("cli")) {
         startCommandServer(s);
-        awaitSocket(commandSocket(dir.of(lab)), 30);
+        awaitSocket(commandSocket(lab), 30);
       } else {
         startControlPlaneService(s, component);
         awaitHttp(s, component, s.controlPlane.netns, health(s, portOf(component)), 120);
@@ -742,12 +742,17 @@ public final class Lab {
     start(s, service, netns, argv, marker);
   }
 
-  /** The socket of the lab's command server, in its state directory. */
-  public static Path commandSocket(Path home) {
-    return home.resolve(COMMAND_SOCKET);
+  /**
+   * Where the lab's command server listens: {@code /run/porin/cli/<lab>.sock}. Not in the lab's
+   * state directory, which the lab's containers mount: a directory only root may enter, which no
+   * container mounts (lab names are unique on a machine, as their namespaces are).
+   */
+  public static Path commandSocket(String lab) {
+    return COMMAND_SOCKETS.resolve(lab + ".sock");
   }
 
-  private static final String COMMAND_SOCKET = "cli.sock";
+  /** The directory of every lab's command socket. */
+  public static final Path COMMAND_SOCKETS = Path.of("/run/porin/cli");
 
   private static void awaitSocket(Path socket, int seconds) {
     long deadline = System.nanoTime() + seconds * 1_000_000_000L;
@@ -787,8 +792,11 @@ public final class Lab {
     if (!Files.exists(jar)) {
       return;
     }
-    Path socket = commandSocket(dir.of(s.name));
+    Path socket = commandSocket(s.name);
     try {
+      Files.createDirectories(COMMAND_SOCKETS);
+      Files.setPosixFilePermissions(
+          COMMAND_SOCKETS, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
       Files.deleteIfExists(socket);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -1044,6 +1052,9 @@ public final class Lab {
           deleteTree(pins);
           progress.accept("removed bpffs pins " + pins);
         }
+      }
+      if (Files.deleteIfExists(commandSocket(name))) {
+        progress.accept("removed " + commandSocket(name));
       }
       deleteTree(dir.of(name));
       progress.accept("removed " + dir.of(name));

@@ -74,8 +74,37 @@ public final class Client {
     return env;
   }
 
+  /**
+   * Whether a socket may be a lab's command server: its directory is this user's alone (not a link,
+   * owned by this user, nobody else may write or enter it), so nobody else can have put a server of
+   * theirs there.
+   */
+  static boolean trusted(Path socket) {
+    try {
+      Path dir = socket.toAbsolutePath().getParent();
+      var attrs =
+          Files.readAttributes(
+              dir,
+              java.nio.file.attribute.PosixFileAttributes.class,
+              java.nio.file.LinkOption.NOFOLLOW_LINKS);
+      var me =
+          dir.getFileSystem()
+              .getUserPrincipalLookupService()
+              .lookupPrincipalByName(System.getProperty("user.name"));
+      return attrs.isDirectory()
+          && attrs.owner().equals(me)
+          && attrs.permissions().stream()
+              .noneMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS"));
+    } catch (IOException | UnsupportedOperationException e) {
+      return false;
+    }
+  }
+
   /** The command's exit code, or null when this server did not run it. */
   static Integer ask(Path socket, Protocol.Request request) {
+    if (!trusted(socket)) {
+      return null;
+    }
     boolean answered = false;
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       ch.connect(UnixDomainSocketAddress.of(socket));

@@ -249,6 +249,27 @@ public final class Cluster implements AutoCloseable {
     }
   }
 
+  /** A service's Prometheus metrics ({@code /q/metrics} on its port), or why there are none. */
+  public Answer<String> metrics(String hostPort) {
+    try {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(
+                      URI.create(ContextTls.scheme(context) + "://" + hostPort + "/q/metrics"))
+                  .timeout(Duration.ofSeconds(10))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200
+          ? new Answer<>(r.body(), null)
+          : new Answer<>(null, "HTTP " + r.statusCode());
+    } catch (java.io.IOException e) {
+      return new Answer<>(null, "unreachable (" + e.getClass().getSimpleName() + ")");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Answer<>(null, "interrupted");
+    }
+  }
+
   @Override
   public void close() {
     for (ManagedChannel c : channels.values()) {

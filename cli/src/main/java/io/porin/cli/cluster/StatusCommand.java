@@ -47,10 +47,10 @@ public class StatusCommand implements Callable<Integer> {
   Duration wait = Duration.ZERO;
 
   /** One line of the view: what, OK or not, and the details. */
-  record Line(String what, boolean ok, String detail) {}
+  public record Line(String what, boolean ok, String detail) {}
 
   /** The view: its lines, and each reachable node's encryption for -o json. */
-  record View(List<Line> lines, List<Map<String, Object>> encryption) {}
+  public record View(List<Line> lines, List<Map<String, Object>> encryption) {}
 
   @Override
   public Integer call() throws InterruptedException {
@@ -159,7 +159,7 @@ public class StatusCommand implements Callable<Integer> {
     return d.toHours() + "h" + String.format("%02dm", d.toMinutesPart());
   }
 
-  static View collect(Cluster c) {
+  public static View collect(Cluster c) {
     List<Line> lines = new ArrayList<>();
     Contexts.Context ctx = c.context();
     // Every question at once; the answers are read in the order the view shows them.

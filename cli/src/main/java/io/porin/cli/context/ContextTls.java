@@ -58,12 +58,42 @@ public final class ContextTls {
     if (!reuse) {
       return newChannel(c, target, service);
     }
-    String key = c + "|" + target + "|" + service;
+    Key key = new Key(c, fingerprint(c), target, service);
+    if (CHANNELS.size() >= MAX_KEPT && !CHANNELS.containsKey(key)) {
+      // bounded: contexts and their nodes come and go; start again rather than grow
+      CHANNELS.values().forEach(ManagedChannel::shutdown);
+      CHANNELS.clear();
+    }
     return new Kept(CHANNELS.computeIfAbsent(key, k -> newChannel(c, target, service)));
   }
 
+  /** A kept channel's key: the context, its certificate files as they are now, the server. */
+  private record Key(Contexts.Context context, String files, String target, String service) {}
+
+  private static final int MAX_KEPT = 64;
+
+  /** The certificate files' sizes and times: a renewed or reissued file is a new channel. */
+  private static String fingerprint(Contexts.Context c) {
+    StringBuilder b = new StringBuilder();
+    for (String f : java.util.Arrays.asList(c.ca(), c.cert(), c.key())) {
+      if (f == null) {
+        b.append("-;");
+        continue;
+      }
+      try {
+        var attrs =
+            java.nio.file.Files.readAttributes(
+                java.nio.file.Path.of(f), java.nio.file.attribute.BasicFileAttributes.class);
+        b.append(attrs.size()).append('@').append(attrs.lastModifiedTime().toMillis()).append(';');
+      } catch (java.io.IOException e) {
+        b.append("missing;");
+      }
+    }
+    return b.toString();
+  }
+
   private static volatile boolean reuse;
-  private static final Map<String, ManagedChannel> CHANNELS = new ConcurrentHashMap<>();
+  private static final Map<Key, ManagedChannel> CHANNELS = new ConcurrentHashMap<>();
   private static final Map<String, HttpClient> HTTP = new ConcurrentHashMap<>();
 
   /**
@@ -202,7 +232,15 @@ public final class ContextTls {
 
   /** An HTTPS client for the services' health endpoints (any service or agent of the cluster). */
   public static HttpClient http(Contexts.Context c) {
-    return reuse ? HTTP.computeIfAbsent(c.toString(), k -> newHttp(c)) : newHttp(c);
+    if (!reuse) {
+      return newHttp(c);
+    }
+    String key = c + "|" + fingerprint(c);
+    if (HTTP.size() >= MAX_KEPT && !HTTP.containsKey(key)) {
+      HTTP.values().forEach(HttpClient::shutdown);
+      HTTP.clear();
+    }
+    return HTTP.computeIfAbsent(key, k -> newHttp(c));
   }
 
   private static HttpClient newHttp(Contexts.Context c) {

@@ -3,7 +3,6 @@ package io.porin.cli.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.porin.cli.client.Client;
 import io.porin.cli.client.Protocol;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -17,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -127,8 +125,12 @@ class CommandServerTest {
     assertThat(a.stderr())
         .contains("cannot reach the identity service at 127.0.0.1:1")
         .contains("context \"lab\"");
-    // --context and $PORIN_CONTEXT pick the context as they do without a server
+    // --context picks the context as it does without a server
     assertThat(ask("build-1", "--context", "lab", "identity", "list").exit()).isEqualTo(1);
+    // standard output too: status as JSON, every service unreachable
+    Answer status = ask("build-1", "status", "-o", "json");
+    assertThat(status.exit()).isEqualTo(1);
+    assertThat(status.stdout()).contains("\"context\" : \"lab\"").contains("\"ok\" : false");
   }
 
   @Test
@@ -179,7 +181,7 @@ class CommandServerTest {
 
   /**
    * Even where the socket's mode would let another user connect, the server refuses the caller
-   * (SO_PEERCRED): the client, run as nobody, gets no answer and would run the command itself.
+   * (SO_PEERCRED) before reading anything: a process of user nobody connects and sends a request.
    */
   @Test
   void refusesACallerOfAnotherUser() throws Exception {
@@ -187,31 +189,9 @@ class CommandServerTest {
         "root".equals(System.getProperty("user.name"))
             && Files.isExecutable(Path.of("/usr/bin/setpriv")),
         "needs root and setpriv");
-    Path classes = Files.createDirectories(dir.resolve("classes/io/porin/cli/client"));
-    Path built =
-        Path.of(Client.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-            .resolve("io/porin/cli/client");
-    try (var files = Files.list(built)) {
-      for (Path f : files.toList()) {
-        Files.copy(f, classes.resolve(f.getFileName()));
-      }
-    }
-    Path jar = Files.writeString(dir.resolve("fake.jar"), "x");
-    for (Path p : List.of(dir, dir.resolve("classes"), jar)) {
-      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-    }
-    Files.walk(dir.resolve("classes"))
-        .forEach(
-            p -> {
-              try {
-                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-              } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-              }
-            });
-    // a server for the client's build, so that only the caller check can stop the command
-    Path open = dir.resolve("open.sock");
-    CommandServer.Running second = CommandServer.open(open, "lab-cp", Client.build(jar));
+    Path open = Files.createDirectories(dir.resolve("open"));
+    Path sock = open.resolve("cli.sock");
+    CommandServer.Running second = CommandServer.open(sock, "lab-cp", "build-1");
     Thread.ofPlatform()
         .daemon()
         .start(
@@ -222,42 +202,121 @@ class CommandServerTest {
                 throw new java.io.UncheckedIOException(e);
               }
             });
-    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rw-rw-rw-"));
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                "setpriv",
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xshare:off",
-                "-cp",
-                dir.resolve("classes").toString(),
-                "io.porin.cli.client.Client",
-                jar.toString(),
-                open.toString(),
-                "--",
-                "identity",
-                "list"));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().put("PORIN_CONFIG", config.toString());
-    Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-r--r--"));
+    Path raw =
+        Files.writeString(
+            open.resolve("Raw.java"),
+            """
+            import java.io.*;
+            import java.net.*;
+            import java.nio.channels.*;
+            public class Raw {
+              public static void main(String[] a) throws Exception {
+                try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                  ch.connect(UnixDomainSocketAddress.of(a[0]));
+                  var out = new DataOutputStream(Channels.newOutputStream(ch));
+                  try {
+                    out.writeInt(1); out.writeUTF("build-1"); out.writeUTF("/"); out.writeInt(0);
+                    out.writeInt(2); out.writeUTF("identity"); out.writeUTF("list"); out.flush();
+                  } catch (IOException closedAlready) {
+                    // the server may close before the request is written
+                  }
+                  int n;
+                  try {
+                    n = Channels.newInputStream(ch).readAllBytes().length;
+                  } catch (IOException reset) {
+                    n = 0;
+                  }
+                  System.out.println("answer bytes " + n);
+                }
+              }
+            }
+            """);
+    for (Path p : List.of(dir, open, raw)) {
+      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+    Files.setPosixFilePermissions(sock, PosixFilePermissions.fromString("rw-rw-rw-"));
     try {
-      Process p = pb.start();
+      Process p =
+          new ProcessBuilder(
+                  "setpriv",
+                  "--reuid=65534",
+                  "--regid=65534",
+                  "--clear-groups",
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-Xshare:off",
+                  raw.toString(),
+                  sock.toString())
+              .redirectErrorStream(true)
+              .start();
       String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      assertThat(p.waitFor()).as(output).isEqualTo(Client.NOT_RUN);
-      assertThat(output).isEmpty();
-      // the same client as root is served (the command fails: nothing listens at port 1)
-      cmd.subList(0, 4).clear();
-      ProcessBuilder asRoot = new ProcessBuilder(cmd).redirectErrorStream(true);
-      asRoot.environment().put("PORIN_CONFIG", config.toString());
-      Process q = asRoot.start();
-      String served = new String(q.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      assertThat(q.waitFor()).as(served).isEqualTo(1);
-      assertThat(served).contains("cannot reach the identity service");
+      assertThat(p.waitFor()).as(output).isZero();
+      assertThat(output).as("connected, and got nothing back").contains("answer bytes 0");
+      assertThat(second.refused().get()).isEqualTo(1);
     } finally {
       second.close();
     }
+  }
+
+  @Test
+  void argumentsAreTakenAsTheyAreNotAsFilesToRead() throws IOException {
+    Path args = Files.writeString(dir.resolve("args"), "identity\nlist\n");
+    assertThat(ask("build-1", "@" + args).declined()).isEqualTo("bad arguments");
+  }
+
+  @Test
+  void aRequestOverTheLimitIsCutOff() throws IOException {
+    try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      ch.connect(UnixDomainSocketAddress.of(socket));
+      var out = new DataOutputStream(Channels.newOutputStream(ch));
+      out.writeInt(Protocol.VERSION);
+      out.writeUTF("build-1");
+      out.writeUTF("/");
+      out.writeInt(0);
+      out.writeInt(20);
+      String big = "x".repeat(60_000);
+      try {
+        for (int i = 0; i < 20; i++) {
+          out.writeUTF(big);
+        }
+        out.flush();
+      } catch (IOException closedOnUs) {
+        // the server stopped reading and closed: what is expected
+      }
+      Answer a = answer(ch);
+      assertThat(a.exit()).isNull();
+      assertThat(a.declined()).isNull();
+    }
+    assertThat(ask("build-1", "identity", "list").exit()).isEqualTo(1);
+  }
+
+  @Test
+  void aLargeOutputGoesInSeveralFrames() throws IOException {
+    var frames = new java.util.ArrayList<Protocol.Frame>();
+    try (SocketChannel a = SocketChannel.open(StandardProtocolFamily.UNIX);
+        var listening =
+            java.nio.channels.ServerSocketChannel.open(StandardProtocolFamily.UNIX)
+                .bind(UnixDomainSocketAddress.of(dir.resolve("f.sock")))) {
+      a.connect(UnixDomainSocketAddress.of(dir.resolve("f.sock")));
+      try (SocketChannel b = listening.accept()) {
+        Thread.ofPlatform()
+            .start(
+                () -> {
+                  try {
+                    new CommandServer.Frames(b)
+                        .send(Protocol.STDOUT, new byte[CommandServer.Frames.MAX_FRAME * 2 + 5]);
+                    b.shutdownOutput();
+                  } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                  }
+                });
+        var in = new DataInputStream(Channels.newInputStream(a));
+        for (Protocol.Frame f = next(in); f != null; f = next(in)) {
+          frames.add(f);
+        }
+      }
+    }
+    assertThat(frames)
+        .extracting(f -> f.payload().length)
+        .containsExactly(CommandServer.Frames.MAX_FRAME, CommandServer.Frames.MAX_FRAME, 5);
   }
 }

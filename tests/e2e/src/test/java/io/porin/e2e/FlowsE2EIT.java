@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -489,5 +491,78 @@ class FlowsE2EIT {
   void theConnectivityTestPassesOnThisLab() throws Exception {
     String out = lab.ok("connectivity", "test");
     assertThat(out).containsPattern("All checks passed: \\d+ passed, 0 failed");
+  }
+
+  /**
+   * {@code porin sysdump} on the demo's lab: a bundle whose index lists every part, each there,
+   * from every component (both nodes' agents, the services, the lab's logs), and not one byte of a
+   * private key, although the lab's certificates and keys sit beside what it reads.
+   */
+  @Test
+  @Order(10)
+  void sysdumpBundlesEveryPartAndNoSecret() throws Exception {
+    Path bundle = LabHarness.TARGET.resolve("sysdump-" + LAB + ".tar.gz");
+    Files.deleteIfExists(bundle);
+    Repo.Result r = lab.porin("sysdump", "-o", bundle.toString());
+    assertThat(r.exitCode()).as(r.stdout() + r.stderr()).isZero();
+    assertThat(r.stderr()).contains("[1/").contains("status.json");
+    Path out = Files.createTempDirectory(LabHarness.TARGET, "sysdump");
+    Process x = new ProcessBuilder("tar", "-xzf", bundle.toString(), "-C", out.toString()).start();
+    assertThat(x.waitFor()).isZero();
+    Path root = out.resolve("sysdump");
+    JsonNode index = LabHarness.JSON.readTree(root.resolve("index.json").toFile());
+    List<String> listed = new ArrayList<>();
+    for (JsonNode e : index) {
+      listed.add(e.path("path").asText());
+      if (e.path("state").asText().equals("ok")) {
+        assertThat(root.resolve(e.path("path").asText())).as(e.toString()).exists();
+      }
+    }
+    assertThat(listed)
+        .contains(
+            "version.txt",
+            "status.json",
+            "identities.json",
+            "policies.json",
+            "flows.jsonl",
+            "metrics/relay.txt",
+            "nodes/" + LAB + "-node1/policy-maps.json",
+            "nodes/" + LAB + "-node2/services-kernel.json",
+            "nodes/" + LAB + "-node2/metrics.txt",
+            "lab/lab.json",
+            "lab/settings.txt",
+            "lab/logs/relay.log");
+    assertThat(index).allMatch(e -> e.path("state").asText().equals("ok"));
+    assertThat(Files.readString(root.resolve("index.txt"))).contains("lab " + LAB);
+    assertThat(Files.readString(root.resolve("policies.json"))).contains("demo/default-deny");
+    // no private key: not the PEM armour, not a line of any key file of the lab
+    List<String> keyLines = new ArrayList<>();
+    try (var files = Files.walk(LabHarness.LAB_DIR.resolve(LAB))) {
+      for (Path f :
+          files
+              .filter(Files::isRegularFile)
+              .filter(f -> f.toString().endsWith(".pem") || f.toString().endsWith(".key"))
+              .toList()) {
+        String pem = Files.readString(f);
+        int at = pem.indexOf("PRIVATE KEY-----");
+        if (at >= 0) {
+          pem.substring(at).lines().skip(1).filter(l -> l.length() > 20).forEach(keyLines::add);
+        }
+      }
+    }
+    assertThat(keyLines).as("the lab's keys, to look for").isNotEmpty();
+    try (var files = Files.walk(root)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        String text = Files.readString(f);
+        assertThat(text).as(f.toString()).doesNotContain("PRIVATE KEY");
+        for (String k : keyLines) {
+          assertThat(text).as(f + " holds a line of a private key").doesNotContain(k);
+        }
+      }
+    }
+    // the read-only commands this class ran went through the lab's command server
+    assertThat(Files.readString(LabHarness.LAB_DIR.resolve(LAB + "/logs/cli.log")))
+        .containsPattern("observe .*: exit 0 in \\d+ ms")
+        .containsPattern("status.*: exit 0 in \\d+ ms");
   }
 }
