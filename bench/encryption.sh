@@ -28,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -f cli/target/quarkus-app/quarkus-run.jar ] || ./mvnw -B -q install -DskipTests
+[ -f cli/target/porin-cli.jar ] || ./mvnw -B -q install -DskipTests
 clang -O2 -o "$work/tcp_rr" bench/src/main/c/tcp_rr.c
 
 pods() { # lab

@@ -218,12 +218,20 @@ public final class Cluster implements AutoCloseable {
   }
 
   private Answer<String> ready(String hostPort) {
+    return get(hostPort, "/q/health/ready", Duration.ofSeconds(3), "not ready (HTTP ");
+  }
+
+  /**
+   * GET {@code path} on a service's port: the body when it answers 200; else why not ({@code notOk}
+   * and the status code, with the body, or unreachable). Records the certificate it showed.
+   */
+  private Answer<String> get(String hostPort, String path, Duration timeout, String notOk) {
     try {
       HttpResponse<String> r =
           http.send(
               HttpRequest.newBuilder(
-                      URI.create(ContextTls.scheme(context) + "://" + hostPort + "/q/health/ready"))
-                  .timeout(Duration.ofSeconds(3))
+                      URI.create(ContextTls.scheme(context) + "://" + hostPort + path))
+                  .timeout(timeout)
                   .build(),
               HttpResponse.BodyHandlers.ofString());
       r.sslSession()
@@ -240,7 +248,7 @@ public final class Cluster implements AutoCloseable {
               });
       return r.statusCode() == 200
           ? new Answer<>(r.body(), null)
-          : new Answer<>(r.body(), "not ready (HTTP " + r.statusCode() + ")");
+          : new Answer<>(r.body(), notOk + r.statusCode() + ")");
     } catch (java.io.IOException e) {
       return new Answer<>(null, "unreachable (" + e.getClass().getSimpleName() + ")");
     } catch (InterruptedException e) {
@@ -251,23 +259,7 @@ public final class Cluster implements AutoCloseable {
 
   /** A service's Prometheus metrics ({@code /q/metrics} on its port), or why there are none. */
   public Answer<String> metrics(String hostPort) {
-    try {
-      HttpResponse<String> r =
-          http.send(
-              HttpRequest.newBuilder(
-                      URI.create(ContextTls.scheme(context) + "://" + hostPort + "/q/metrics"))
-                  .timeout(Duration.ofSeconds(10))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      return r.statusCode() == 200
-          ? new Answer<>(r.body(), null)
-          : new Answer<>(null, "HTTP " + r.statusCode());
-    } catch (java.io.IOException e) {
-      return new Answer<>(null, "unreachable (" + e.getClass().getSimpleName() + ")");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return new Answer<>(null, "interrupted");
-    }
+    return get(hostPort, "/q/metrics", Duration.ofSeconds(10), "no metrics (HTTP ");
   }
 
   @Override

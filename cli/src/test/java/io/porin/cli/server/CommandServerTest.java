@@ -54,12 +54,16 @@ class CommandServerTest {
         """);
     socket = dir.resolve("cli.sock");
     server = CommandServer.open(socket, "lab-cp", "build-1");
+    serveInBackground(server);
+  }
+
+  static void serveInBackground(CommandServer.Running r) {
     Thread.ofPlatform()
         .daemon()
         .start(
             () -> {
               try {
-                server.serve();
+                r.serve();
               } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
               }
@@ -192,16 +196,7 @@ class CommandServerTest {
     Path open = Files.createDirectories(dir.resolve("open"));
     Path sock = open.resolve("cli.sock");
     CommandServer.Running second = CommandServer.open(sock, "lab-cp", "build-1");
-    Thread.ofPlatform()
-        .daemon()
-        .start(
-            () -> {
-              try {
-                second.serve();
-              } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-              }
-            });
+    serveInBackground(second);
     Path raw =
         Files.writeString(
             open.resolve("Raw.java"),

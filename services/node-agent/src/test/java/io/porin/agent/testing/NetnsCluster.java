@@ -321,7 +321,7 @@ public final class NetnsCluster implements AutoCloseable {
 
   /** The porin CLI inside the node namespace (every service on its default port there). */
   public Result cli(String... args) {
-    Path jar = REPO.resolve("cli/target/quarkus-app/quarkus-run.jar");
+    Path jar = REPO.resolve("cli/target/porin-cli.jar");
     List<String> cmd =
         new ArrayList<>(
             List.of(
@@ -329,6 +329,8 @@ public final class NetnsCluster implements AutoCloseable {
                 "--net=" + netnsPath(nodeNetns),
                 JAVA,
                 "-XX:TieredStopAtLevel=1",
+                "--enable-native-access=ALL-UNNAMED",
+                "--sun-misc-unsafe-memory-access=allow",
                 "-jar",
                 jar.toString()));
     cmd.addAll(List.of(args));
