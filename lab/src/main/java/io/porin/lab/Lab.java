@@ -320,7 +320,6 @@ public final class Lab {
             .entrySet()) {
       awaitHttp(s, svc.getKey(), cp.netns, health(s, svc.getValue()), 120);
     }
-    startCommandServer(s);
 
     progress.accept(
         "[4/"
@@ -336,6 +335,8 @@ public final class Lab {
       progress.accept("      " + n.name + "  agent ready");
     }
     routeUnderlay(s);
+    // last: its JVM's start would compete with the agents' for the CPU
+    startCommandServer(s);
   }
 
   /** Node i: its namespace on the underlay bridge, its state directory and cgroup, its agent. */
